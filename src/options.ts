@@ -1,0 +1,205 @@
+/**
+ * Every exporter option, its default and its validation, in one place. Bad options fail at
+ * construction with a message that names the option and what was expected.
+ */
+import type http from 'node:http';
+import { LABEL_NAME_RE, METRIC_NAME_RE } from './translate/names.js';
+
+export interface PrometheusRemoteWriteExporterOptions {
+  /** The remote-write endpoint, e.g. `http://127.0.0.1:9090/api/v1/write`. Required. */
+  url: string | URL;
+  /** Extra HTTP headers (e.g. `X-Scope-OrgID` for Mimir). Cannot replace the remote-write headers. */
+  headers?: Record<string, string>;
+  /** HTTP basic authentication. */
+  basicAuth?: { username: string; password: string };
+  /** Sent as `Authorization: Bearer <token>`. */
+  bearerToken?: string;
+  /** Time for one request, from sending to the end of the answer, before it is aborted. Default 10000. */
+  timeoutMillis?: number;
+  /** Add unit and type suffixes (`_seconds`, `_total`, `_ratio`) to metric names. Default true. */
+  addMetricSuffixes?: boolean;
+  /** Prefix of every metric name (`<namespace>_...`). Default none. */
+  namespace?: string;
+  /** Labels added to every series that does not already have them. Default none. */
+  externalLabels?: Record<string, string>;
+  /** Do not send the `target_info` series of the resource. Default false. */
+  withoutTargetInfo?: boolean;
+  /** Do not put `otel_scope_name`/`otel_scope_version`/`otel_scope_schema_url` labels on series. Default false. */
+  withoutScopeInfo?: boolean;
+  /** Resource attributes copied onto every series as labels, or `'all'`. Default none. */
+  promoteResourceAttributes?: string[] | 'all';
+  /** Send HELP/TYPE/UNIT metadata, once per metric family per request. Default true. */
+  sendMetadata?: boolean;
+  /** On `shutdown()`, send a stale marker for every series so it ends at once in queries. Default false. */
+  markStaleOnShutdown?: boolean;
+  /** An `http.Agent`/`https.Agent` for TLS settings (CA, client certificates) or proxies. Default: a keep-alive agent. */
+  agent?: http.Agent;
+}
+
+export interface ResolvedOptions {
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMillis: number;
+  readonly addMetricSuffixes: boolean;
+  readonly namespace: string;
+  readonly externalLabels: Map<string, string>;
+  readonly withoutTargetInfo: boolean;
+  readonly withoutScopeInfo: boolean;
+  readonly promoteResourceAttributes: readonly string[] | 'all';
+  readonly sendMetadata: boolean;
+  readonly markStaleOnShutdown: boolean;
+  readonly agent: http.Agent | undefined;
+}
+
+export const DEFAULT_TIMEOUT_MILLIS = 10_000;
+
+/** Headers the remote-write spec reserves: users may add headers, never replace these (RW1 §Protocol). */
+export const RESERVED_HEADERS = [
+  'content-encoding',
+  'content-type',
+  'x-prometheus-remote-write-version',
+  'user-agent',
+  'content-length',
+];
+
+export class InvalidOptionError extends Error {
+  constructor(option: string, expected: string, got?: unknown) {
+    super(
+      `PrometheusRemoteWriteExporter: option "${option}" ${expected}` + (got === undefined ? '' : `, got ${describeValue(got)}`),
+    );
+    this.name = 'InvalidOptionError';
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? value.slice(0, 60) + '…' : value);
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}
+
+function flag(options: PrometheusRemoteWriteExporterOptions, key: keyof PrometheusRemoteWriteExporterOptions, fallback: boolean): boolean {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidOptionError(key, 'must be true or false', value);
+  return value;
+}
+
+function parseUrl(value: unknown): URL {
+  if (value === undefined || value === null || value === '') {
+    throw new InvalidOptionError('url', 'is required: the remote-write endpoint, e.g. "http://127.0.0.1:9090/api/v1/write"');
+  }
+  if (typeof value !== 'string' && !(value instanceof URL)) throw new InvalidOptionError('url', 'must be a string or URL', value);
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    // The value may hold credentials: do not repeat it.
+    throw new InvalidOptionError('url', 'must be an absolute http:// or https:// URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidOptionError('url', `must use http:// or https://, not ${url.protocol}//`);
+  }
+  return url;
+}
+
+function stringRecord(option: string, value: unknown): Record<string, string> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidOptionError(option, 'must be an object of string values', value);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw new InvalidOptionError(`${option}.${k}`, 'must be a string', v);
+    out[k] = v;
+  }
+  return out;
+}
+
+function resolveHeaders(options: PrometheusRemoteWriteExporterOptions, url: URL): Record<string, string> {
+  const headers = stringRecord('headers', options.headers);
+  const lower = new Set(Object.keys(headers).map((h) => h.toLowerCase()));
+  for (const name of Object.keys(headers)) {
+    if (RESERVED_HEADERS.includes(name.toLowerCase())) {
+      throw new InvalidOptionError(`headers.${name}`, 'cannot be set: the remote-write protocol fixes this header');
+    }
+  }
+  const auths = [
+    options.basicAuth !== undefined && 'basicAuth',
+    options.bearerToken !== undefined && 'bearerToken',
+    lower.has('authorization') && 'headers.Authorization',
+    (url.username !== '' || url.password !== '') && 'credentials in url',
+  ].filter(Boolean);
+  if (auths.length > 1) throw new InvalidOptionError(auths.join(' and '), 'cannot be used together: choose one way to authenticate');
+
+  if (options.basicAuth !== undefined) {
+    const { username, password } = (options.basicAuth ?? {}) as { username?: unknown; password?: unknown };
+    if (typeof username !== 'string' || typeof password !== 'string') {
+      throw new InvalidOptionError('basicAuth', 'must be { username: string, password: string }');
+    }
+    headers['Authorization'] = 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64');
+  } else if (options.bearerToken !== undefined) {
+    if (typeof options.bearerToken !== 'string' || options.bearerToken === '') {
+      throw new InvalidOptionError('bearerToken', 'must be a non-empty string');
+    }
+    headers['Authorization'] = `Bearer ${options.bearerToken}`;
+  } else if (url.username !== '' || url.password !== '') {
+    const user = decodeURIComponent(url.username);
+    const pass = decodeURIComponent(url.password);
+    headers['Authorization'] = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+  }
+  return headers;
+}
+
+export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', 'must be an object with at least { url }', options);
+  }
+  const url = parseUrl(options.url);
+  const headers = resolveHeaders(options, url);
+  // Credentials travel in the Authorization header only, never in the URL used for requests and messages.
+  url.username = '';
+  url.password = '';
+
+  const timeoutMillis = options.timeoutMillis ?? DEFAULT_TIMEOUT_MILLIS;
+  if (typeof timeoutMillis !== 'number' || !Number.isFinite(timeoutMillis) || timeoutMillis <= 0) {
+    throw new InvalidOptionError('timeoutMillis', 'must be a positive number of milliseconds', timeoutMillis);
+  }
+
+  const namespace = options.namespace ?? '';
+  if (typeof namespace !== 'string' || (namespace !== '' && !METRIC_NAME_RE.test(namespace))) {
+    throw new InvalidOptionError('namespace', 'must match [a-zA-Z_:][a-zA-Z0-9_:]*', namespace);
+  }
+
+  const externalLabels = new Map<string, string>();
+  for (const [name, value] of Object.entries(stringRecord('externalLabels', options.externalLabels))) {
+    if (!LABEL_NAME_RE.test(name) || name === '__name__') {
+      throw new InvalidOptionError(`externalLabels.${name}`, 'must be a label name matching [a-zA-Z_][a-zA-Z0-9_]* (and not __name__)');
+    }
+    if (value === '') throw new InvalidOptionError(`externalLabels.${name}`, 'must not be empty (an empty label value is no label)');
+    externalLabels.set(name, value);
+  }
+
+  const promote = options.promoteResourceAttributes ?? [];
+  if (promote !== 'all' && !(Array.isArray(promote) && promote.every((k) => typeof k === 'string'))) {
+    throw new InvalidOptionError('promoteResourceAttributes', 'must be an array of attribute keys or "all"', promote);
+  }
+
+  if (options.agent !== undefined && (options.agent === null || typeof options.agent !== 'object')) {
+    throw new InvalidOptionError('agent', 'must be an http.Agent or https.Agent', options.agent);
+  }
+
+  return {
+    url,
+    headers,
+    timeoutMillis,
+    addMetricSuffixes: flag(options, 'addMetricSuffixes', true),
+    namespace,
+    externalLabels,
+    withoutTargetInfo: flag(options, 'withoutTargetInfo', false),
+    withoutScopeInfo: flag(options, 'withoutScopeInfo', false),
+    promoteResourceAttributes: promote,
+    sendMetadata: flag(options, 'sendMetadata', true),
+    markStaleOnShutdown: flag(options, 'markStaleOnShutdown', false),
+    agent: options.agent,
+  };
+}

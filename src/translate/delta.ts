@@ -1,0 +1,109 @@
+/**
+ * Delta → cumulative. Prometheus counters and classic histograms are cumulative; a delta point
+ * sent as a counter would be read as a reset every interval. The OTel spec allows a converter
+ * to accumulate deltas into cumulative values (§Sums, §Histograms), which is what this does,
+ * per stream (scope + metric + attributes), keeping the first start time.
+ *
+ * Every stream seen once is reported on every later export, as a cumulative SDK would: a delta
+ * reader leaves out streams with no new measurement, and that must not look like a series
+ * that vanished. Memory is therefore one entry per stream ever seen, like a cumulative SDK.
+ */
+import { diag, type HrTime } from '@opentelemetry/api';
+import {
+  DataPointType,
+  type DataPoint,
+  type Histogram,
+  type MetricData,
+  type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
+
+type Scope = ScopeMetrics['scope'];
+type NumberOrHistogramPoint = DataPoint<number> | DataPoint<Histogram>;
+
+interface AccumulatedMetric {
+  scope: Scope;
+  metric: MetricData;
+  streams: Map<string, NumberOrHistogramPoint>;
+}
+
+function streamKey(point: DataPoint<unknown>): string {
+  const keys = Object.keys(point.attributes).sort();
+  return JSON.stringify(keys.map((k) => [k, point.attributes[k]]));
+}
+
+function metricKey(scope: Scope, metric: MetricData): string {
+  const d = metric.descriptor;
+  return JSON.stringify([scope.name, scope.version ?? '', scope.schemaUrl ?? '', d.name, d.unit, metric.dataPointType]);
+}
+
+function sameBounds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function addHistograms(total: Histogram, delta: Histogram): Histogram {
+  return {
+    buckets: {
+      boundaries: total.buckets.boundaries,
+      counts: total.buckets.counts.map((c, i) => c + (delta.buckets.counts[i] ?? 0)),
+    },
+    count: total.count + delta.count,
+    sum: total.sum === undefined || delta.sum === undefined ? undefined : total.sum + delta.sum,
+    min: total.min === undefined || delta.min === undefined ? (total.min ?? delta.min) : Math.min(total.min, delta.min),
+    max: total.max === undefined || delta.max === undefined ? (total.max ?? delta.max) : Math.max(total.max, delta.max),
+  };
+}
+
+export class DeltaAccumulator {
+  private readonly metrics = new Map<string, AccumulatedMetric>();
+
+  /** Folds one delta metric (Sum or Histogram) into the running totals. */
+  add(scope: Scope, metric: MetricData): void {
+    const key = metricKey(scope, metric);
+    let acc = this.metrics.get(key);
+    if (!acc) {
+      acc = { scope, metric, streams: new Map() };
+      this.metrics.set(key, acc);
+    }
+    acc.metric = metric; // latest descriptor (description may change)
+    for (const point of metric.dataPoints as NumberOrHistogramPoint[]) {
+      const sKey = streamKey(point);
+      const total = acc.streams.get(sKey);
+      acc.streams.set(sKey, total === undefined ? point : this.fold(metric, total, point));
+    }
+  }
+
+  private fold(metric: MetricData, total: NumberOrHistogramPoint, delta: NumberOrHistogramPoint): NumberOrHistogramPoint {
+    if (metric.dataPointType !== DataPointType.HISTOGRAM) {
+      return { ...delta, startTime: total.startTime, value: (total.value as number) + (delta.value as number) };
+    }
+    const t = total.value as Histogram;
+    const d = delta.value as Histogram;
+    if (!sameBounds(t.buckets.boundaries, d.buckets.boundaries)) {
+      diag.warn(
+        `prometheus remote write: histogram "${metric.descriptor.name}" changed its bucket boundaries; ` +
+          'its cumulative series restart from this point',
+      );
+      return delta;
+    }
+    return { ...delta, startTime: total.startTime, value: addHistograms(t, d) };
+  }
+
+  /**
+   * Every accumulated metric with all its streams, as cumulative data. Streams that had no new
+   * point in this export are stamped `now`: their total is still the value at that time.
+   */
+  collect(now: HrTime): Array<{ scope: Scope; metric: MetricData }> {
+    const out: Array<{ scope: Scope; metric: MetricData }> = [];
+    for (const acc of this.metrics.values()) {
+      const dataPoints = [...acc.streams.values()].map((p) =>
+        p.endTime[0] < now[0] || (p.endTime[0] === now[0] && p.endTime[1] < now[1]) ? { ...p, endTime: now } : p,
+      );
+      out.push({ scope: acc.scope, metric: { ...acc.metric, dataPoints } as MetricData });
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.metrics.size;
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * OTel `ResourceMetrics` → series (model.ts). Type mapping per the OTel spec §Metric points:
+ * monotonic Sum → counter; non-monotonic Sum and Gauge → gauge; explicit-bucket Histogram →
+ * classic `_bucket`/`_sum`/`_count`. Delta points are accumulated first (delta.ts).
+ */
+import { diag, type HrTime } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type DataPoint,
+  type Histogram,
+  type MetricData,
+  type ResourceMetrics,
+  type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { MetricType, seriesKey, type Label, type MetricFamilyMetadata, type SeriesBatch, type TimeSeries } from '../model.js';
+import { attributesToLabels, type LabelMap } from './attributes.js';
+import { decimalString } from './decimal.js';
+import type { DeltaAccumulator } from './delta.js';
+import { metricName, unitMetadata, type MetricNameOptions, type NameKind } from './names.js';
+import { resourceLabels, scopeLabels, type ResourceOptions } from './resource.js';
+import { describe } from './series-state.js';
+
+export interface TranslateOptions extends MetricNameOptions, ResourceOptions {
+  readonly withoutScopeInfo: boolean;
+  readonly externalLabels: LabelMap;
+}
+
+/** State that outlives one export. */
+export interface TranslateState {
+  readonly deltas: DeltaAccumulator;
+  /** Metrics already warned about, so a warning is given once, not every interval. */
+  readonly warned: Set<string>;
+}
+
+export function hrTimeToMillis(time: HrTime): number {
+  return time[0] * 1000 + Math.floor(time[1] / 1e6);
+}
+
+function millisToHrTime(ms: number): HrTime {
+  return [Math.floor(ms / 1000), (ms % 1000) * 1e6];
+}
+
+/** Sorted labels from layers of increasing precedence; empty values mean "no label" (OTel spec). */
+function buildLabels(name: string, layers: readonly LabelMap[], extra?: Label): Label[] {
+  const merged = new Map<string, string>();
+  for (const layer of layers) for (const [k, v] of layer) merged.set(k, v);
+  if (extra) merged.set(extra.name, extra.value);
+  merged.set('__name__', name);
+  const labels: Label[] = [];
+  for (const [n, v] of merged) if (v !== '') labels.push({ name: n, value: v });
+  // Byte order: label names are ASCII after sanitization, where UTF-16 order is byte order.
+  labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return labels;
+}
+
+class BatchBuilder {
+  readonly series: TimeSeries[] = [];
+  readonly metadata = new Map<string, MetricFamilyMetadata>();
+  private readonly keys = new Set<string>();
+  maxTimestampMs = -Infinity;
+
+  constructor(private readonly warned: Set<string>) {}
+
+  family(meta: MetricFamilyMetadata): boolean {
+    const existing = this.metadata.get(meta.familyName);
+    if (!existing) {
+      this.metadata.set(meta.familyName, meta);
+      return true;
+    }
+    if (existing.type === meta.type) return true;
+    warnOnce(
+      this.warned,
+      `type:${meta.familyName}`,
+      `prometheus remote write: two metrics map to the Prometheus name "${meta.familyName}" with different types; ` +
+        'the second one is not sent (rename one of them)',
+    );
+    return false;
+  }
+
+  add(family: string, labels: Label[], value: number, timestampMs: number): void {
+    const key = seriesKey(labels);
+    if (this.keys.has(key)) {
+      // Two points for one series at one time are rejected by Prometheus with the whole request.
+      warnOnce(
+        this.warned,
+        `dup:${key}`,
+        `prometheus remote write: series ${describe(labels)} was produced twice in one export ` +
+          '(two metrics or attribute sets map to the same labels); only the first is sent',
+      );
+      return;
+    }
+    this.keys.add(key);
+    this.series.push({ key, labels, family, samples: [{ value, timestampMs }] });
+    if (timestampMs > this.maxTimestampMs) this.maxTimestampMs = timestampMs;
+  }
+}
+
+function warnOnce(warned: Set<string>, key: string, message: string): void {
+  if (warned.has(key)) return;
+  warned.add(key);
+  diag.warn(message);
+}
+
+export function translate(resourceMetrics: ResourceMetrics, options: TranslateOptions, state: TranslateState): SeriesBatch {
+  const builder = new BatchBuilder(state.warned);
+  const resource = resourceLabels(resourceMetrics.resource.attributes, options);
+  // Lowest precedence first: external labels never override data (as in Prometheus), and
+  // job/instance from the resource win over point attributes of the same name.
+  const baseLayers = [options.externalLabels, resource.promoted];
+
+  let latestDeltaEnd: HrTime | undefined;
+  for (const scopeMetrics of resourceMetrics.scopeMetrics) {
+    for (const metric of scopeMetrics.metrics) {
+      if (isDelta(metric)) {
+        state.deltas.add(scopeMetrics.scope, metric);
+        for (const p of metric.dataPoints) if (!latestDeltaEnd || hrTimeToMillis(p.endTime) > hrTimeToMillis(latestDeltaEnd)) latestDeltaEnd = p.endTime;
+        continue;
+      }
+      addMetric(builder, scopeMetrics.scope, metric, baseLayers, resource.identity, options, state);
+    }
+  }
+  if (state.deltas.size > 0) {
+    const now = latestDeltaEnd ?? millisToHrTime(Date.now());
+    for (const { scope, metric } of state.deltas.collect(now)) {
+      addMetric(builder, scope, metric, baseLayers, resource.identity, options, state);
+    }
+  }
+
+  if (resource.targetInfo && builder.series.length > 0) {
+    const name = options.namespace ? `${options.namespace}_target_info` : 'target_info';
+    if (builder.family({ type: MetricType.GAUGE, familyName: name, help: 'Target metadata', unit: '' })) {
+      // One sample at the newest data timestamp of the export (as the Collector does).
+      const labels = buildLabels(name, [options.externalLabels, resource.targetInfo, resource.identity]);
+      builder.add(name, labels, 1, builder.maxTimestampMs);
+    }
+  }
+  return { series: builder.series, metadata: builder.metadata };
+}
+
+function isDelta(metric: MetricData): boolean {
+  return (
+    (metric.dataPointType === DataPointType.SUM || metric.dataPointType === DataPointType.HISTOGRAM) &&
+    metric.aggregationTemporality === AggregationTemporality.DELTA
+  );
+}
+
+function kindOf(metric: MetricData): NameKind | undefined {
+  switch (metric.dataPointType) {
+    case DataPointType.SUM:
+      return metric.isMonotonic ? 'counter' : 'gauge';
+    case DataPointType.GAUGE:
+      return 'gauge';
+    case DataPointType.HISTOGRAM:
+      return 'histogram';
+    default:
+      return undefined;
+  }
+}
+
+const METADATA_TYPE: Record<NameKind, MetricType> = {
+  counter: MetricType.COUNTER,
+  gauge: MetricType.GAUGE,
+  histogram: MetricType.HISTOGRAM,
+};
+
+function addMetric(
+  builder: BatchBuilder,
+  scope: ScopeMetrics['scope'],
+  metric: MetricData,
+  baseLayers: readonly LabelMap[],
+  identity: LabelMap,
+  options: TranslateOptions,
+  state: TranslateState,
+): void {
+  const { name: otelName, unit, description } = metric.descriptor;
+  const kind = kindOf(metric);
+  if (kind === undefined) {
+    const what = metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM ? 'exponential histograms are not supported yet' : 'unknown data point type';
+    warnOnce(state.warned, `skip:${otelName}`, `prometheus remote write: metric "${otelName}" is not sent: ${what}`);
+    return;
+  }
+  const name = metricName(otelName, unit, kind, options);
+  if (name === undefined) {
+    warnOnce(state.warned, `name:${otelName}`, `prometheus remote write: metric "${otelName}" is not sent: its name has no character valid in a Prometheus name`);
+    return;
+  }
+  if (!builder.family({ type: METADATA_TYPE[kind], familyName: name, help: description, unit: unitMetadata(unit) })) return;
+
+  const scopeLayer = options.withoutScopeInfo ? new Map<string, string>() : scopeLabels(scope);
+  for (const point of metric.dataPoints) {
+    const layers = [...baseLayers, attributesToLabels(point.attributes), scopeLayer, identity];
+    const ts = hrTimeToMillis(point.endTime);
+    if (kind !== 'histogram') {
+      builder.add(name, buildLabels(name, layers), point.value as number, ts);
+      continue;
+    }
+    const h = (point as DataPoint<Histogram>).value;
+    let cumulative = 0;
+    const { boundaries, counts } = h.buckets;
+    for (let i = 0; i < boundaries.length; i++) {
+      cumulative += counts[i] ?? 0;
+      const bound = boundaries[i] as number;
+      if (bound === Infinity) break; // the +Inf bucket below is the count
+      builder.add(name, buildLabels(`${name}_bucket`, layers, { name: 'le', value: decimalString(bound) }), cumulative, ts);
+    }
+    builder.add(name, buildLabels(`${name}_bucket`, layers, { name: 'le', value: '+Inf' }), h.count, ts);
+    if (h.sum !== undefined) builder.add(name, buildLabels(`${name}_sum`, layers), h.sum, ts);
+    builder.add(name, buildLabels(`${name}_count`, layers), h.count, ts);
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * A minimal protobuf writer over one growable buffer (protobuf encoding spec: varints,
+ * 64-bit little-endian doubles, length-delimited fields). Only what the remote-write messages
+ * need. Nested messages reserve 5 bytes for their length and close up the gap once the length
+ * is known, so no message is sized or built twice.
+ */
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+const LENGTH_RESERVE = 5; // a varint of up to 2^35 - 1
+
+export class ProtobufWriter {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initialSize = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + extra) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  private varint(value: number): void {
+    // Non-negative integers up to 2^53; `%` and `/` instead of bit operations, which stop at 32 bits.
+    this.ensure(10);
+    while (value > 0x7f) {
+      this.buf[this.pos++] = (value % 0x80) | 0x80;
+      value = Math.floor(value / 0x80);
+    }
+    this.buf[this.pos++] = value;
+  }
+
+  private tag(field: number, wireType: number): void {
+    this.varint(field * 8 + wireType);
+  }
+
+  uint(field: number, value: number): void {
+    this.tag(field, WIRE_VARINT);
+    this.varint(value);
+  }
+
+  /** int64: negative values are 10-byte two's complement varints. */
+  int64(field: number, value: number): void {
+    if (value >= 0) return this.uint(field, value);
+    this.tag(field, WIRE_VARINT);
+    let v = BigInt.asUintN(64, BigInt(value));
+    this.ensure(10);
+    while (v > 0x7fn) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+  }
+
+  double(field: number, value: number): void {
+    this.tag(field, WIRE_FIXED64);
+    this.ensure(8);
+    this.buf.writeDoubleLE(value, this.pos);
+    this.pos += 8;
+  }
+
+  /** A double field given as its 8 little-endian bytes (for NaN payloads JavaScript may not keep). */
+  rawDouble(field: number, bytes: Uint8Array): void {
+    this.tag(field, WIRE_FIXED64);
+    this.ensure(8);
+    this.buf.set(bytes, this.pos);
+    this.pos += 8;
+  }
+
+  string(field: number, value: string): void {
+    this.tag(field, WIRE_LEN);
+    const max = value.length * 3;
+    if (max < 0x80) {
+      // Common case: the length fits one byte whatever the encoding turns out to be.
+      this.ensure(1 + max);
+      const n = this.buf.write(value, this.pos + 1, 'utf8');
+      this.buf[this.pos] = n;
+      this.pos += 1 + n;
+      return;
+    }
+    const n = Buffer.byteLength(value, 'utf8');
+    this.varint(n);
+    this.ensure(n);
+    this.pos += this.buf.write(value, this.pos, 'utf8');
+  }
+
+  /** Starts a length-delimited sub-message; pass the result to `end`. */
+  begin(field: number): number {
+    this.tag(field, WIRE_LEN);
+    this.ensure(LENGTH_RESERVE);
+    const start = this.pos;
+    this.pos += LENGTH_RESERVE;
+    return start;
+  }
+
+  end(start: number): void {
+    const bodyStart = start + LENGTH_RESERVE;
+    const length = this.pos - bodyStart;
+    let lengthBytes = 1;
+    for (let v = length; v > 0x7f; v = Math.floor(v / 0x80)) lengthBytes++;
+    let p = start;
+    let v = length;
+    while (v > 0x7f) {
+      this.buf[p++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[p++] = v;
+    if (lengthBytes < LENGTH_RESERVE) {
+      this.buf.copyWithin(start + lengthBytes, bodyStart, this.pos);
+      this.pos -= LENGTH_RESERVE - lengthBytes;
+    }
+  }
+
+  /** The bytes written so far (a view, valid until the next write or reset). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+}
