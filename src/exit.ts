@@ -26,7 +26,9 @@ export interface FlushOnExitOptions {
 export function flushOnExit(target: Shutdownable, options: FlushOnExitOptions = {}): () => void {
   const timeoutMillis = options.timeoutMillis ?? 10_000;
   if (!Number.isFinite(timeoutMillis) || timeoutMillis <= 0) {
-    throw new Error(`flushOnExit: option "timeoutMillis" must be a positive number of milliseconds, got ${timeoutMillis}`);
+    throw new Error(
+      `flushOnExit: option "timeoutMillis" must be a positive number of milliseconds, got ${timeoutMillis}`,
+    );
   }
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   let flushing: Promise<void> | undefined;
@@ -39,7 +41,9 @@ export function flushOnExit(target: Shutdownable, options: FlushOnExitOptions = 
       }, timeoutMillis);
       Promise.resolve()
         .then(() => target.shutdown())
-        .catch((err: unknown) => diag.error(`flushOnExit: shutdown failed: ${err instanceof Error ? err.message : String(err)}`))
+        .catch((err: unknown) =>
+          diag.error(`flushOnExit: shutdown failed: ${err instanceof Error ? err.message : String(err)}`),
+        )
         .finally(() => {
           clearTimeout(timer);
           resolve();

@@ -11,7 +11,11 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { MetricFamilyMetadata, TimeSeries } from './model.js';
-import { resolveOptions, type PrometheusRemoteWriteExporterOptions, type ResolvedOptions } from './options.js';
+import {
+  resolveOptions,
+  type PrometheusRemoteWriteExporterOptions,
+  type ResolvedOptions,
+} from './options.js';
 import { DeltaAccumulator } from './translate/delta.js';
 import { SeriesState } from './translate/series-state.js';
 import { translate, type TranslateState } from './translate/translate.js';
@@ -45,7 +49,10 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
   /** Never throws: every failure reaches `resultCallback` as FAILED with an Error saying why. */
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     if (this.shutdownPromise) {
-      resultCallback({ code: ExportResultCode.FAILED, error: new Error('PrometheusRemoteWriteExporter is shut down') });
+      resultCallback({
+        code: ExportResultCode.FAILED,
+        error: new Error('PrometheusRemoteWriteExporter is shut down'),
+      });
       return;
     }
     let body: Buffer | undefined;
@@ -85,7 +92,8 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
       const stale = this.seriesState.staleAll(Date.now());
       if (stale.length > 0) {
         const result = await this.enqueue(this.encode(stale, new Map()));
-        if (result.error) diag.error(`prometheus remote write: stale markers at shutdown not sent: ${result.error.message}`);
+        if (result.error)
+          diag.error(`prometheus remote write: stale markers at shutdown not sent: ${result.error.message}`);
       }
     }
     await this.queue;
@@ -98,14 +106,16 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
   }
 
   private enqueue(body: Buffer): Promise<ExportResult> {
-    const result = this.queue.then(() => this.sender.send(body)).then(
-      (): ExportResult => ({ code: ExportResultCode.SUCCESS }),
-      (err: unknown): ExportResult => {
-        const error = asError(err);
-        diag.error(`prometheus remote write: ${error.message}`);
-        return { code: ExportResultCode.FAILED, error };
-      },
-    );
+    const result = this.queue
+      .then(() => this.sender.send(body))
+      .then(
+        (): ExportResult => ({ code: ExportResultCode.SUCCESS }),
+        (err: unknown): ExportResult => {
+          const error = asError(err);
+          diag.error(`prometheus remote write: ${error.message}`);
+          return { code: ExportResultCode.FAILED, error };
+        },
+      );
     this.queue = result.then(() => undefined);
     return result;
   }

@@ -65,7 +65,8 @@ export const RESERVED_HEADERS = [
 export class InvalidOptionError extends Error {
   constructor(option: string, expected: string, got?: unknown) {
     super(
-      `PrometheusRemoteWriteExporter: option "${option}" ${expected}` + (got === undefined ? '' : `, got ${describeValue(got)}`),
+      `PrometheusRemoteWriteExporter: option "${option}" ${expected}` +
+        (got === undefined ? '' : `, got ${describeValue(got)}`),
     );
     this.name = 'InvalidOptionError';
   }
@@ -77,7 +78,11 @@ function describeValue(value: unknown): string {
   return Array.isArray(value) ? 'an array' : 'an object';
 }
 
-function flag(options: PrometheusRemoteWriteExporterOptions, key: keyof PrometheusRemoteWriteExporterOptions, fallback: boolean): boolean {
+function flag(
+  options: PrometheusRemoteWriteExporterOptions,
+  key: keyof PrometheusRemoteWriteExporterOptions,
+  fallback: boolean,
+): boolean {
   const value = options[key];
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new InvalidOptionError(key, 'must be true or false', value);
@@ -86,9 +91,13 @@ function flag(options: PrometheusRemoteWriteExporterOptions, key: keyof Promethe
 
 function parseUrl(value: unknown): URL {
   if (value === undefined || value === null || value === '') {
-    throw new InvalidOptionError('url', 'is required: the remote-write endpoint, e.g. "http://127.0.0.1:9090/api/v1/write"');
+    throw new InvalidOptionError(
+      'url',
+      'is required: the remote-write endpoint, e.g. "http://127.0.0.1:9090/api/v1/write"',
+    );
   }
-  if (typeof value !== 'string' && !(value instanceof URL)) throw new InvalidOptionError('url', 'must be a string or URL', value);
+  if (typeof value !== 'string' && !(value instanceof URL))
+    throw new InvalidOptionError('url', 'must be a string or URL', value);
   let url: URL;
   try {
     url = new URL(String(value));
@@ -120,7 +129,10 @@ function resolveHeaders(options: PrometheusRemoteWriteExporterOptions, url: URL)
   const lower = new Set(Object.keys(headers).map((h) => h.toLowerCase()));
   for (const name of Object.keys(headers)) {
     if (RESERVED_HEADERS.includes(name.toLowerCase())) {
-      throw new InvalidOptionError(`headers.${name}`, 'cannot be set: the remote-write protocol fixes this header');
+      throw new InvalidOptionError(
+        `headers.${name}`,
+        'cannot be set: the remote-write protocol fixes this header',
+      );
     }
   }
   const auths = [
@@ -129,7 +141,11 @@ function resolveHeaders(options: PrometheusRemoteWriteExporterOptions, url: URL)
     lower.has('authorization') && 'headers.Authorization',
     (url.username !== '' || url.password !== '') && 'credentials in url',
   ].filter(Boolean);
-  if (auths.length > 1) throw new InvalidOptionError(auths.join(' and '), 'cannot be used together: choose one way to authenticate');
+  if (auths.length > 1)
+    throw new InvalidOptionError(
+      auths.join(' and '),
+      'cannot be used together: choose one way to authenticate',
+    );
 
   if (options.basicAuth !== undefined) {
     const { username, password } = (options.basicAuth ?? {}) as { username?: unknown; password?: unknown };
@@ -173,15 +189,26 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
   const externalLabels = new Map<string, string>();
   for (const [name, value] of Object.entries(stringRecord('externalLabels', options.externalLabels))) {
     if (!LABEL_NAME_RE.test(name) || name === '__name__') {
-      throw new InvalidOptionError(`externalLabels.${name}`, 'must be a label name matching [a-zA-Z_][a-zA-Z0-9_]* (and not __name__)');
+      throw new InvalidOptionError(
+        `externalLabels.${name}`,
+        'must be a label name matching [a-zA-Z_][a-zA-Z0-9_]* (and not __name__)',
+      );
     }
-    if (value === '') throw new InvalidOptionError(`externalLabels.${name}`, 'must not be empty (an empty label value is no label)');
+    if (value === '')
+      throw new InvalidOptionError(
+        `externalLabels.${name}`,
+        'must not be empty (an empty label value is no label)',
+      );
     externalLabels.set(name, value);
   }
 
   const promote = options.promoteResourceAttributes ?? [];
   if (promote !== 'all' && !(Array.isArray(promote) && promote.every((k) => typeof k === 'string'))) {
-    throw new InvalidOptionError('promoteResourceAttributes', 'must be an array of attribute keys or "all"', promote);
+    throw new InvalidOptionError(
+      'promoteResourceAttributes',
+      'must be an array of attribute keys or "all"',
+      promote,
+    );
   }
 
   if (options.agent !== undefined && (options.agent === null || typeof options.agent !== 'object')) {

@@ -39,7 +39,10 @@ export function post(body: Uint8Array, options: PostOptions): Promise<PostResult
       headers: { ...options.headers, 'Content-Length': String(body.byteLength) },
       agent: options.agent,
     });
-    const timer = setTimeout(() => req.destroy(new RequestTimeoutError(options.timeoutMillis)), options.timeoutMillis);
+    const timer = setTimeout(
+      () => req.destroy(new RequestTimeoutError(options.timeoutMillis)),
+      options.timeoutMillis,
+    );
     timer.unref?.();
     req.on('error', (err) => {
       clearTimeout(timer);

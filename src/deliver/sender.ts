@@ -47,7 +47,9 @@ export class Sender {
     // Reserved headers last, so that nothing can replace them.
     this.headers = { ...options.headers, ...RW1_HEADERS, 'User-Agent': options.userAgent };
     this.ownsAgent = options.agent === undefined;
-    this.agent = options.agent ?? new (options.url.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true });
+    this.agent =
+      options.agent ??
+      new (options.url.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true });
     this.target = redactUrl(options.url);
   }
 
@@ -63,12 +65,15 @@ export class Sender {
       });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      throw new RemoteWriteError(`remote write to ${this.target} failed: ${reason}`, undefined, undefined, { cause: err });
+      throw new RemoteWriteError(`remote write to ${this.target} failed: ${reason}`, undefined, undefined, {
+        cause: err,
+      });
     }
     if (result.status >= 200 && result.status < 300) return result;
     const body_ = result.bodyPrefix.trim();
     throw new RemoteWriteError(
-      `remote write to ${this.target} failed: HTTP ${result.status} ${result.statusText}` + (body_ ? `: ${body_}` : ''),
+      `remote write to ${this.target} failed: HTTP ${result.status} ${result.statusText}` +
+        (body_ ? `: ${body_}` : ''),
       result.status,
       result.bodyPrefix,
     );

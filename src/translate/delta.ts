@@ -33,7 +33,14 @@ function streamKey(point: DataPoint<unknown>): string {
 
 function metricKey(scope: Scope, metric: MetricData): string {
   const d = metric.descriptor;
-  return JSON.stringify([scope.name, scope.version ?? '', scope.schemaUrl ?? '', d.name, d.unit, metric.dataPointType]);
+  return JSON.stringify([
+    scope.name,
+    scope.version ?? '',
+    scope.schemaUrl ?? '',
+    d.name,
+    d.unit,
+    metric.dataPointType,
+  ]);
 }
 
 function sameBounds(a: readonly number[], b: readonly number[]): boolean {
@@ -48,8 +55,14 @@ function addHistograms(total: Histogram, delta: Histogram): Histogram {
     },
     count: total.count + delta.count,
     sum: total.sum === undefined || delta.sum === undefined ? undefined : total.sum + delta.sum,
-    min: total.min === undefined || delta.min === undefined ? (total.min ?? delta.min) : Math.min(total.min, delta.min),
-    max: total.max === undefined || delta.max === undefined ? (total.max ?? delta.max) : Math.max(total.max, delta.max),
+    min:
+      total.min === undefined || delta.min === undefined
+        ? (total.min ?? delta.min)
+        : Math.min(total.min, delta.min),
+    max:
+      total.max === undefined || delta.max === undefined
+        ? (total.max ?? delta.max)
+        : Math.max(total.max, delta.max),
   };
 }
 
@@ -72,9 +85,17 @@ export class DeltaAccumulator {
     }
   }
 
-  private fold(metric: MetricData, total: NumberOrHistogramPoint, delta: NumberOrHistogramPoint): NumberOrHistogramPoint {
+  private fold(
+    metric: MetricData,
+    total: NumberOrHistogramPoint,
+    delta: NumberOrHistogramPoint,
+  ): NumberOrHistogramPoint {
     if (metric.dataPointType !== DataPointType.HISTOGRAM) {
-      return { ...delta, startTime: total.startTime, value: (total.value as number) + (delta.value as number) };
+      return {
+        ...delta,
+        startTime: total.startTime,
+        value: (total.value as number) + (delta.value as number),
+      };
     }
     const t = total.value as Histogram;
     const d = delta.value as Histogram;
@@ -96,7 +117,9 @@ export class DeltaAccumulator {
     const out: Array<{ scope: Scope; metric: MetricData }> = [];
     for (const acc of this.metrics.values()) {
       const dataPoints = [...acc.streams.values()].map((p) =>
-        p.endTime[0] < now[0] || (p.endTime[0] === now[0] && p.endTime[1] < now[1]) ? { ...p, endTime: now } : p,
+        p.endTime[0] < now[0] || (p.endTime[0] === now[0] && p.endTime[1] < now[1])
+          ? { ...p, endTime: now }
+          : p,
       );
       out.push({ scope: acc.scope, metric: { ...acc.metric, dataPoints } as MetricData });
     }

@@ -83,7 +83,10 @@ export function unitWords(unit: string): { main: string; per: string } {
 /** The unit as a Prometheus word for the UNIT metadata (`By/s` → `bytes_per_second`). */
 export function unitMetadata(unit: string): string {
   const { main, per } = unitWords(unit);
-  return [main, per].filter((w) => w !== '').join('_').replace(/^_+|_+$/g, '');
+  return [main, per]
+    .filter((w) => w !== '')
+    .join('_')
+    .replace(/^_+|_+$/g, '');
 }
 
 export interface MetricNameOptions {
@@ -121,7 +124,10 @@ export function metricName(
     result = parts.join('_');
   } else {
     // Without suffixes only invalid characters are replaced; existing underscores stay as they are.
-    const base = name.split(/[^a-zA-Z0-9_:]+/).filter((t) => t !== '').join('_');
+    const base = name
+      .split(/[^a-zA-Z0-9_:]+/)
+      .filter((t) => t !== '')
+      .join('_');
     result = options.namespace !== '' ? options.namespace + '_' + base : base;
   }
   if (LEADING_DIGIT.test(result)) result = '_' + result;

@@ -31,7 +31,12 @@ export class SeriesState {
     for (const s of series) {
       let record = this.records.get(s.key);
       if (!record) {
-        record = { labels: s.labels, family: s.family, lastTimestampMs: -Infinity, seenInExport: exportNumber };
+        record = {
+          labels: s.labels,
+          family: s.family,
+          lastTimestampMs: -Infinity,
+          seenInExport: exportNumber,
+        };
         this.records.set(s.key, record);
       }
       record.seenInExport = exportNumber;
@@ -39,7 +44,9 @@ export class SeriesState {
         const sample = s.samples[i] as Sample;
         if (sample.timestampMs <= record.lastTimestampMs) {
           const moved = record.lastTimestampMs + 1;
-          diag.debug(`prometheus remote write: sample of ${describe(s.labels)} moved from ${sample.timestampMs} to ${moved} ms to keep its series in order`);
+          diag.debug(
+            `prometheus remote write: sample of ${describe(s.labels)} moved from ${sample.timestampMs} to ${moved} ms to keep its series in order`,
+          );
           s.samples[i] = { ...sample, timestampMs: moved };
         }
         record.lastTimestampMs = (s.samples[i] as Sample).timestampMs;
@@ -67,7 +74,12 @@ export class SeriesState {
 
   private staleSeries(key: string, record: SeriesRecord, nowMs: number): TimeSeries {
     const timestampMs = Math.max(nowMs, record.lastTimestampMs + 1);
-    return { key, labels: record.labels, family: record.family, samples: [{ value: NaN, timestampMs, stale: true }] };
+    return {
+      key,
+      labels: record.labels,
+      family: record.family,
+      samples: [{ value: NaN, timestampMs, stale: true }],
+    };
   }
 }
 

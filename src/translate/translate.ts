@@ -13,7 +13,14 @@ import {
   type ResourceMetrics,
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { MetricType, seriesKey, type Label, type MetricFamilyMetadata, type SeriesBatch, type TimeSeries } from '../model.js';
+import {
+  MetricType,
+  seriesKey,
+  type Label,
+  type MetricFamilyMetadata,
+  type SeriesBatch,
+  type TimeSeries,
+} from '../model.js';
 import { attributesToLabels, type LabelMap } from './attributes.js';
 import { decimalString } from './decimal.js';
 import type { DeltaAccumulator } from './delta.js';
@@ -102,7 +109,11 @@ function warnOnce(warned: Set<string>, key: string, message: string): void {
   diag.warn(message);
 }
 
-export function translate(resourceMetrics: ResourceMetrics, options: TranslateOptions, state: TranslateState): SeriesBatch {
+export function translate(
+  resourceMetrics: ResourceMetrics,
+  options: TranslateOptions,
+  state: TranslateState,
+): SeriesBatch {
   const builder = new BatchBuilder(state.warned);
   const resource = resourceLabels(resourceMetrics.resource.attributes, options);
   // Lowest precedence first: external labels never override data (as in Prometheus), and
@@ -114,7 +125,9 @@ export function translate(resourceMetrics: ResourceMetrics, options: TranslateOp
     for (const metric of scopeMetrics.metrics) {
       if (isDelta(metric)) {
         state.deltas.add(scopeMetrics.scope, metric);
-        for (const p of metric.dataPoints) if (!latestDeltaEnd || hrTimeToMillis(p.endTime) > hrTimeToMillis(latestDeltaEnd)) latestDeltaEnd = p.endTime;
+        for (const p of metric.dataPoints)
+          if (!latestDeltaEnd || hrTimeToMillis(p.endTime) > hrTimeToMillis(latestDeltaEnd))
+            latestDeltaEnd = p.endTime;
         continue;
       }
       addMetric(builder, scopeMetrics.scope, metric, baseLayers, resource.identity, options, state);
@@ -176,16 +189,35 @@ function addMetric(
   const { name: otelName, unit, description } = metric.descriptor;
   const kind = kindOf(metric);
   if (kind === undefined) {
-    const what = metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM ? 'exponential histograms are not supported yet' : 'unknown data point type';
-    warnOnce(state.warned, `skip:${otelName}`, `prometheus remote write: metric "${otelName}" is not sent: ${what}`);
+    const what =
+      metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM
+        ? 'exponential histograms are not supported yet'
+        : 'unknown data point type';
+    warnOnce(
+      state.warned,
+      `skip:${otelName}`,
+      `prometheus remote write: metric "${otelName}" is not sent: ${what}`,
+    );
     return;
   }
   const name = metricName(otelName, unit, kind, options);
   if (name === undefined) {
-    warnOnce(state.warned, `name:${otelName}`, `prometheus remote write: metric "${otelName}" is not sent: its name has no character valid in a Prometheus name`);
+    warnOnce(
+      state.warned,
+      `name:${otelName}`,
+      `prometheus remote write: metric "${otelName}" is not sent: its name has no character valid in a Prometheus name`,
+    );
     return;
   }
-  if (!builder.family({ type: METADATA_TYPE[kind], familyName: name, help: description, unit: unitMetadata(unit) })) return;
+  if (
+    !builder.family({
+      type: METADATA_TYPE[kind],
+      familyName: name,
+      help: description,
+      unit: unitMetadata(unit),
+    })
+  )
+    return;
 
   const scopeLayer = options.withoutScopeInfo ? new Map<string, string>() : scopeLabels(scope);
   for (const point of metric.dataPoints) {
@@ -202,7 +234,12 @@ function addMetric(
       cumulative += counts[i] ?? 0;
       const bound = boundaries[i] as number;
       if (bound === Infinity) break; // the +Inf bucket below is the count
-      builder.add(name, buildLabels(`${name}_bucket`, layers, { name: 'le', value: decimalString(bound) }), cumulative, ts);
+      builder.add(
+        name,
+        buildLabels(`${name}_bucket`, layers, { name: 'le', value: decimalString(bound) }),
+        cumulative,
+        ts,
+      );
     }
     builder.add(name, buildLabels(`${name}_bucket`, layers, { name: 'le', value: '+Inf' }), h.count, ts);
     if (h.sum !== undefined) builder.add(name, buildLabels(`${name}_sum`, layers), h.sum, ts);

@@ -46,14 +46,24 @@ function protoDir(): string {
 }
 
 function writeRequest(): protobuf.Type {
-  writeRequestType ??= protobuf.loadSync(join(protoDir(), 'remote.proto')).lookupType('prometheus.WriteRequest');
+  writeRequestType ??= protobuf
+    .loadSync(join(protoDir(), 'remote.proto'))
+    .lookupType('prometheus.WriteRequest');
   return writeRequestType;
 }
 
 /** Decodes a RW 1.0 request body; `compressed` (default true) says it is still snappy-compressed. */
-export function decodeWriteRequest(body: Uint8Array, options: { compressed?: boolean } = {}): DecodedWriteRequest {
+export function decodeWriteRequest(
+  body: Uint8Array,
+  options: { compressed?: boolean } = {},
+): DecodedWriteRequest {
   const raw = options.compressed === false ? body : snappyUncompress(body);
   const type = writeRequest();
   const message = type.decode(raw);
-  return type.toObject(message, { longs: Number, enums: String, defaults: true, arrays: true }) as DecodedWriteRequest;
+  return type.toObject(message, {
+    longs: Number,
+    enums: String,
+    defaults: true,
+    arrays: true,
+  }) as DecodedWriteRequest;
 }

@@ -110,7 +110,7 @@ export class ProtobufWriter {
       this.buf[p++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);
     }
-    this.buf[p++] = v;
+    this.buf[p] = v;
     if (lengthBytes < LENGTH_RESERVE) {
       this.buf.copyWithin(start + lengthBytes, bodyStart, this.pos);
       this.pos -= LENGTH_RESERVE - lengthBytes;

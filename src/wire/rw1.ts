@@ -32,8 +32,8 @@ export function encodeWriteRequest(
     const ts = writer.begin(WRITE_REQUEST_TIMESERIES);
     for (const label of s.labels) {
       const l = writer.begin(TIMESERIES_LABELS);
-      writer.string(LABEL_NAME, label.name);
-      writer.string(LABEL_VALUE, label.value);
+      if (label.name !== '') writer.string(LABEL_NAME, label.name);
+      if (label.value !== '') writer.string(LABEL_VALUE, label.value);
       writer.end(l);
     }
     for (const sample of s.samples) {

@@ -9,5 +9,7 @@ export function snappyCompress(body: Uint8Array): Buffer {
 }
 
 export function snappyUncompress(body: Uint8Array): Buffer {
-  return uncompressSync(Buffer.from(body.buffer, body.byteOffset, body.byteLength), { asBuffer: true }) as Buffer;
+  return uncompressSync(Buffer.from(body.buffer, body.byteOffset, body.byteLength), {
+    asBuffer: true,
+  }) as Buffer;
 }

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { PrometheusRemoteWriteExporter, InvalidOptionError, VERSION } from '../src/index.js';
+import { resolveOptions, type PrometheusRemoteWriteExporterOptions } from '../src/options.js';
+
+const url = 'http://127.0.0.1:9/api/v1/write';
+
+describe('options', () => {
+  // [options, the option the message must name, a phrase it must hold]
+  const bad: Array<[unknown, RegExp]> = [
+    [{}, /"url" is required/],
+    [{ url: '' }, /"url" is required/],
+    [{ url: 'not a url' }, /"url" must be an absolute http/],
+    [{ url: 'ftp://h/x' }, /"url" must use http/],
+    [{ url, timeoutMillis: -1 }, /"timeoutMillis" must be a positive number.*got -1/],
+    [{ url, timeoutMillis: Infinity }, /"timeoutMillis"/],
+    [{ url, timeoutMillis: '5' }, /"timeoutMillis"/],
+    [{ url, headers: { 'X-Tenant': 5 } }, /"headers\.X-Tenant" must be a string, got 5/],
+    [{ url, headers: 'x' }, /"headers" must be an object/],
+    [{ url, headers: { 'content-type': 'text/plain' } }, /"headers\.content-type" cannot be set/],
+    [{ url, headers: { 'User-Agent': 'me' } }, /"headers\.User-Agent" cannot be set/],
+    [{ url, headers: { 'X-Prometheus-Remote-Write-Version': '2.0.0' } }, /cannot be set/],
+    [
+      { url, basicAuth: { username: 'u', password: 'p' }, bearerToken: 't' },
+      /"basicAuth and bearerToken" cannot be used together/,
+    ],
+    [{ url: 'http://u:p@h/w', bearerToken: 't' }, /cannot be used together/],
+    [{ url, basicAuth: { username: 'u' } }, /"basicAuth" must be \{ username: string, password: string \}/],
+    [{ url, bearerToken: '' }, /"bearerToken" must be a non-empty string/],
+    [{ url, namespace: '1abc' }, /"namespace" must match/],
+    [{ url, externalLabels: { 'bad-name': 'x' } }, /"externalLabels\.bad-name" must be a label name/],
+    [{ url, externalLabels: { __name__: 'x' } }, /"externalLabels\.__name__"/],
+    [{ url, externalLabels: { env: '' } }, /"externalLabels\.env" must not be empty/],
+    [{ url, promoteResourceAttributes: 'some' }, /"promoteResourceAttributes" must be an array/],
+    [{ url, sendMetadata: 'yes' }, /"sendMetadata" must be true or false/],
+    [{ url, agent: 5 }, /"agent" must be an http\.Agent/],
+  ];
+  for (const [options, message] of bad) {
+    it(`rejects ${JSON.stringify(options)}`, () => {
+      assert.throws(
+        () => new PrometheusRemoteWriteExporter(options as PrometheusRemoteWriteExporterOptions),
+        (err: unknown) => err instanceof InvalidOptionError && message.test(err.message),
+      );
+    });
+  }
+
+  it('never repeats credentials in its errors', () => {
+    for (const options of [
+      { url: 'http://user:s3cret@:bad' },
+      { url: 'http://user:s3cret@h/w', basicAuth: { username: 'u', password: 's3cret' } },
+      { url, basicAuth: { username: 'u', password: 's3cret' }, headers: { Authorization: 'Bearer s3cret' } },
+    ]) {
+      assert.throws(
+        () => new PrometheusRemoteWriteExporter(options),
+        (err: unknown) => err instanceof Error && !err.message.includes('s3cret'),
+      );
+    }
+  });
+
+  it('defaults', () => {
+    const r = resolveOptions({ url });
+    assert.equal(r.timeoutMillis, 10_000);
+    assert.equal(r.addMetricSuffixes, true);
+    assert.equal(r.sendMetadata, true);
+    assert.equal(r.withoutTargetInfo, false);
+    assert.equal(r.withoutScopeInfo, false);
+    assert.equal(r.markStaleOnShutdown, false);
+    assert.equal(r.namespace, '');
+    assert.deepEqual(r.promoteResourceAttributes, []);
+    assert.deepEqual(r.headers, {});
+  });
+
+  it('turns credentials into an Authorization header and out of the URL', () => {
+    assert.equal(resolveOptions({ url, bearerToken: 'tok' }).headers['Authorization'], 'Bearer tok');
+    assert.equal(
+      resolveOptions({ url, basicAuth: { username: 'u', password: 'p:w' } }).headers['Authorization'],
+      'Basic ' + Buffer.from('u:p:w').toString('base64'),
+    );
+    const fromUrl = resolveOptions({ url: 'http://al%40ice:p%3Ass@127.0.0.1:9/w' });
+    assert.equal(fromUrl.headers['Authorization'], 'Basic ' + Buffer.from('al@ice:p:ss').toString('base64'));
+    assert.equal(fromUrl.url.href, 'http://127.0.0.1:9/w');
+  });
+
+  it('VERSION matches package.json', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    assert.equal(VERSION, pkg.version);
+  });
+});
