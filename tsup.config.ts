@@ -9,5 +9,11 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   shims: true,
-  external: ['@opentelemetry/api', '@opentelemetry/core', '@opentelemetry/sdk-metrics', 'protobufjs', 'snappy'],
+  external: [
+    '@opentelemetry/api',
+    '@opentelemetry/core',
+    '@opentelemetry/sdk-metrics',
+    'protobufjs',
+    'snappy',
+  ],
 });

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { labelsOf, seriesNamed, startMockReceiver, type MockReceiver } from './helpers/mock-receiver.js';
+
+const child = fileURLToPath(new URL('./fixtures/exit-child.ts', import.meta.url));
+
+let receiver: MockReceiver;
+before(async () => {
+  receiver = await startMockReceiver();
+});
+after(async () => {
+  await receiver.close();
+});
+
+function run(
+  mode: string,
+  signal?: NodeJS.Signals,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', child, mode], {
+      env: { ...process.env, PRW_URL: receiver.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.stdout.on('data', (d: Buffer) => {
+      if (signal && d.toString().includes('ready')) p.kill(signal);
+    });
+    const killer = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    p.on('error', reject);
+    p.on('exit', (code, sig) => {
+      clearTimeout(killer);
+      resolve({ code, signal: sig, stderr });
+    });
+  });
+}
+
+function runsPushedFor(mode: string): number[] {
+  return seriesNamed(receiver.requests, 'cron_runs_total')
+    .filter((s) => labelsOf(s)['mode'] === mode)
+    .map((s) => s.samples[0]!.value);
+}
+
+describe('flushOnExit', () => {
+  it('flushes when the program runs out of work, keeping its exit code', async () => {
+    const result = await run('natural');
+    assert.equal(result.code, 3, result.stderr);
+    assert.deepEqual(runsPushedFor('natural'), [42]);
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`flushes on ${signal}, then ends by that signal`, async () => {
+      const result = await run(signal, signal);
+      assert.equal(result.signal, signal, result.stderr);
+      assert.deepEqual(runsPushedFor(signal), [42]);
+    });
+  }
+});
