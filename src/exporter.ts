@@ -55,17 +55,21 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
       });
       return;
     }
-    let body: Buffer | undefined;
+    let body: Buffer;
     try {
       // Translated at call time, so that the per-series state sees exports in call order.
       const batch = translate(metrics, this.options, this.state);
-      const stale = this.seriesState.admit(batch.series, Date.now());
-      body = this.encode([...batch.series, ...stale], batch.metadata);
+      const series = batch.series.concat(this.seriesState.admit(batch.series, Date.now()));
+      if (series.length === 0) {
+        resultCallback({ code: ExportResultCode.SUCCESS });
+        return;
+      }
+      body = this.encode(series, batch.metadata);
     } catch (err) {
       resultCallback({ code: ExportResultCode.FAILED, error: asError(err) });
       return;
     }
-    this.enqueue(body).then(resultCallback);
+    void this.enqueue(body).then(resultCallback);
   }
 
   /** Resolves once every request already started has finished. */
@@ -105,16 +109,16 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     return snappyCompress(encodeWriteRequest(series, meta, this.writer));
   }
 
+  /**
+   * Failures are returned, not logged: the SDK's reader already reports a FAILED result through
+   * the global error handler (diag), and logging here too would say everything twice.
+   */
   private enqueue(body: Buffer): Promise<ExportResult> {
     const result = this.queue
       .then(() => this.sender.send(body))
       .then(
         (): ExportResult => ({ code: ExportResultCode.SUCCESS }),
-        (err: unknown): ExportResult => {
-          const error = asError(err);
-          diag.error(`prometheus remote write: ${error.message}`);
-          return { code: ExportResultCode.FAILED, error };
-        },
+        (err: unknown): ExportResult => ({ code: ExportResultCode.FAILED, error: asError(err) }),
       );
     this.queue = result.then(() => undefined);
     return result;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -209,6 +210,41 @@ describe('requests', () => {
       'Basic ' + Buffer.from('al:pw').toString('base64'),
     );
     assert.equal(receiver.requests[1]?.headers['authorization'], 'Bearer tok');
+  });
+});
+
+describe('transport', () => {
+  const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
+  const rm = () => resourceMetrics([gauge({ name: 'tls' }, [point(1, {}, Date.now())])]);
+
+  it('https with a private CA given through `agent`; refused without it', async () => {
+    const cert = fixture('localhost-cert.pem');
+    const tlsReceiver = await startMockReceiver({ tls: { key: fixture('localhost-key.pem'), cert } });
+    try {
+      const agent = new https.Agent({ ca: cert, keepAlive: true });
+      const trusted = new PrometheusRemoteWriteExporter({ url: tlsReceiver.url, agent });
+      const ok = await exportOnce(trusted, rm());
+      assert.equal(ok.code, ExportResultCode.SUCCESS, ok.error?.message);
+      assert.equal(seriesNamed(tlsReceiver.requests, 'tls').length, 1);
+      await trusted.shutdown();
+      agent.destroy();
+
+      const untrusted = new PrometheusRemoteWriteExporter({ url: tlsReceiver.url });
+      const refused = await exportOnce(untrusted, rm());
+      assert.equal(refused.code, ExportResultCode.FAILED);
+      assert.match(refused.error?.message ?? '', /self[- ]signed certificate/);
+      assert.equal(tlsReceiver.requests.length, 1);
+      await untrusted.shutdown();
+    } finally {
+      await tlsReceiver.close();
+    }
+  });
+
+  it('an export with nothing to send makes no request', async () => {
+    const exporter = new PrometheusRemoteWriteExporter({ url: receiver.url });
+    const result = await exportOnce(exporter, resourceMetrics([]));
+    assert.equal(result.code, ExportResultCode.SUCCESS);
+    assert.equal(receiver.requests.length, 0);
   });
 });
 

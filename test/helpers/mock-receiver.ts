@@ -4,6 +4,7 @@
  * independently of the exporter's own encoder.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { decodeWriteRequest, type DecodedWriteRequest } from '../../src/wire/decode.js';
 import { snappyUncompress } from '../../src/wire/snappy.js';
@@ -37,11 +38,14 @@ export interface MockReceiver {
   close(): Promise<void>;
 }
 
-export async function startMockReceiver(path = '/api/v1/write'): Promise<MockReceiver> {
+export async function startMockReceiver(
+  options: { path?: string; tls?: { key: Buffer; cert: Buffer } } = {},
+): Promise<MockReceiver> {
+  const path = options.path ?? '/api/v1/write';
   const requests: ReceivedRequest[] = [];
   const answers: Answer[] = [];
   const hanging = new Set<http.ServerResponse>();
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -67,11 +71,12 @@ export async function startMockReceiver(path = '/api/v1/write'): Promise<MockRec
       if (answer.delayMs) setTimeout(reply, answer.delayMs);
       else reply();
     });
-  });
+  };
+  const server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}${path}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}${path}`,
     requests,
     answers,
     close: () =>
