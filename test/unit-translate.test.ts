@@ -130,6 +130,39 @@ describe('type mapping', () => {
     }
   });
 
+  it('a metric whose name has no valid character is skipped with a warning; the others are sent', () => {
+    let batch;
+    const warnings = captureWarnings(() => {
+      batch = translate(
+        resourceMetrics([gauge({ name: '@@@' }, [point(1)]), gauge({ name: 'ok' }, [point(2)])], {}),
+        defaults,
+        newState(),
+      );
+    });
+    assert.deepEqual(
+      batch!.series.map((s) => labels(s)['__name__']),
+      ['ok'],
+    );
+    assert.match(warnings.join('\n'), /"@@@" is not sent: its name has no character valid/);
+  });
+
+  it('addMetricSuffixes: false keeps _bucket/_sum/_count but adds no unit or _total', () => {
+    const rm = resourceMetrics(
+      [
+        histogram({ name: 'rpc.duration', unit: 'ms' }, [point(histogramValue([1], [1, 1], 3))]),
+        sum({ name: 'rpc.calls', unit: '{call}' }, [point(2)]),
+      ],
+      {},
+    );
+    const names = translate(rm, { ...defaults, addMetricSuffixes: false }, newState()).series.map(
+      (s) => labels(s)['__name__'],
+    );
+    assert.deepEqual(
+      [...new Set(names)],
+      ['rpc_duration_bucket', 'rpc_duration_sum', 'rpc_duration_count', 'rpc_calls'],
+    );
+  });
+
   it('exponential histograms are skipped with one warning naming the metric', () => {
     const state = newState();
     const rm2 = resourceMetrics([
