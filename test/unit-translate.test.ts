@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
-import { MetricType, type TimeSeries } from '../src/model.js';
+import { MetricType, type SeriesBatch, type TimeSeries } from '../src/model.js';
 import { DeltaAccumulator } from '../src/translate/delta.js';
 import { SeriesState } from '../src/translate/series-state.js';
 import { translate, type TranslateOptions } from '../src/translate/translate.js';
@@ -131,7 +131,7 @@ describe('type mapping', () => {
   });
 
   it('a metric whose name has no valid character is skipped with a warning; the others are sent', () => {
-    let batch;
+    let batch: SeriesBatch | undefined;
     const warnings = captureWarnings(() => {
       batch = translate(
         resourceMetrics([gauge({ name: '@@@' }, [point(1)]), gauge({ name: 'ok' }, [point(2)])], {}),
