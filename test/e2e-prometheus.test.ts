@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { ExportResultCode } from '@opentelemetry/core';
 import { PrometheusRemoteWriteExporter } from '../src/index.js';
 import { receiverOrSkip, startPrometheus, type Receiver } from './helpers/receivers.js';
-import { gauge, point, resourceMetrics } from './helpers/otel.js';
+import { exportOnce, gauge, point, resourceMetrics } from './helpers/otel.js';
 import { pushEveryInstrumentKind, valueOf } from './e2e-scenario.js';
 
 const { skip } = receiverOrSkip('prometheus');
-
-function exportOnce(exporter: PrometheusRemoteWriteExporter, rm: ResourceMetrics): Promise<ExportResult> {
-  return new Promise((resolve) => exporter.export(rm, resolve));
-}
 
 describe('end to end: Prometheus 2.42', { skip }, () => {
   let prometheus: Receiver;

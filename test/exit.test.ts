@@ -17,10 +17,11 @@ after(async () => {
 function run(
   mode: string,
   signal?: NodeJS.Signals,
+  env: Record<string, string> = {},
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--import', 'tsx', child, mode], {
-      env: { ...process.env, PRW_URL: receiver.url },
+      env: { ...process.env, PRW_URL: receiver.url, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -57,4 +58,15 @@ describe('flushOnExit', () => {
       assert.deepEqual(runsPushedFor(signal), [42]);
     });
   }
+
+  it('gives up after its timeout when the receiver never answers, and still ends by the signal', async () => {
+    receiver.answers.push({ status: 204, hang: true });
+    const started = Date.now();
+    const result = await run('hang', 'SIGTERM', { FLUSH_TIMEOUT_MS: '500' });
+    const took = Date.now() - started;
+    assert.equal(result.signal, 'SIGTERM', result.stderr);
+    // The exporter's own request timeout is 10 s: only the flush timeout can end it this soon.
+    assert.ok(took < 5000, `took ${took} ms`);
+    assert.equal(runsPushedFor('hang').length, 1, 'the request was made');
+  });
 });

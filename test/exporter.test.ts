@@ -18,15 +18,11 @@ import {
 } from '../src/index.js';
 import { STALE_NAN_BYTES } from '../src/wire/rw1.js';
 import { labelsOf, seriesNamed, startMockReceiver, type MockReceiver } from './helpers/mock-receiver.js';
-import { gauge, point, resourceMetrics } from './helpers/otel.js';
+import { exportOnce, gauge, point, resourceMetrics } from './helpers/otel.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
-
-function exportOnce(exporter: PrometheusRemoteWriteExporter, rm: ResourceMetrics): Promise<ExportResult> {
-  return new Promise((resolve) => exporter.export(rm, resolve));
-}
 
 function withProvider(options: PrometheusRemoteWriteExporterOptions, temporality?: AggregationTemporality) {
   const exporter = new PrometheusRemoteWriteExporter(options);

@@ -5,7 +5,7 @@ import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { MetricType, type SeriesBatch, type TimeSeries } from '../src/model.js';
 import { DeltaAccumulator } from '../src/translate/delta.js';
 import { SeriesState } from '../src/translate/series-state.js';
-import { translate, type TranslateOptions } from '../src/translate/translate.js';
+import { hrTimeToMillis, translate, type TranslateOptions } from '../src/translate/translate.js';
 import {
   T0_MS,
   exponentialHistogram,
@@ -214,6 +214,27 @@ describe('labels from attributes, resource and scope', () => {
     });
     assert.equal(info[0]!.samples[0]?.value, 1);
     assert.equal(info[0]!.samples[0]?.timestampMs, T0_MS);
+  });
+
+  it('scope attributes become otel_scope_<attr>; they cannot replace name, version or schema URL', () => {
+    const scope = {
+      name: 'lib',
+      version: '1',
+      attributes: { 'team.name': 'payments', name: 'other', version: '9' },
+    };
+    const rm = resourceMetrics([gauge({ name: 'g' }, [point(1)])], {}, scope);
+    assert.deepEqual(labels(translate(rm, defaults, newState()).series[0]!), {
+      __name__: 'g',
+      otel_scope_name: 'lib',
+      otel_scope_version: '1',
+      otel_scope_team_name: 'payments',
+    });
+  });
+
+  it('timestamps: nanoseconds truncate to milliseconds', () => {
+    assert.equal(hrTimeToMillis([1_700_000_000, 999_999_999]), 1_700_000_000_999);
+    assert.equal(hrTimeToMillis([1_700_000_000, 1_000_000]), 1_700_000_000_001);
+    assert.equal(hrTimeToMillis([1_700_000_000, 999_999]), 1_700_000_000_000);
   });
 
   it('withoutTargetInfo and withoutScopeInfo', () => {

@@ -2,6 +2,7 @@
  * Hand-built `ResourceMetrics`, for tests that need exact timestamps, temporalities and shapes.
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
+import type { ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
@@ -100,7 +101,18 @@ export function exponentialHistogram(spec: MetricSpec): MetricData {
 export function resourceMetrics(
   metrics: MetricData[],
   resource: Attributes = { 'service.name': 'shop', 'service.instance.id': 'i-1' },
-  scope: { name: string; version?: string; schemaUrl?: string } = { name: 'test-scope', version: '1.2.3' },
+  scope: { name: string; version?: string; schemaUrl?: string; attributes?: Attributes } = {
+    name: 'test-scope',
+    version: '1.2.3',
+  },
 ): ResourceMetrics {
   return { resource: resourceFromAttributes(resource), scopeMetrics: [{ scope, metrics }] };
+}
+
+/** One `export()` call as a promise of its result. */
+export function exportOnce(
+  exporter: { export(rm: ResourceMetrics, cb: (r: ExportResult) => void): void },
+  rm: ResourceMetrics,
+): Promise<ExportResult> {
+  return new Promise((resolve) => exporter.export(rm, resolve));
 }
