@@ -3,6 +3,7 @@
  * construction with a message that names the option and what was expected.
  */
 import type http from 'node:http';
+import { isReservedHeader } from './deliver/sender.js';
 import { LABEL_NAME_RE, METRIC_NAME_RE } from './translate/names.js';
 
 export interface PrometheusRemoteWriteExporterOptions {
@@ -52,15 +53,6 @@ export interface ResolvedOptions {
 }
 
 export const DEFAULT_TIMEOUT_MILLIS = 10_000;
-
-/** Headers the remote-write spec reserves: users may add headers, never replace these (RW1 §Protocol). */
-export const RESERVED_HEADERS = [
-  'content-encoding',
-  'content-type',
-  'x-prometheus-remote-write-version',
-  'user-agent',
-  'content-length',
-];
 
 export class InvalidOptionError extends Error {
   constructor(option: string, expected: string, got?: unknown) {
@@ -128,7 +120,7 @@ function resolveHeaders(options: PrometheusRemoteWriteExporterOptions, url: URL)
   const headers = stringRecord('headers', options.headers);
   const lower = new Set(Object.keys(headers).map((h) => h.toLowerCase()));
   for (const name of Object.keys(headers)) {
-    if (RESERVED_HEADERS.includes(name.toLowerCase())) {
+    if (isReservedHeader(name)) {
       throw new InvalidOptionError(
         `headers.${name}`,
         'cannot be set: the remote-write protocol fixes this header',

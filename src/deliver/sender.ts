@@ -13,6 +13,19 @@ export const RW1_HEADERS: Readonly<Record<string, string>> = {
   'X-Prometheus-Remote-Write-Version': '0.1.0',
 };
 
+/** Headers the protocol fixes: users may add headers, never replace these (RW1 §Protocol). */
+export const RESERVED_HEADERS: readonly string[] = [
+  'content-encoding',
+  'content-type',
+  'x-prometheus-remote-write-version',
+  'user-agent',
+  'content-length',
+];
+
+export function isReservedHeader(name: string): boolean {
+  return RESERVED_HEADERS.includes(name.toLowerCase());
+}
+
 export interface SenderOptions {
   readonly url: URL;
   /** User headers, Authorization included; checked against the reserved names beforehand. */
@@ -44,7 +57,8 @@ export class Sender {
   readonly target: string;
 
   constructor(private readonly options: SenderOptions) {
-    // Reserved headers last, so that nothing can replace them.
+    // Protocol headers last: Node sets header names case-insensitively and the later one wins, so
+    // no user header can replace them (options validation also refuses them up front).
     this.headers = { ...options.headers, ...RW1_HEADERS, 'User-Agent': options.userAgent };
     this.ownsAgent = options.agent === undefined;
     this.agent =
