@@ -11,5 +11,5 @@ export default tseslint.config(
       'no-console': ['error', { allow: ['warn', 'error'] }],
     },
   },
-  { files: ['examples/**', 'test/**'], rules: { 'no-console': 'off' } },
+  { files: ['examples/**', 'test/**', 'bench/**'], rules: { 'no-console': 'off' } },
 );

@@ -22,6 +22,23 @@ export function attributeValueString(value: AttributeValue | undefined | null): 
 }
 
 /**
+ * Attribute keys repeat on every point of every export: their sanitized names are remembered.
+ * Bounded, since keys come from the application; when full it starts over.
+ */
+const NAME_CACHE_LIMIT = 10_000;
+const nameCache = new Map<string, string | undefined>();
+
+function cachedLabelName(key: string): string | undefined {
+  let name = nameCache.get(key);
+  if (name === undefined && !nameCache.has(key)) {
+    if (nameCache.size >= NAME_CACHE_LIMIT) nameCache.clear();
+    name = labelName(key);
+    nameCache.set(key, name);
+  }
+  return name;
+}
+
+/**
  * Sanitizes attribute keys into label names. Keys that sanitize to the same name have their
  * values joined with `;` in the lexicographic order of the original keys (OTel spec MUST).
  * Keys that leave no valid name are skipped; `__name__` never comes from an attribute.
@@ -34,7 +51,7 @@ export function attributesToLabels(attributes: Attributes, exclude?: ReadonlySet
     if (exclude?.has(key)) continue;
     const value = attributeValueString(attributes[key]);
     if (value === undefined) continue;
-    const name = labelName(key);
+    const name = cachedLabelName(key);
     if (name === undefined || name === '__name__') continue;
     const previous = out.get(name);
     out.set(name, previous === undefined ? value : previous + ';' + value);

@@ -48,17 +48,47 @@ function millisToHrTime(ms: number): HrTime {
   return [Math.floor(ms / 1000), (ms % 1000) * 1e6];
 }
 
-/** Sorted labels from layers of increasing precedence; empty values mean "no label" (OTel spec). */
-function buildLabels(name: string, layers: readonly LabelMap[], extra?: Label): Label[] {
-  const merged = new Map<string, string>();
+/** Label maps merged in order of increasing precedence: done once per metric, not per series. */
+function mergeLayers(layers: readonly LabelMap[]): LabelMap {
+  const merged: LabelMap = new Map();
   for (const layer of layers) for (const [k, v] of layer) merged.set(k, v);
-  if (extra) merged.set(extra.name, extra.value);
-  merged.set('__name__', name);
+  return merged;
+}
+
+/**
+ * The sorted labels of one series. Precedence: `low` < `attributes` < `high` < `extra` and
+ * `__name__`. An empty value means "no label" (OTel spec), also when it overrides a lower layer.
+ */
+function buildLabels(
+  name: string,
+  attributes: LabelMap,
+  low: LabelMap,
+  high: LabelMap,
+  extra?: Label,
+): Label[] {
   const labels: Label[] = [];
-  for (const [n, v] of merged) if (v !== '') labels.push({ name: n, value: v });
+  // Names set last, by the series itself; no layer may give them.
+  const reserved = extra === undefined ? '__name__' : extra.name;
+  for (const [n, v] of high) {
+    if (v !== '' && n !== '__name__' && n !== reserved) labels.push({ name: n, value: v });
+  }
+  for (const [n, v] of attributes) {
+    if (v !== '' && n !== reserved && !high.has(n)) labels.push({ name: n, value: v });
+  }
+  for (const [n, v] of low) {
+    if (v !== '' && n !== '__name__' && n !== reserved && !high.has(n) && !attributes.has(n)) {
+      labels.push({ name: n, value: v });
+    }
+  }
+  if (extra) labels.push(extra);
+  labels.push({ name: '__name__', value: name });
   // Byte order: label names are ASCII after sanitization, where UTF-16 order is byte order.
-  labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  labels.sort(byName);
   return labels;
+}
+
+function byName(a: Label, b: Label): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 class BatchBuilder {
@@ -118,7 +148,7 @@ export function translate(
   const resource = resourceLabels(resourceMetrics.resource.attributes, options);
   // Lowest precedence first: external labels never override data (as in Prometheus), and
   // job/instance from the resource win over point attributes of the same name.
-  const baseLayers = [options.externalLabels, resource.promoted];
+  const low = mergeLayers([options.externalLabels, resource.promoted]);
 
   let latestDeltaEnd: HrTime | undefined;
   for (const scopeMetrics of resourceMetrics.scopeMetrics) {
@@ -130,13 +160,13 @@ export function translate(
             latestDeltaEnd = p.endTime;
         continue;
       }
-      addMetric(builder, scopeMetrics.scope, metric, baseLayers, resource.identity, options, state);
+      addMetric(builder, scopeMetrics.scope, metric, low, resource.identity, options, state);
     }
   }
   if (state.deltas.size > 0) {
     const now = latestDeltaEnd ?? millisToHrTime(Date.now());
     for (const { scope, metric } of state.deltas.collect(now)) {
-      addMetric(builder, scope, metric, baseLayers, resource.identity, options, state);
+      addMetric(builder, scope, metric, low, resource.identity, options, state);
     }
   }
 
@@ -144,7 +174,7 @@ export function translate(
     const name = options.namespace ? `${options.namespace}_target_info` : 'target_info';
     if (builder.family({ type: MetricType.GAUGE, familyName: name, help: 'Target metadata', unit: '' })) {
       // One sample at the newest data timestamp of the export (as the Collector does).
-      const labels = buildLabels(name, [options.externalLabels, resource.targetInfo, resource.identity]);
+      const labels = buildLabels(name, resource.targetInfo, options.externalLabels, resource.identity);
       builder.add(name, labels, 1, builder.maxTimestampMs);
     }
   }
@@ -181,7 +211,7 @@ function addMetric(
   builder: BatchBuilder,
   scope: ScopeMetrics['scope'],
   metric: MetricData,
-  baseLayers: readonly LabelMap[],
+  low: LabelMap,
   identity: LabelMap,
   options: TranslateOptions,
   state: TranslateState,
@@ -219,12 +249,12 @@ function addMetric(
   )
     return;
 
-  const scopeLayer = options.withoutScopeInfo ? new Map<string, string>() : scopeLabels(scope);
+  const high = options.withoutScopeInfo ? identity : mergeLayers([scopeLabels(scope), identity]);
   for (const point of metric.dataPoints) {
-    const layers = [...baseLayers, attributesToLabels(point.attributes), scopeLayer, identity];
+    const attributes = attributesToLabels(point.attributes);
     const ts = hrTimeToMillis(point.endTime);
     if (kind !== 'histogram') {
-      builder.add(name, buildLabels(name, layers), point.value as number, ts);
+      builder.add(name, buildLabels(name, attributes, low, high), point.value as number, ts);
       continue;
     }
     const h = (point as DataPoint<Histogram>).value;
@@ -236,13 +266,18 @@ function addMetric(
       if (bound === Infinity) break; // the +Inf bucket below is the count
       builder.add(
         name,
-        buildLabels(`${name}_bucket`, layers, { name: 'le', value: decimalString(bound) }),
+        buildLabels(`${name}_bucket`, attributes, low, high, { name: 'le', value: decimalString(bound) }),
         cumulative,
         ts,
       );
     }
-    builder.add(name, buildLabels(`${name}_bucket`, layers, { name: 'le', value: '+Inf' }), h.count, ts);
-    if (h.sum !== undefined) builder.add(name, buildLabels(`${name}_sum`, layers), h.sum, ts);
-    builder.add(name, buildLabels(`${name}_count`, layers), h.count, ts);
+    builder.add(
+      name,
+      buildLabels(`${name}_bucket`, attributes, low, high, { name: 'le', value: '+Inf' }),
+      h.count,
+      ts,
+    );
+    if (h.sum !== undefined) builder.add(name, buildLabels(`${name}_sum`, attributes, low, high), h.sum, ts);
+    builder.add(name, buildLabels(`${name}_count`, attributes, low, high), h.count, ts);
   }
 }

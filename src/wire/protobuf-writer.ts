@@ -75,7 +75,26 @@ export class ProtobufWriter {
 
   string(field: number, value: string): void {
     this.tag(field, WIRE_LEN);
-    const max = value.length * 3;
+    const length = value.length;
+    if (length < 0x80) {
+      // Short ASCII (nearly every label name and value): copy the characters directly, which is
+      // cheaper than a call into the native UTF-8 encoder.
+      this.ensure(1 + length * 3);
+      const buf = this.buf;
+      let p = this.pos + 1;
+      let i = 0;
+      for (; i < length; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[p++] = c;
+      }
+      if (i === length) {
+        buf[this.pos] = length;
+        this.pos = p;
+        return;
+      }
+    }
+    const max = length * 3;
     if (max < 0x80) {
       // Common case: the length fits one byte whatever the encoding turns out to be.
       this.ensure(1 + max);
