@@ -107,8 +107,10 @@ describe('type mapping', () => {
       help: '',
       unit: 'seconds',
     });
-    for (const s of batch.series.filter((x) => x.family === 'latency_seconds'))
-      assert.equal(s.family, 'latency_seconds');
+    // Every series of the histogram (4 buckets, _sum, _count) belongs to one metadata family.
+    const histogramSeries = batch.series.filter((x) => labels(x)['__name__']?.startsWith('latency_seconds_'));
+    assert.equal(histogramSeries.length, 6);
+    for (const s of histogramSeries) assert.equal(s.family, 'latency_seconds');
   });
 
   it('histogram without sum has no _sum series', () => {

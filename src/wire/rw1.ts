@@ -21,7 +21,10 @@ const METADATA_FAMILY = 2;
 const METADATA_HELP = 4;
 const METADATA_UNIT = 5;
 
-/** Encodes one request. `writer` is reused between calls to avoid reallocating its buffer. */
+/**
+ * Encodes one request. `writer` is reused between calls to avoid reallocating its buffer; the
+ * result is a view into it, valid until the writer's next use (the exporter compresses it at once).
+ */
 export function encodeWriteRequest(
   series: readonly TimeSeries[],
   metadata: readonly MetricFamilyMetadata[],
@@ -54,5 +57,5 @@ export function encodeWriteRequest(
     if (meta.unit) writer.string(METADATA_UNIT, meta.unit);
     writer.end(m);
   }
-  return Buffer.from(writer.view());
+  return writer.view();
 }
