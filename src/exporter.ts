@@ -22,6 +22,7 @@ import { translate, type TranslateState } from './translate/translate.js';
 import { Sender } from './deliver/sender.js';
 import { ProtobufWriter } from './wire/protobuf-writer.js';
 import { encodeWriteRequest } from './wire/rw1.js';
+import { formatDebugText } from './wire/debug-text.js';
 import { snappyCompress } from './wire/snappy.js';
 import { USER_AGENT } from './version.js';
 
@@ -34,6 +35,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
   /** Requests go out one after another, in the order of export() calls, so no series is sent out of order. */
   private queue: Promise<void> = Promise.resolve();
   private shutdownPromise: Promise<void> | undefined;
+  private requestSeq = 0;
 
   constructor(options: PrometheusRemoteWriteExporterOptions) {
     this.options = resolveOptions(options);
@@ -105,6 +107,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
   }
 
   private encode(series: TimeSeries[], metadata: Map<string, MetricFamilyMetadata>): Buffer {
+    if (this.options.debug) this.options.debug(formatDebugText(++this.requestSeq, series, metadata));
     const meta = this.options.sendMetadata ? [...metadata.values()] : [];
     return snappyCompress(encodeWriteRequest(series, meta, this.writer));
   }

@@ -17,6 +17,44 @@ export interface Sample {
    * change a NaN's bits; the encoder writes the marker's exact bytes (RW1 §Stale Markers).
    */
   readonly stale?: boolean;
+  /** Start of the cumulative period, ms (RW2 `Sample.start_timestamp`); RW1 cannot carry it. */
+  readonly startTimestampMs?: number;
+}
+
+/** A run of consecutive native-histogram buckets (`prometheus.BucketSpan`). */
+export interface BucketSpan {
+  /** Gap to the previous span, or the start index of the first span; zig-zag on the wire. */
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Values of `Histogram.ResetHint` (RW1) / `Histogram.ResetHint` (RW2, same numbers). */
+export const ResetHint = { UNKNOWN: 0, YES: 1, NO: 2, GAUGE: 3 } as const;
+export type ResetHint = (typeof ResetHint)[keyof typeof ResetHint];
+
+/**
+ * A Prometheus native histogram sample, integer-count flavour (`prometheus.Histogram`, RW1 field 4
+ * of TimeSeries; RW2 `io.prometheus.write.v2.Histogram`).
+ */
+export interface NativeHistogram {
+  readonly count: number;
+  readonly sum: number;
+  /** −4…8 for exponential buckets, −53 for custom buckets (`customValues`). */
+  readonly schema: number;
+  readonly zeroThreshold: number;
+  readonly zeroCount: number;
+  readonly negativeSpans: readonly BucketSpan[];
+  /** Bucket counts as deltas: the first count, then each count minus the previous one. */
+  readonly negativeDeltas: readonly number[];
+  readonly positiveSpans: readonly BucketSpan[];
+  readonly positiveDeltas: readonly number[];
+  readonly resetHint: ResetHint;
+  readonly timestampMs: number;
+  readonly startTimestampMs?: number;
+  /** Upper bounds of custom buckets (schema −53), without +Inf. */
+  readonly customValues?: readonly number[];
+  /** A stale marker: encoded with the stale NaN as sum (OTS §Staleness). */
+  readonly stale?: boolean;
 }
 
 export interface TimeSeries {
@@ -24,9 +62,17 @@ export interface TimeSeries {
   readonly key: string;
   /** Sorted by name in byte order, unique, no empty names or values, `__name__` included. */
   readonly labels: readonly Label[];
+  /** Float samples, oldest first. A series carries samples or histograms, never both (RW2 §TimeSeries). */
   readonly samples: Sample[];
+  /** Native histogram samples, oldest first. */
+  readonly histograms?: NativeHistogram[];
   /** Name of the metric family this series belongs to (key of its metadata). */
   readonly family: string;
+  /**
+   * Set on the series of one classic-histogram point (`_bucket`…, `_sum`, `_count`), which are
+   * adjacent and share the number: batching never puts them in different requests.
+   */
+  readonly group?: number;
 }
 
 /** Values of `prometheus.MetricMetadata.MetricType` (proto/types.proto). */

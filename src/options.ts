@@ -3,6 +3,7 @@
  * construction with a message that names the option and what was expected.
  */
 import type http from 'node:http';
+import type { Meter } from '@opentelemetry/api';
 import { isReservedHeader } from './deliver/sender.js';
 import { LABEL_NAME_RE, METRIC_NAME_RE } from './translate/names.js';
 
@@ -35,7 +36,39 @@ export interface PrometheusRemoteWriteExporterOptions {
   markStaleOnShutdown?: boolean;
   /** An `http.Agent`/`https.Agent` for TLS settings (CA, client certificates) or proxies. Default: a keep-alive agent. */
   agent?: http.Agent;
+  /**
+   * Print every request as Prometheus text (`[DEBUG] remote_write_req_seq: N`, `# TYPE` lines,
+   * series), to standard output with `true`, or to the given function. Never shows headers.
+   * Default false.
+   */
+  debug?: boolean | ((text: string) => void);
+  /** Remote-write protocol: `'v1'`, `'v2'`, or `'auto'` (2.0, falling back to 1.0 for good). Default `'v1'`. */
+  protocol?: Protocol;
+  /** Most samples (and native histograms) in one request; an export is split between series. Default 2000. */
+  maxSamplesPerSend?: number;
+  /** Most uncompressed bytes of series in one request. Default 3000000. */
+  maxRequestBytes?: number;
+  /** First retry delay; doubles on each retry, with jitter. Default 30. */
+  minBackoffMillis?: number;
+  /** Longest retry delay, at most 60000. Default 5000. */
+  maxBackoffMillis?: number;
+  /** Time from a request's first attempt after which it is no longer retried. Default 60000. */
+  maxRetryElapsedMillis?: number;
+  /** Requests in flight at once; more than 1 shards series by label hash so each series stays in order. Default 1. */
+  maxConcurrentRequests?: number;
+  /** Samples waiting to be sent; beyond it the oldest waiting requests are dropped and counted. Default 500000. */
+  queueCapacity?: number;
+  /** A directory where requests not delivered by `shutdown()` are kept, and sent first by the next process. Default none. */
+  spoolDir?: string;
+  /** Most bytes kept in `spoolDir`; the oldest files go first. Default 268435456 (256 MiB). */
+  spoolMaxBytes?: number;
+  /** Spooled requests older than this are deleted unsent (Prometheus rejects old samples). Default 7200000 (2 h). */
+  spoolMaxAgeMillis?: number;
+  /** A meter on which the exporter records its own counters (samples sent, failed, retried, dropped…). Default none. */
+  meter?: Meter;
 }
+
+export type Protocol = 'v1' | 'v2' | 'auto';
 
 export interface ResolvedOptions {
   readonly url: URL;
@@ -50,9 +83,36 @@ export interface ResolvedOptions {
   readonly sendMetadata: boolean;
   readonly markStaleOnShutdown: boolean;
   readonly agent: http.Agent | undefined;
+  readonly debug: ((text: string) => void) | undefined;
+  readonly protocol: Protocol;
+  readonly maxSamplesPerSend: number;
+  readonly maxRequestBytes: number;
+  readonly minBackoffMillis: number;
+  readonly maxBackoffMillis: number;
+  readonly maxRetryElapsedMillis: number;
+  readonly maxConcurrentRequests: number;
+  readonly queueCapacity: number;
+  readonly spoolDir: string | undefined;
+  readonly spoolMaxBytes: number;
+  readonly spoolMaxAgeMillis: number;
+  readonly meter: Meter | undefined;
 }
 
 export const DEFAULT_TIMEOUT_MILLIS = 10_000;
+/** Upper bound of `maxBackoffMillis` (compliance suite: the delay SHOULD be capped at ≤ 60 s). */
+export const MAX_BACKOFF_CAP_MILLIS = 60_000;
+export const DELIVERY_DEFAULTS = {
+  protocol: 'v1' as Protocol,
+  maxSamplesPerSend: 2000, // Prometheus queue_config.max_samples_per_send
+  maxRequestBytes: 3_000_000, // Collector max_batch_size_bytes
+  minBackoffMillis: 30, // Prometheus queue_config.min_backoff
+  maxBackoffMillis: 5000, // Prometheus queue_config.max_backoff
+  maxRetryElapsedMillis: 60_000,
+  maxConcurrentRequests: 1,
+  queueCapacity: 500_000,
+  spoolMaxBytes: 256 * 1024 * 1024,
+  spoolMaxAgeMillis: 2 * 60 * 60 * 1000,
+} as const;
 
 export class InvalidOptionError extends Error {
   constructor(option: string, expected: string, got?: unknown) {
@@ -207,6 +267,32 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
     throw new InvalidOptionError('agent', 'must be an http.Agent or https.Agent', options.agent);
   }
 
+  const debug = options.debug;
+  if (debug !== undefined && typeof debug !== 'boolean' && typeof debug !== 'function') {
+    throw new InvalidOptionError('debug', 'must be true, false or a function receiving the text', debug);
+  }
+  const protocol = options.protocol ?? DELIVERY_DEFAULTS.protocol;
+  if (protocol !== 'v1' && protocol !== 'v2' && protocol !== 'auto') {
+    throw new InvalidOptionError('protocol', 'must be "v1", "v2" or "auto"', protocol);
+  }
+  const minBackoffMillis = number(options, 'minBackoffMillis', 0, MAX_BACKOFF_CAP_MILLIS);
+  const maxBackoffMillis = number(options, 'maxBackoffMillis', 0, MAX_BACKOFF_CAP_MILLIS);
+  if (maxBackoffMillis < minBackoffMillis) {
+    throw new InvalidOptionError(
+      'maxBackoffMillis',
+      `must not be below minBackoffMillis (${minBackoffMillis})`,
+      maxBackoffMillis,
+    );
+  }
+  const spoolDir = options.spoolDir;
+  if (spoolDir !== undefined && (typeof spoolDir !== 'string' || spoolDir === '')) {
+    throw new InvalidOptionError('spoolDir', 'must be a directory path', spoolDir);
+  }
+  const meter = options.meter;
+  if (meter !== undefined && (meter === null || typeof meter.createObservableCounter !== 'function')) {
+    throw new InvalidOptionError('meter', 'must be an OpenTelemetry Meter (from metrics.getMeter())', meter);
+  }
+
   return {
     url,
     headers,
@@ -220,5 +306,47 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
     sendMetadata: flag(options, 'sendMetadata', true),
     markStaleOnShutdown: flag(options, 'markStaleOnShutdown', false),
     agent: options.agent,
+    debug: debug === true ? (text: string) => void process.stdout.write(text) : debug || undefined,
+    protocol,
+    maxSamplesPerSend: integer(options, 'maxSamplesPerSend', 1),
+    maxRequestBytes: integer(options, 'maxRequestBytes', 1024),
+    minBackoffMillis,
+    maxBackoffMillis,
+    maxRetryElapsedMillis: number(options, 'maxRetryElapsedMillis', 0, Infinity),
+    maxConcurrentRequests: integer(options, 'maxConcurrentRequests', 1, 64),
+    queueCapacity: integer(options, 'queueCapacity', 1),
+    spoolDir,
+    spoolMaxBytes: integer(options, 'spoolMaxBytes', 1),
+    spoolMaxAgeMillis: number(options, 'spoolMaxAgeMillis', 1, Infinity),
+    meter,
   };
+}
+
+type NumericOption = {
+  [K in keyof typeof DELIVERY_DEFAULTS]: (typeof DELIVERY_DEFAULTS)[K] extends number ? K : never;
+}[keyof typeof DELIVERY_DEFAULTS];
+
+function number(
+  options: PrometheusRemoteWriteExporterOptions,
+  key: NumericOption,
+  min: number,
+  max: number,
+): number {
+  const value = options[key] ?? DELIVERY_DEFAULTS[key];
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
+    const range = max === Infinity ? `at least ${min}` : `between ${min} and ${max}`;
+    throw new InvalidOptionError(key, `must be a number ${range}`, value);
+  }
+  return value;
+}
+
+function integer(
+  options: PrometheusRemoteWriteExporterOptions,
+  key: NumericOption,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const value = number(options, key, min, max);
+  if (!Number.isInteger(value)) throw new InvalidOptionError(key, 'must be a whole number', value);
+  return value;
 }

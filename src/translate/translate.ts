@@ -115,7 +115,10 @@ class BatchBuilder {
     return false;
   }
 
-  add(family: string, labels: Label[], value: number, timestampMs: number): void {
+  /** Numbers the series groups of classic-histogram points (TimeSeries.group). */
+  nextGroup = 0;
+
+  add(family: string, labels: Label[], value: number, timestampMs: number, group?: number): void {
     const key = seriesKey(labels);
     if (this.keys.has(key)) {
       // Two points for one series at one time are rejected by Prometheus with the whole request.
@@ -128,7 +131,11 @@ class BatchBuilder {
       return;
     }
     this.keys.add(key);
-    this.series.push({ key, labels, family, samples: [{ value, timestampMs }] });
+    this.series.push(
+      group === undefined
+        ? { key, labels, family, samples: [{ value, timestampMs }] }
+        : { key, labels, family, samples: [{ value, timestampMs }], group },
+    );
     if (timestampMs > this.maxTimestampMs) this.maxTimestampMs = timestampMs;
   }
 }
@@ -258,6 +265,7 @@ function addMetric(
       continue;
     }
     const h = (point as DataPoint<Histogram>).value;
+    const group = builder.nextGroup++;
     let cumulative = 0;
     const { boundaries, counts } = h.buckets;
     for (let i = 0; i < boundaries.length; i++) {
@@ -269,6 +277,7 @@ function addMetric(
         buildLabels(`${name}_bucket`, attributes, low, high, { name: 'le', value: decimalString(bound) }),
         cumulative,
         ts,
+        group,
       );
     }
     builder.add(
@@ -276,8 +285,10 @@ function addMetric(
       buildLabels(`${name}_bucket`, attributes, low, high, { name: 'le', value: '+Inf' }),
       h.count,
       ts,
+      group,
     );
-    if (h.sum !== undefined) builder.add(name, buildLabels(`${name}_sum`, attributes, low, high), h.sum, ts);
-    builder.add(name, buildLabels(`${name}_count`, attributes, low, high), h.count, ts);
+    if (h.sum !== undefined)
+      builder.add(name, buildLabels(`${name}_sum`, attributes, low, high), h.sum, ts, group);
+    builder.add(name, buildLabels(`${name}_count`, attributes, low, high), h.count, ts, group);
   }
 }
