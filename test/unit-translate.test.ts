@@ -165,20 +165,28 @@ describe('type mapping', () => {
     );
   });
 
-  it('exponential histograms are skipped with one warning naming the metric', () => {
-    const state = newState();
-    const rm2 = resourceMetrics([
-      exponentialHistogram({ name: 'exp.latency' }),
-      gauge({ name: 'g' }, [point(1)]),
-    ]);
-    let result;
-    const warnings = captureWarnings(() => {
-      result = translate(rm2, defaults, state);
-      translate(rm2, defaults, state);
-    });
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0] ?? '', /"exp\.latency".*exponential/);
-    assert.equal(byName(result!.series, 'g').length, 1, 'the other metrics are still sent');
+  it('exponential histograms become one native-histogram series per point, named as the family', () => {
+    const b = translate(
+      resourceMetrics([
+        exponentialHistogram({ name: 'exp.latency', unit: 's' }),
+        gauge({ name: 'g' }, [point(1)]),
+      ]),
+      defaults,
+      newState(),
+    );
+    const [s] = byName(b.series, 'exp_latency_seconds');
+    assert.ok(s, 'no _bucket/_sum/_count suffix');
+    assert.deepEqual(s.samples, []);
+    assert.equal(s.histograms?.length, 1);
+    const h = s.histograms![0]!;
+    assert.deepEqual(
+      { count: h.count, sum: h.sum, schema: h.schema, spans: h.positiveSpans, deltas: h.positiveDeltas },
+      { count: 1, sum: 1, schema: 0, spans: [{ offset: 1, length: 1 }], deltas: [1] },
+    );
+    assert.equal(h.timestampMs, T0_MS);
+    assert.equal(h.startTimestampMs, T0_MS - 60_000);
+    assert.equal(b.metadata.get('exp_latency_seconds')?.type, MetricType.HISTOGRAM);
+    assert.equal(byName(b.series, 'g').length, 1);
   });
 });
 

@@ -7,18 +7,23 @@
  * Every stream seen once is reported on every later export, as a cumulative SDK would: a delta
  * reader leaves out streams with no new measurement, and that must not look like a series
  * that vanished. Memory is therefore one entry per stream ever seen, like a cumulative SDK.
+ *
+ * Exponential histograms add up bucket by bucket at the coarser of the two scales (a bucket at
+ * scale s is exactly two buckets at scale s + 1), as the SDK does when it merges; their start
+ * time is kept too, so they become cumulative native histograms.
  */
 import { diag, type HrTime } from '@opentelemetry/api';
 import {
   DataPointType,
   type DataPoint,
+  type ExponentialHistogram,
   type Histogram,
   type MetricData,
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 
 type Scope = ScopeMetrics['scope'];
-type NumberOrHistogramPoint = DataPoint<number> | DataPoint<Histogram>;
+type NumberOrHistogramPoint = DataPoint<number> | DataPoint<Histogram> | DataPoint<ExponentialHistogram>;
 
 interface AccumulatedMetric {
   scope: Scope;
@@ -66,10 +71,80 @@ function addHistograms(total: Histogram, delta: Histogram): Histogram {
   };
 }
 
+type Buckets = ExponentialHistogram['positive'];
+
+/** The SDK's default maximum bucket count; a running total is kept within it by downscaling. */
+const MAX_EXPONENTIAL_BUCKETS = 160;
+
+/** `buckets` at scale `s − by`: each bucket i goes to i >> by (floor division by 2^by). */
+export function downscaleBuckets(buckets: Buckets, by: number): Buckets {
+  const n = buckets.bucketCounts.length;
+  if (by === 0 || n === 0) return buckets;
+  const offset = buckets.offset >> by;
+  const counts = new Array<number>(((buckets.offset + n - 1) >> by) - offset + 1).fill(0);
+  for (let i = 0; i < n; i++) {
+    const j = ((buckets.offset + i) >> by) - offset;
+    counts[j] = (counts[j] ?? 0) + (buckets.bucketCounts[i] ?? 0);
+  }
+  return { offset, bucketCounts: counts };
+}
+
+function addBuckets(a: Buckets, b: Buckets): Buckets {
+  if (b.bucketCounts.length === 0) return a;
+  if (a.bucketCounts.length === 0) return b;
+  const offset = Math.min(a.offset, b.offset);
+  const end = Math.max(a.offset + a.bucketCounts.length, b.offset + b.bucketCounts.length);
+  const counts = new Array<number>(end - offset).fill(0);
+  for (const x of [a, b]) {
+    x.bucketCounts.forEach((c, i) => {
+      const j = x.offset + i - offset;
+      counts[j] = (counts[j] ?? 0) + c;
+    });
+  }
+  return { offset, bucketCounts: counts };
+}
+
+export function addExponentialHistograms(
+  total: ExponentialHistogram,
+  delta: ExponentialHistogram,
+): ExponentialHistogram {
+  let scale = Math.min(total.scale, delta.scale);
+  let positive = addBuckets(
+    downscaleBuckets(total.positive, total.scale - scale),
+    downscaleBuckets(delta.positive, delta.scale - scale),
+  );
+  let negative = addBuckets(
+    downscaleBuckets(total.negative, total.scale - scale),
+    downscaleBuckets(delta.negative, delta.scale - scale),
+  );
+  // A running total whose values spread over time would otherwise grow without bound.
+  while (Math.max(positive.bucketCounts.length, negative.bucketCounts.length) > MAX_EXPONENTIAL_BUCKETS) {
+    scale--;
+    positive = downscaleBuckets(positive, 1);
+    negative = downscaleBuckets(negative, 1);
+  }
+  return {
+    count: total.count + delta.count,
+    sum: total.sum === undefined || delta.sum === undefined ? undefined : total.sum + delta.sum,
+    scale,
+    zeroCount: total.zeroCount + delta.zeroCount,
+    positive,
+    negative,
+    min:
+      total.min === undefined || delta.min === undefined
+        ? (total.min ?? delta.min)
+        : Math.min(total.min, delta.min),
+    max:
+      total.max === undefined || delta.max === undefined
+        ? (total.max ?? delta.max)
+        : Math.max(total.max, delta.max),
+  };
+}
+
 export class DeltaAccumulator {
   private readonly metrics = new Map<string, AccumulatedMetric>();
 
-  /** Folds one delta metric (Sum or Histogram) into the running totals. */
+  /** Folds one delta metric (Sum, Histogram or ExponentialHistogram) into the running totals. */
   add(scope: Scope, metric: MetricData): void {
     const key = metricKey(scope, metric);
     let acc = this.metrics.get(key);
@@ -90,6 +165,16 @@ export class DeltaAccumulator {
     total: NumberOrHistogramPoint,
     delta: NumberOrHistogramPoint,
   ): NumberOrHistogramPoint {
+    if (metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) {
+      return {
+        ...delta,
+        startTime: total.startTime,
+        value: addExponentialHistograms(
+          total.value as ExponentialHistogram,
+          delta.value as ExponentialHistogram,
+        ),
+      };
+    }
     if (metric.dataPointType !== DataPointType.HISTOGRAM) {
       return {
         ...delta,

@@ -1,13 +1,19 @@
 /**
  * OTel `ResourceMetrics` → series (model.ts). Type mapping per the OTel spec §Metric points:
  * monotonic Sum → counter; non-monotonic Sum and Gauge → gauge; explicit-bucket Histogram →
- * classic `_bucket`/`_sum`/`_count`. Delta points are accumulated first (delta.ts).
+ * classic `_bucket`/`_sum`/`_count` (or, on request, a native histogram with custom buckets);
+ * ExponentialHistogram → native histogram (native-histogram.ts). Delta points are accumulated
+ * first (delta.ts).
+ *
+ * Counters and histograms carry the point's start time (`startTimestampMs`, spec digest §3.7),
+ * which RW 2.0 sends as `start_timestamp`; gauges have none.
  */
 import { diag, type HrTime } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   DataPointType,
   type DataPoint,
+  type ExponentialHistogram,
   type Histogram,
   type MetricData,
   type ResourceMetrics,
@@ -18,6 +24,8 @@ import {
   seriesKey,
   type Label,
   type MetricFamilyMetadata,
+  type NativeHistogram,
+  type Sample,
   type SeriesBatch,
   type TimeSeries,
 } from '../model.js';
@@ -25,12 +33,19 @@ import { attributesToLabels, type LabelMap } from './attributes.js';
 import { decimalString } from './decimal.js';
 import type { DeltaAccumulator } from './delta.js';
 import { metricName, unitMetadata, type MetricNameOptions, type NameKind } from './names.js';
+import { explicitToCustomBuckets, exponentialToNative, MIN_SCHEMA } from './native-histogram.js';
 import { resourceLabels, scopeLabels, type ResourceOptions } from './resource.js';
 import { describe } from './series-state.js';
 
 export interface TranslateOptions extends MetricNameOptions, ResourceOptions {
   readonly withoutScopeInfo: boolean;
   readonly externalLabels: LabelMap;
+  /**
+   * Explicit-bucket histograms as native histograms with custom buckets (schema −53), one series
+   * per point instead of `_bucket`/`_sum`/`_count`. Only RW 2.0 receivers accept them. Points
+   * without a sum stay classic.
+   */
+  readonly explicitHistogramsAsNative?: boolean;
 }
 
 /** State that outlives one export. */
@@ -118,7 +133,26 @@ class BatchBuilder {
   /** Numbers the series groups of classic-histogram points (TimeSeries.group). */
   nextGroup = 0;
 
-  add(family: string, labels: Label[], value: number, timestampMs: number, group?: number): void {
+  add(family: string, labels: Label[], sample: Sample, group?: number): void {
+    const key = this.claim(labels);
+    if (key === undefined) return;
+    this.series.push(
+      group === undefined
+        ? { key, labels, family, samples: [sample] }
+        : { key, labels, family, samples: [sample], group },
+    );
+    if (sample.timestampMs > this.maxTimestampMs) this.maxTimestampMs = sample.timestampMs;
+  }
+
+  addHistogram(family: string, labels: Label[], histogram: NativeHistogram): void {
+    const key = this.claim(labels);
+    if (key === undefined) return;
+    this.series.push({ key, labels, family, samples: [], histograms: [histogram] });
+    if (histogram.timestampMs > this.maxTimestampMs) this.maxTimestampMs = histogram.timestampMs;
+  }
+
+  /** The series key, or undefined (with a warning) if the export has that series already. */
+  private claim(labels: Label[]): string | undefined {
     const key = seriesKey(labels);
     if (this.keys.has(key)) {
       // Two points for one series at one time are rejected by Prometheus with the whole request.
@@ -128,15 +162,10 @@ class BatchBuilder {
         `prometheus remote write: series ${describe(labels)} was produced twice in one export ` +
           '(two metrics or attribute sets map to the same labels); only the first is sent',
       );
-      return;
+      return undefined;
     }
     this.keys.add(key);
-    this.series.push(
-      group === undefined
-        ? { key, labels, family, samples: [{ value, timestampMs }] }
-        : { key, labels, family, samples: [{ value, timestampMs }], group },
-    );
-    if (timestampMs > this.maxTimestampMs) this.maxTimestampMs = timestampMs;
+    return key;
   }
 }
 
@@ -182,7 +211,7 @@ export function translate(
     if (builder.family({ type: MetricType.GAUGE, familyName: name, help: 'Target metadata', unit: '' })) {
       // One sample at the newest data timestamp of the export (as the Collector does).
       const labels = buildLabels(name, resource.targetInfo, options.externalLabels, resource.identity);
-      builder.add(name, labels, 1, builder.maxTimestampMs);
+      builder.add(name, labels, { value: 1, timestampMs: builder.maxTimestampMs });
     }
   }
   return { series: builder.series, metadata: builder.metadata };
@@ -190,7 +219,9 @@ export function translate(
 
 function isDelta(metric: MetricData): boolean {
   return (
-    (metric.dataPointType === DataPointType.SUM || metric.dataPointType === DataPointType.HISTOGRAM) &&
+    (metric.dataPointType === DataPointType.SUM ||
+      metric.dataPointType === DataPointType.HISTOGRAM ||
+      metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) &&
     metric.aggregationTemporality === AggregationTemporality.DELTA
   );
 }
@@ -202,6 +233,7 @@ function kindOf(metric: MetricData): NameKind | undefined {
     case DataPointType.GAUGE:
       return 'gauge';
     case DataPointType.HISTOGRAM:
+    case DataPointType.EXPONENTIAL_HISTOGRAM:
       return 'histogram';
     default:
       return undefined;
@@ -226,14 +258,10 @@ function addMetric(
   const { name: otelName, unit, description } = metric.descriptor;
   const kind = kindOf(metric);
   if (kind === undefined) {
-    const what =
-      metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM
-        ? 'exponential histograms are not supported yet'
-        : 'unknown data point type';
     warnOnce(
       state.warned,
       `skip:${otelName}`,
-      `prometheus remote write: metric "${otelName}" is not sent: ${what}`,
+      `prometheus remote write: metric "${otelName}" is not sent: unknown data point type`,
     );
     return;
   }
@@ -257,14 +285,53 @@ function addMetric(
     return;
 
   const high = options.withoutScopeInfo ? identity : mergeLayers([scopeLabels(scope), identity]);
+  const exponential = metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM;
+  // Counters and histograms count from the point's start time; a gauge has none.
+  const withStart = kind === 'histogram' || kind === 'counter';
   for (const point of metric.dataPoints) {
     const attributes = attributesToLabels(point.attributes);
     const ts = hrTimeToMillis(point.endTime);
+    const start = withStart ? hrTimeToMillis(point.startTime) : 0;
+    const sample = (value: number): Sample =>
+      start !== 0 ? { value, timestampMs: ts, startTimestampMs: start } : { value, timestampMs: ts };
     if (kind !== 'histogram') {
-      builder.add(name, buildLabels(name, attributes, low, high), point.value as number, ts);
+      builder.add(name, buildLabels(name, attributes, low, high), sample(point.value as number));
+      continue;
+    }
+    if (exponential) {
+      // One series per point, named as the family: a native histogram has no suffix series.
+      const result = exponentialToNative(
+        (point as DataPoint<ExponentialHistogram>).value,
+        ts,
+        start !== 0 ? start : undefined,
+      );
+      if ('histogram' in result) {
+        builder.addHistogram(name, buildLabels(name, attributes, low, high), result.histogram);
+      } else if (result.dropped === 'scale') {
+        warnOnce(
+          state.warned,
+          `scale:${otelName}`,
+          `prometheus remote write: a point of exponential histogram "${otelName}" with scale ${result.scale} is not sent: ` +
+            `native histograms go down to schema ${MIN_SCHEMA} only`,
+        );
+      } else {
+        warnOnce(
+          state.warned,
+          `nosum:${otelName}`,
+          `prometheus remote write: a point of exponential histogram "${otelName}" without a sum is not sent ` +
+            '(a native histogram needs one)',
+        );
+      }
       continue;
     }
     const h = (point as DataPoint<Histogram>).value;
+    if (options.explicitHistogramsAsNative) {
+      const native = explicitToCustomBuckets(h, ts, start !== 0 ? start : undefined);
+      if (native) {
+        builder.addHistogram(name, buildLabels(name, attributes, low, high), native);
+        continue;
+      }
+    }
     const group = builder.nextGroup++;
     let cumulative = 0;
     const { boundaries, counts } = h.buckets;
@@ -275,20 +342,18 @@ function addMetric(
       builder.add(
         name,
         buildLabels(`${name}_bucket`, attributes, low, high, { name: 'le', value: decimalString(bound) }),
-        cumulative,
-        ts,
+        sample(cumulative),
         group,
       );
     }
     builder.add(
       name,
       buildLabels(`${name}_bucket`, attributes, low, high, { name: 'le', value: '+Inf' }),
-      h.count,
-      ts,
+      sample(h.count),
       group,
     );
     if (h.sum !== undefined)
-      builder.add(name, buildLabels(`${name}_sum`, attributes, low, high), h.sum, ts, group);
-    builder.add(name, buildLabels(`${name}_count`, attributes, low, high), h.count, ts, group);
+      builder.add(name, buildLabels(`${name}_sum`, attributes, low, high), sample(h.sum), group);
+    builder.add(name, buildLabels(`${name}_count`, attributes, low, high), sample(h.count), group);
   }
 }

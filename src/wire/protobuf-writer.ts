@@ -9,6 +9,14 @@ const WIRE_FIXED64 = 1;
 const WIRE_LEN = 2;
 const LENGTH_RESERVE = 5; // a varint of up to 2^35 - 1
 
+/**
+ * Zig-zag mapping of a signed integer (0, −1, 1, −2… → 0, 1, 2, 3…), with arithmetic instead of
+ * bit operations so that values beyond 32 bits (sint64 deltas of large counts) stay exact.
+ */
+export function zigzag(value: number): number {
+  return value >= 0 ? value * 2 : -value * 2 - 1;
+}
+
 export class ProtobufWriter {
   private buf: Buffer;
   private pos = 0;
@@ -56,6 +64,40 @@ export class ProtobufWriter {
       v >>= 7n;
     }
     this.buf[this.pos++] = Number(v);
+  }
+
+  /** sint32/sint64: zig-zag, so small negative numbers stay short (schema, span offsets, deltas). */
+  sint(field: number, value: number): void {
+    this.tag(field, WIRE_VARINT);
+    this.varint(zigzag(value));
+  }
+
+  /** A packed `repeated sint32/sint64` (proto3 packs repeated scalars); nothing when empty. */
+  packedSint(field: number, values: readonly number[]): void {
+    if (values.length === 0) return;
+    const start = this.begin(field);
+    for (const v of values) this.varint(zigzag(v));
+    this.end(start);
+  }
+
+  /** A packed `repeated uint32/uint64`; nothing when empty. */
+  packedUint(field: number, values: ArrayLike<number>, from = 0, to = values.length): void {
+    if (to <= from) return;
+    const start = this.begin(field);
+    for (let i = from; i < to; i++) this.varint(values[i] as number);
+    this.end(start);
+  }
+
+  /** A packed `repeated double`; nothing when empty. */
+  packedDouble(field: number, values: readonly number[]): void {
+    if (values.length === 0) return;
+    this.tag(field, WIRE_LEN);
+    this.varint(values.length * 8);
+    this.ensure(values.length * 8);
+    for (const v of values) {
+      this.buf.writeDoubleLE(v, this.pos);
+      this.pos += 8;
+    }
   }
 
   double(field: number, value: number): void {

@@ -1,7 +1,9 @@
 /**
  * Remote-Write 1.0 `prometheus.WriteRequest` encoder (proto/remote.proto, proto/types.proto).
+ * Native histograms go in `TimeSeries.histograms` (field 4), the de-facto extension Prometheus
+ * accepts with `--enable-feature=native-histograms` (spec digest §1.2).
  */
-import type { MetricFamilyMetadata, TimeSeries } from '../model.js';
+import type { BucketSpan, MetricFamilyMetadata, NativeHistogram, TimeSeries } from '../model.js';
 import { ProtobufWriter } from './protobuf-writer.js';
 
 /** The stale marker NaN 0x7ff0000000000002, little-endian (RW1 §Stale Markers). */
@@ -12,6 +14,7 @@ const WRITE_REQUEST_TIMESERIES = 1;
 const WRITE_REQUEST_METADATA = 3;
 const TIMESERIES_LABELS = 1;
 const TIMESERIES_SAMPLES = 2;
+const TIMESERIES_HISTOGRAMS = 4;
 const LABEL_NAME = 1;
 const LABEL_VALUE = 2;
 const SAMPLE_VALUE = 1;
@@ -47,6 +50,13 @@ export function encodeWriteRequest(
       if (sample.timestampMs !== 0) writer.int64(SAMPLE_TIMESTAMP, sample.timestampMs);
       writer.end(m);
     }
+    if (s.histograms) {
+      for (const h of s.histograms) {
+        const m = writer.begin(TIMESERIES_HISTOGRAMS);
+        writeHistogramFields(writer, h);
+        writer.end(m);
+      }
+    }
     writer.end(ts);
   }
   for (const meta of metadata) {
@@ -58,4 +68,52 @@ export function encodeWriteRequest(
     writer.end(m);
   }
   return writer.view();
+}
+
+// `prometheus.Histogram` field numbers; RW2 `io.prometheus.write.v2.Histogram` uses the same
+// numbers and adds `start_timestamp` = 17 (spec digest §2.3).
+const HISTOGRAM_COUNT_INT = 1;
+const HISTOGRAM_SUM = 3;
+const HISTOGRAM_SCHEMA = 4;
+const HISTOGRAM_ZERO_THRESHOLD = 5;
+const HISTOGRAM_ZERO_COUNT_INT = 6;
+const HISTOGRAM_NEGATIVE_SPANS = 8;
+const HISTOGRAM_NEGATIVE_DELTAS = 9;
+const HISTOGRAM_POSITIVE_SPANS = 11;
+const HISTOGRAM_POSITIVE_DELTAS = 12;
+const HISTOGRAM_RESET_HINT = 14;
+const HISTOGRAM_TIMESTAMP = 15;
+const HISTOGRAM_CUSTOM_VALUES = 16;
+const SPAN_OFFSET = 1;
+const SPAN_LENGTH = 2;
+
+/**
+ * Fields 1–16 of one integer-count histogram, in field order. The two oneof members (count,
+ * zero count) are always written, zero included, as protobuf writes a set oneof; other zero
+ * values are left out as proto3 does. A stale marker is the stale NaN as sum with count 0
+ * (OTel spec §Staleness).
+ */
+export function writeHistogramFields(writer: ProtobufWriter, h: NativeHistogram): void {
+  writer.uint(HISTOGRAM_COUNT_INT, h.count);
+  if (h.stale) writer.rawDouble(HISTOGRAM_SUM, STALE_NAN_BYTES);
+  else if (h.sum !== 0 || Object.is(h.sum, -0)) writer.double(HISTOGRAM_SUM, h.sum);
+  if (h.schema !== 0) writer.sint(HISTOGRAM_SCHEMA, h.schema);
+  if (h.zeroThreshold !== 0) writer.double(HISTOGRAM_ZERO_THRESHOLD, h.zeroThreshold);
+  writer.uint(HISTOGRAM_ZERO_COUNT_INT, h.zeroCount);
+  writeSpans(writer, HISTOGRAM_NEGATIVE_SPANS, h.negativeSpans);
+  writer.packedSint(HISTOGRAM_NEGATIVE_DELTAS, h.negativeDeltas);
+  writeSpans(writer, HISTOGRAM_POSITIVE_SPANS, h.positiveSpans);
+  writer.packedSint(HISTOGRAM_POSITIVE_DELTAS, h.positiveDeltas);
+  if (h.resetHint !== 0) writer.uint(HISTOGRAM_RESET_HINT, h.resetHint);
+  if (h.timestampMs !== 0) writer.int64(HISTOGRAM_TIMESTAMP, h.timestampMs);
+  if (h.customValues) writer.packedDouble(HISTOGRAM_CUSTOM_VALUES, h.customValues);
+}
+
+function writeSpans(writer: ProtobufWriter, field: number, spans: readonly BucketSpan[]): void {
+  for (const span of spans) {
+    const m = writer.begin(field);
+    if (span.offset !== 0) writer.sint(SPAN_OFFSET, span.offset);
+    if (span.length !== 0) writer.uint(SPAN_LENGTH, span.length);
+    writer.end(m);
+  }
 }
