@@ -11,3 +11,6 @@ export {
   type DecodedMetadata,
 } from './wire/decode.js';
 export { VERSION } from './version.js';
+export { RemoteWriteClient, DEFAULT_BUCKETS, type RemoteWriteClientOptions } from './client/client.js';
+export { RemoteWriteClientError, type Labels, type LabelValue, type Timestamp } from './client/validate.js';
+export { formatDebugText, type DebugTextOptions } from './wire/debug-text.js';
