@@ -14,3 +14,4 @@ export { VERSION } from './version.js';
 export { RemoteWriteClient, DEFAULT_BUCKETS, type RemoteWriteClientOptions } from './client/client.js';
 export { RemoteWriteClientError, type Labels, type LabelValue, type Timestamp } from './client/validate.js';
 export { formatDebugText, type DebugTextOptions } from './wire/debug-text.js';
+export { startDebugReceiver, type DebugReceiver, type DebugReceiverOptions } from './cli/receiver.js';
