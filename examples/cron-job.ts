@@ -15,7 +15,13 @@ const url = process.env['PRW_URL'] ?? 'http://127.0.0.1:9090/api/v1/write';
 const stateFile = process.env['PRW_STATE_FILE'] ?? join(tmpdir(), 'billing-export-job.state.json');
 
 // One request at close() with everything; `job` identifies this job's series.
-const metrics = new RemoteWriteClient({ url, job: 'billing-export', batch: true, stateFile });
+const metrics = new RemoteWriteClient({
+  url,
+  job: 'billing-export',
+  batch: true,
+  stateFile,
+  buckets: { billing_export_invoice_seconds: [0.001, 0.01, 0.1, 1] },
+});
 
 const started = Date.now();
 let exported = 0;
