@@ -1,6 +1,6 @@
 /**
  * PrometheusRemoteWriteExporter: the `PushMetricExporter` glue between the OTel SDK and the
- * pipeline translate → encode → compress → send.
+ * pipeline translate → batch → encode → compress → deliver (queue, retries, spool).
  */
 import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -12,17 +12,24 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { MetricFamilyMetadata, TimeSeries } from './model.js';
 import {
+  InvalidOptionError,
   resolveOptions,
   type PrometheusRemoteWriteExporterOptions,
   type ResolvedOptions,
 } from './options.js';
 import { DeltaAccumulator } from './translate/delta.js';
-import { SeriesState } from './translate/series-state.js';
+import { describe, SeriesState } from './translate/series-state.js';
 import { translate, type TranslateState } from './translate/translate.js';
-import { Sender } from './deliver/sender.js';
+import { splitIntoChunks } from './deliver/batching.js';
+import { DeliveryQueue, type OutgoingRequest, type RequestResult } from './deliver/queue.js';
+import { RemoteWriteError, Sender, type WireProtocol } from './deliver/sender.js';
+import { Spool } from './deliver/spool.js';
+import { copyStats, emptyStats, type DeliveryStats } from './deliver/stats.js';
+import { recordSelfMetrics } from './self-metrics.js';
+import { formatDebugText } from './wire/debug-text.js';
 import { ProtobufWriter } from './wire/protobuf-writer.js';
 import { encodeWriteRequest } from './wire/rw1.js';
-import { formatDebugText } from './wire/debug-text.js';
+import { encodeRequestV2 } from './wire/rw2.js';
 import { snappyCompress } from './wire/snappy.js';
 import { USER_AGENT } from './version.js';
 
@@ -32,23 +39,43 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
   private readonly state: TranslateState = { deltas: new DeltaAccumulator(), warned: new Set() };
   private readonly seriesState = new SeriesState();
   private readonly writer = new ProtobufWriter();
-  /** Requests go out one after another, in the order of export() calls, so no series is sent out of order. */
-  private queue: Promise<void> = Promise.resolve();
+  private readonly counters: DeliveryStats = emptyStats();
+  private readonly queue: DeliveryQueue;
   private shutdownPromise: Promise<void> | undefined;
   private requestSeq = 0;
 
   constructor(options: PrometheusRemoteWriteExporterOptions) {
     this.options = resolveOptions(options);
+    const o = this.options;
     this.sender = new Sender({
-      url: this.options.url,
-      headers: this.options.headers,
+      url: o.url,
+      headers: o.headers,
       userAgent: USER_AGENT,
-      timeoutMillis: this.options.timeoutMillis,
-      agent: this.options.agent,
+      timeoutMillis: o.timeoutMillis,
+      agent: o.agent,
     });
+    const spool = o.spoolDir === undefined ? undefined : this.openSpool(o.spoolDir);
+    this.queue = new DeliveryQueue({
+      sender: this.sender,
+      protocol: o.protocol,
+      shards: o.maxConcurrentRequests,
+      capacity: o.queueCapacity,
+      minBackoffMillis: o.minBackoffMillis,
+      maxBackoffMillis: o.maxBackoffMillis,
+      maxRetryElapsedMillis: o.maxRetryElapsedMillis,
+      shutdownTimeoutMillis: o.shutdownTimeoutMillis,
+      stats: this.counters,
+      spool,
+    });
+    // What an earlier process could not deliver goes first.
+    if (spool) this.queue.loadSpool(spool.pending(Date.now()));
+    if (o.meter) recordSelfMetrics(o.meter, () => this.stats());
   }
 
-  /** Never throws: every failure reaches `resultCallback` as FAILED with an Error saying why. */
+  /**
+   * Never throws. The callback gets SUCCESS once every request of this export was accepted, or
+   * FAILED with an Error saying what was not delivered and why (dropped, or kept in the spool).
+   */
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     if (this.shutdownPromise) {
       resultCallback({
@@ -57,31 +84,27 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
       });
       return;
     }
-    let body: Buffer;
+    let pending: Promise<RequestResult>[];
     try {
       // Translated at call time, so that the per-series state sees exports in call order.
       const batch = translate(metrics, this.options, this.state);
       const series = batch.series.concat(this.seriesState.admit(batch.series, Date.now()));
-      if (series.length === 0) {
-        resultCallback({ code: ExportResultCode.SUCCESS });
-        return;
-      }
-      body = this.encode(series, batch.metadata);
+      pending = this.enqueue(series, batch.metadata);
     } catch (err) {
       resultCallback({ code: ExportResultCode.FAILED, error: asError(err) });
       return;
     }
-    void this.enqueue(body).then(resultCallback);
+    void Promise.all(pending).then((results) => resultCallback(exportResult(results)));
   }
 
-  /** Resolves once every request already started has finished. */
+  /** Resolves once every request queued so far was delivered, dropped or spooled. */
   async forceFlush(): Promise<void> {
-    await this.queue;
+    await this.queue.drain();
   }
 
   /**
-   * Sends the stale markers if `markStaleOnShutdown`, waits for every request already started,
-   * then releases the connection pool. Later exports fail at once.
+   * Sends the stale markers if `markStaleOnShutdown`, then keeps delivering for at most
+   * `shutdownTimeoutMillis`; what is left goes to `spoolDir` or is dropped. Later exports fail at once.
    */
   shutdown(): Promise<void> {
     this.shutdownPromise ??= this.doShutdown();
@@ -93,39 +116,148 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     return AggregationTemporality.CUMULATIVE;
   }
 
+  /** A snapshot of the delivery counters (also recorded on `meter` when given). */
+  stats(): DeliveryStats {
+    return copyStats(this.counters);
+  }
+
   private async doShutdown(): Promise<void> {
     if (this.options.markStaleOnShutdown) {
       const stale = this.seriesState.staleAll(Date.now());
-      if (stale.length > 0) {
-        const result = await this.enqueue(this.encode(stale, new Map()));
-        if (result.error)
-          diag.error(`prometheus remote write: stale markers at shutdown not sent: ${result.error.message}`);
-      }
+      void Promise.all(this.enqueue(stale, new Map())).then((results) => {
+        const failed = results.find((r) => !r.delivered);
+        if (failed?.error)
+          diag.error(`prometheus remote write: stale markers at shutdown not sent: ${failed.error.message}`);
+      });
     }
-    await this.queue;
+    await this.queue.close();
     this.sender.close();
   }
 
-  private encode(series: TimeSeries[], metadata: Map<string, MetricFamilyMetadata>): Buffer {
-    if (this.options.debug) this.options.debug(formatDebugText(++this.requestSeq, series, metadata));
-    const meta = this.options.sendMetadata ? [...metadata.values()] : [];
-    return snappyCompress(encodeWriteRequest(series, meta, this.writer));
+  private openSpool(dir: string): Spool {
+    try {
+      return new Spool(
+        dir,
+        { maxBytes: this.options.spoolMaxBytes, maxAgeMillis: this.options.spoolMaxAgeMillis },
+        (reason, samples, detail) => {
+          this.counters.samplesDropped[reason] += samples;
+          diag.warn(
+            `prometheus remote write: spooled request dropped (${reason}, ${samples} samples): ${detail}`,
+          );
+        },
+      );
+    } catch (err) {
+      throw new InvalidOptionError('spoolDir', `must be a writable directory (${asError(err).message})`);
+    }
   }
 
-  /**
-   * Failures are returned, not logged: the SDK's reader already reports a FAILED result through
-   * the global error handler (diag), and logging here too would say everything twice.
-   */
-  private enqueue(body: Buffer): Promise<ExportResult> {
-    const result = this.queue
-      .then(() => this.sender.send(body))
-      .then(
-        (): ExportResult => ({ code: ExportResultCode.SUCCESS }),
-        (err: unknown): ExportResult => ({ code: ExportResultCode.FAILED, error: asError(err) }),
-      );
-    this.queue = result.then(() => undefined);
-    return result;
+  /** Splits into requests (per shard, then by the size limits) and queues them. */
+  private enqueue(
+    series: TimeSeries[],
+    metadata: Map<string, MetricFamilyMetadata>,
+  ): Promise<RequestResult>[] {
+    if (series.length === 0) return [];
+    const shards = this.options.maxConcurrentRequests;
+    const perShard = shards === 1 ? [series] : shardSeries(series, shards);
+    const limits = { maxSamples: this.options.maxSamplesPerSend, maxBytes: this.options.maxRequestBytes };
+    const results: Promise<RequestResult>[] = [];
+    perShard.forEach((list, shard) => {
+      for (const chunk of splitIntoChunks(list, limits, warnOversize)) {
+        results.push(this.queue.push(shard, this.request(chunk.series, chunk.samples, metadata)));
+      }
+    });
+    return results;
   }
+
+  private request(
+    series: TimeSeries[],
+    samples: number,
+    allMetadata: Map<string, MetricFamilyMetadata>,
+  ): OutgoingRequest {
+    const metadata = new Map<string, MetricFamilyMetadata>();
+    let histograms = 0;
+    for (const s of series) {
+      histograms += s.histograms?.length ?? 0;
+      const meta = allMetadata.get(s.family);
+      if (meta && !metadata.has(s.family)) metadata.set(s.family, meta);
+    }
+    if (this.options.debug) this.options.debug(formatDebugText(++this.requestSeq, series, metadata));
+    const protocol = this.queue.protocol;
+    return {
+      samples,
+      histograms,
+      protocol,
+      body: this.encode(series, metadata, protocol),
+      // Until `auto` has heard the receiver, the series are kept to re-send the request as 1.0.
+      reencodeV1:
+        protocol === 'v2' && !this.queue.protocolSettled
+          ? () => this.encode(series, metadata, 'v1')
+          : undefined,
+    };
+  }
+
+  private encode(
+    series: readonly TimeSeries[],
+    metadata: Map<string, MetricFamilyMetadata>,
+    protocol: WireProtocol,
+  ): Buffer {
+    // RW 2.0 always carries metadata (inline, per series); `sendMetadata` is about RW 1.0.
+    const raw =
+      protocol === 'v2'
+        ? encodeRequestV2(series, metadata, this.writer)
+        : encodeWriteRequest(series, this.options.sendMetadata ? [...metadata.values()] : [], this.writer);
+    return snappyCompress(raw);
+  }
+}
+
+/** One result for the SDK: the first failure says why, with how many requests it concerns. */
+function exportResult(results: RequestResult[]): ExportResult {
+  const failed = results.filter((r) => !r.delivered);
+  if (failed.length === 0) return { code: ExportResultCode.SUCCESS };
+  const first = failed[0]!.error ?? new Error('not delivered');
+  if (results.length === 1) return { code: ExportResultCode.FAILED, error: first };
+  const status = first instanceof RemoteWriteError ? first.status : undefined;
+  const error = new RemoteWriteError(
+    `${failed.length} of ${results.length} requests not delivered; the first: ${first.message}`,
+    status,
+    first instanceof RemoteWriteError ? first.responseBody : undefined,
+    { cause: first },
+  );
+  return { code: ExportResultCode.FAILED, error };
+}
+
+function warnOversize(group: readonly TimeSeries[], samples: number, bytes: number): void {
+  diag.warn(
+    `prometheus remote write: ${describe(group[0]!.labels)}${group.length > 1 ? ` (with ${group.length - 1} more series of its histogram point)` : ''} ` +
+      `has ${samples} samples, ${bytes} bytes: over maxSamplesPerSend or maxRequestBytes; sent in a request of its own`,
+  );
+}
+
+/**
+ * With several requests in flight, each series must always travel in the same shard, so that
+ * its samples stay in order (RW1 §Ordering). The shard comes from the family and the labels
+ * other than `__name__` and `le`, which all series of one histogram point share.
+ */
+function shardSeries(series: TimeSeries[], shards: number): TimeSeries[][] {
+  const out: TimeSeries[][] = Array.from({ length: shards }, () => []);
+  for (const s of series) out[shardOf(s, shards)]!.push(s);
+  return out;
+}
+
+function shardOf(s: TimeSeries, shards: number): number {
+  // FNV-1a, 32 bits.
+  let h = 0x811c9dc5;
+  const mix = (text: string): void => {
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0, 0x01000193);
+  };
+  mix(s.family);
+  for (const l of s.labels) {
+    if (l.name === '__name__' || l.name === 'le') continue;
+    mix(l.name);
+    mix(l.value);
+  }
+  return (h >>> 0) % shards;
 }
 
 function asError(err: unknown): Error {

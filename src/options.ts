@@ -54,6 +54,11 @@ export interface PrometheusRemoteWriteExporterOptions {
   maxBackoffMillis?: number;
   /** Time from a request's first attempt after which it is no longer retried. Default 60000. */
   maxRetryElapsedMillis?: number;
+  /**
+   * Longest time `shutdown()` keeps delivering; then a request in flight is aborted and what is
+   * left goes to `spoolDir`, or is dropped and counted. Keep it below `flushOnExit`'s timeout. Default 5000.
+   */
+  shutdownTimeoutMillis?: number;
   /** Requests in flight at once; more than 1 shards series by label hash so each series stays in order. Default 1. */
   maxConcurrentRequests?: number;
   /** Samples waiting to be sent; beyond it the oldest waiting requests are dropped and counted. Default 500000. */
@@ -90,6 +95,7 @@ export interface ResolvedOptions {
   readonly minBackoffMillis: number;
   readonly maxBackoffMillis: number;
   readonly maxRetryElapsedMillis: number;
+  readonly shutdownTimeoutMillis: number;
   readonly maxConcurrentRequests: number;
   readonly queueCapacity: number;
   readonly spoolDir: string | undefined;
@@ -108,6 +114,7 @@ export const DELIVERY_DEFAULTS = {
   minBackoffMillis: 30, // Prometheus queue_config.min_backoff
   maxBackoffMillis: 5000, // Prometheus queue_config.max_backoff
   maxRetryElapsedMillis: 60_000,
+  shutdownTimeoutMillis: 5000,
   maxConcurrentRequests: 1,
   queueCapacity: 500_000,
   spoolMaxBytes: 256 * 1024 * 1024,
@@ -293,6 +300,16 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
     throw new InvalidOptionError('meter', 'must be an OpenTelemetry Meter (from metrics.getMeter())', meter);
   }
 
+  const maxSamplesPerSend = integer(options, 'maxSamplesPerSend', 1);
+  const queueCapacity = integer(options, 'queueCapacity', 1);
+  if (queueCapacity < maxSamplesPerSend) {
+    throw new InvalidOptionError(
+      'queueCapacity',
+      `must be at least maxSamplesPerSend (${maxSamplesPerSend}): the queue holds whole requests`,
+      queueCapacity,
+    );
+  }
+
   return {
     url,
     headers,
@@ -308,13 +325,14 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
     agent: options.agent,
     debug: debug === true ? (text: string) => void process.stdout.write(text) : debug || undefined,
     protocol,
-    maxSamplesPerSend: integer(options, 'maxSamplesPerSend', 1),
+    maxSamplesPerSend,
     maxRequestBytes: integer(options, 'maxRequestBytes', 1024),
     minBackoffMillis,
     maxBackoffMillis,
     maxRetryElapsedMillis: number(options, 'maxRetryElapsedMillis', 0, Infinity),
+    shutdownTimeoutMillis: number(options, 'shutdownTimeoutMillis', 0, Infinity),
     maxConcurrentRequests: integer(options, 'maxConcurrentRequests', 1, 64),
-    queueCapacity: integer(options, 'queueCapacity', 1),
+    queueCapacity,
     spoolDir,
     spoolMaxBytes: integer(options, 'spoolMaxBytes', 1),
     spoolMaxAgeMillis: number(options, 'spoolMaxAgeMillis', 1, Infinity),

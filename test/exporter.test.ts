@@ -225,7 +225,7 @@ describe('transport', () => {
       await trusted.shutdown();
       agent.destroy();
 
-      const untrusted = new PrometheusRemoteWriteExporter({ url: tlsReceiver.url });
+      const untrusted = new PrometheusRemoteWriteExporter({ url: tlsReceiver.url, maxRetryElapsedMillis: 0 });
       const refused = await exportOnce(untrusted, rm());
       assert.equal(refused.code, ExportResultCode.FAILED);
       assert.match(refused.error?.message ?? '', /self[- ]signed certificate/);
@@ -269,9 +269,9 @@ describe('failures', () => {
     await exporter.shutdown();
   });
 
-  it('a 5xx answer gives FAILED', async () => {
+  it('a 5xx answer gives FAILED once the retry budget is spent', async () => {
     receiver.answers.push({ status: 503, body: 'busy' });
-    const exporter = new PrometheusRemoteWriteExporter({ url: receiver.url });
+    const exporter = new PrometheusRemoteWriteExporter({ url: receiver.url, maxRetryElapsedMillis: 0 });
     const result = await exportOnce(exporter, rm());
     assert.equal(result.code, ExportResultCode.FAILED);
     assert.match(result.error?.message ?? '', /HTTP 503 Service Unavailable: busy/);
@@ -285,7 +285,11 @@ describe('failures', () => {
 
   it('aborts a request after timeoutMillis', async () => {
     receiver.answers.push({ hang: true, status: 204 });
-    const exporter = new PrometheusRemoteWriteExporter({ url: receiver.url, timeoutMillis: 200 });
+    const exporter = new PrometheusRemoteWriteExporter({
+      url: receiver.url,
+      timeoutMillis: 200,
+      maxRetryElapsedMillis: 0,
+    });
     const t0 = Date.now();
     const result = await exportOnce(exporter, rm());
     const took = Date.now() - t0;
@@ -296,7 +300,10 @@ describe('failures', () => {
   });
 
   it('a refused connection gives FAILED naming the target', async () => {
-    const exporter = new PrometheusRemoteWriteExporter({ url: 'http://127.0.0.1:9/api/v1/write' });
+    const exporter = new PrometheusRemoteWriteExporter({
+      url: 'http://127.0.0.1:9/api/v1/write',
+      maxRetryElapsedMillis: 0,
+    });
     const result = await exportOnce(exporter, rm());
     assert.equal(result.code, ExportResultCode.FAILED);
     assert.match(

@@ -20,6 +20,8 @@ export interface PostOptions {
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMillis: number;
   readonly agent: http.Agent;
+  /** Aborts the request (shutdown deadline). */
+  readonly signal?: AbortSignal;
 }
 
 export class RequestTimeoutError extends Error {
@@ -44,8 +46,17 @@ export function post(body: Uint8Array, options: PostOptions): Promise<PostResult
       options.timeoutMillis,
     );
     timer.unref?.();
-    req.on('error', (err) => {
+    const onAbort = (): void => {
+      req.destroy(new Error('aborted: shutdown deadline reached'));
+    };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    req.on('error', (err) => {
+      done();
       reject(err);
     });
     req.on('response', (res) => {
@@ -60,7 +71,7 @@ export function post(body: Uint8Array, options: PostOptions): Promise<PostResult
         }
       });
       res.on('end', () => {
-        clearTimeout(timer);
+        done();
         resolve({
           status: res.statusCode ?? 0,
           statusText: res.statusMessage ?? '',
@@ -69,7 +80,7 @@ export function post(body: Uint8Array, options: PostOptions): Promise<PostResult
         });
       });
       res.on('error', (err) => {
-        clearTimeout(timer);
+        done();
         reject(err);
       });
     });

@@ -6,11 +6,21 @@ import http from 'node:http';
 import https from 'node:https';
 import { post, redactUrl, type PostResult } from './http.js';
 
+/** The encoding of a request body. */
+export type WireProtocol = 'v1' | 'v2';
+
 /** RW1 §Protocol: exactly these, whatever the user's headers say. */
 export const RW1_HEADERS: Readonly<Record<string, string>> = {
   'Content-Encoding': 'snappy',
   'Content-Type': 'application/x-protobuf',
   'X-Prometheus-Remote-Write-Version': '0.1.0',
+};
+
+/** RW2 §Protocol. No space after `;`: client_golang reads "; proto=" as 1.0 (spec-digest §2.1). */
+export const RW2_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Encoding': 'snappy',
+  'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request',
+  'X-Prometheus-Remote-Write-Version': '2.0.0',
 };
 
 /** Headers the protocol fixes: users may add headers, never replace these (RW1 §Protocol). */
@@ -20,6 +30,7 @@ export const RESERVED_HEADERS: readonly string[] = [
   'x-prometheus-remote-write-version',
   'user-agent',
   'content-length',
+  'retry-attempt',
 ];
 
 export function isReservedHeader(name: string): boolean {
@@ -51,7 +62,7 @@ export class RemoteWriteError extends Error {
 }
 
 export class Sender {
-  private readonly headers: Record<string, string>;
+  private readonly headers: Record<WireProtocol, Record<string, string>>;
   private readonly agent: http.Agent;
   private readonly ownsAgent: boolean;
   readonly target: string;
@@ -59,7 +70,10 @@ export class Sender {
   constructor(private readonly options: SenderOptions) {
     // Protocol headers last: Node sets header names case-insensitively and the later one wins, so
     // no user header can replace them (options validation also refuses them up front).
-    this.headers = { ...options.headers, ...RW1_HEADERS, 'User-Agent': options.userAgent };
+    this.headers = {
+      v1: { ...options.headers, ...RW1_HEADERS, 'User-Agent': options.userAgent },
+      v2: { ...options.headers, ...RW2_HEADERS, 'User-Agent': options.userAgent },
+    };
     this.ownsAgent = options.agent === undefined;
     this.agent =
       options.agent ??
@@ -68,26 +82,47 @@ export class Sender {
   }
 
   /** Resolves on 2xx; rejects with a RemoteWriteError otherwise. */
-  async send(body: Uint8Array): Promise<PostResult> {
-    let result: PostResult;
+  async send(body: Uint8Array, protocol: WireProtocol = 'v1'): Promise<PostResult> {
+    const result = await this.attempt(body, protocol, 0);
+    if (result instanceof Error) throw result;
+    if (result.status >= 200 && result.status < 300) return result;
+    throw this.httpError(result);
+  }
+
+  /**
+   * One attempt: the answer whatever its status, or a RemoteWriteError when none came
+   * (refused, reset, DNS, timeout). `retry` > 0 adds `Retry-Attempt: <retry>`, as Prometheus does.
+   */
+  async attempt(
+    body: Uint8Array,
+    protocol: WireProtocol,
+    retry: number,
+    signal?: AbortSignal,
+  ): Promise<PostResult | RemoteWriteError> {
+    const headers =
+      retry > 0 ? { ...this.headers[protocol], 'Retry-Attempt': String(retry) } : this.headers[protocol];
     try {
-      result = await post(body, {
+      return await post(body, {
         url: this.options.url,
-        headers: this.headers,
+        headers,
         timeoutMillis: this.options.timeoutMillis,
         agent: this.agent,
+        signal,
       });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      throw new RemoteWriteError(`remote write to ${this.target} failed: ${reason}`, undefined, undefined, {
+      return new RemoteWriteError(`remote write to ${this.target} failed: ${reason}`, undefined, undefined, {
         cause: err,
       });
     }
-    if (result.status >= 200 && result.status < 300) return result;
-    const body_ = result.bodyPrefix.trim();
-    throw new RemoteWriteError(
+  }
+
+  /** The error for an answer that is not 2xx: status, reason and the start of the body, verbatim. */
+  httpError(result: PostResult): RemoteWriteError {
+    const text = result.bodyPrefix.trim();
+    return new RemoteWriteError(
       `remote write to ${this.target} failed: HTTP ${result.status} ${result.statusText}` +
-        (body_ ? `: ${body_}` : ''),
+        (text ? `: ${text}` : ''),
       result.status,
       result.bodyPrefix,
     );

@@ -1,0 +1,64 @@
+/**
+ * The exporter's own counters. "Samples" counts float samples and native histograms alike.
+ * Plain numbers: readable with `exporter.stats()`, and recorded through the OTel API only if the
+ * user passes a meter (self-metrics.ts), so this file stays free of OTel.
+ */
+
+/** Why samples were given up on. */
+export const DROP_REASONS = [
+  /** A 4xx other than 429: the receiver refused the request; re-sending would not help. */
+  'rejected',
+  /** Still failing (5xx, 429, network, timeout) when the retry budget was spent. */
+  'retries_exhausted',
+  /** The queue was over `queueCapacity`: the oldest waiting requests went first. */
+  'queue_full',
+  /** Not delivered when `shutdown()` had to end, and no `spoolDir` to keep them. */
+  'shutdown',
+  /** The receiver's `X-Prometheus-Remote-Write-*-Written` said it wrote fewer than were sent. */
+  'partial_write',
+  /** Spooled requests removed to keep `spoolDir` under `spoolMaxBytes`. */
+  'spool_full',
+  /** Spooled requests older than `spoolMaxAgeMillis`. */
+  'spool_expired',
+  /** Spool files that could not be read back (moved aside as `*.corrupt`). */
+  'spool_corrupt',
+  /** The exporter could not encode or spool them (a bug or a full disk; logged). */
+  'internal',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export interface DeliveryStats {
+  /** Samples in requests the receiver accepted (2xx). */
+  samplesSent: number;
+  /** Samples in request attempts that failed, whatever happened next (each attempt counts). */
+  samplesFailed: number;
+  /** Samples sent again after a failed attempt. */
+  samplesRetried: number;
+  /** Samples given up on, by reason. */
+  samplesDropped: Record<DropReason, number>;
+  /** Samples written to `spoolDir` for the next process. */
+  samplesSpooled: number;
+  /** Samples waiting in the queue or in flight now. */
+  samplesPending: number;
+  /** HTTP requests made, retries included. */
+  requestsSent: number;
+  /** HTTP requests that did not get a 2xx. */
+  requestsFailed: number;
+}
+
+export function emptyStats(): DeliveryStats {
+  return {
+    samplesSent: 0,
+    samplesFailed: 0,
+    samplesRetried: 0,
+    samplesDropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
+    samplesSpooled: 0,
+    samplesPending: 0,
+    requestsSent: 0,
+    requestsFailed: 0,
+  };
+}
+
+export function copyStats(stats: DeliveryStats): DeliveryStats {
+  return { ...stats, samplesDropped: { ...stats.samplesDropped } };
+}
