@@ -342,6 +342,13 @@ describe('RemoteWriteClient: bad input is refused before anything is sent', () =
     });
   }
 
+  it('a refused call leaves no trace: the name stays free for another type', async () => {
+    const { cli } = client();
+    await assert.rejects(cli.gaugeSet('fresh_total', 1, {}, 1_700_000_000), /looks like seconds/);
+    await cli.counterInc('fresh', 1, {}, T);
+    assert.deepEqual(samples('fresh_total'), [[1, T]]);
+  });
+
   it('refuses bucket bounds in the options at construction', () => {
     assert.throws(
       () => new RemoteWriteClient({ url: receiver.url, flushOnExit: false, buckets: { h: [2, 1] } }),

@@ -175,6 +175,14 @@ export class RemoteWriteClient {
       namespace: exporterOptions.namespace ?? '',
     };
 
+    const exit = exitOption ?? true;
+    if (exit !== true && exit !== false && (exit === null || typeof exit !== 'object')) {
+      throw new RemoteWriteClientError(
+        `option "flushOnExit" must be true, false or { timeoutMillis, signals }, got ${show(exit)}`,
+      );
+    }
+    this.saved = this.stateFile === undefined ? new Map() : loadState(this.stateFile);
+
     // The caller's series exactly, unless asked otherwise.
     this.exporter = new PrometheusRemoteWriteExporter({
       withoutTargetInfo: true,
@@ -183,16 +191,7 @@ export class RemoteWriteClient {
       ...({ markStaleWhenMissing: false } as object),
     });
     keepSeriesWithoutStaleMarkers(this.exporter);
-
-    this.saved = this.stateFile === undefined ? new Map() : loadState(this.stateFile);
-
-    const exit = exitOption ?? true;
     if (exit !== false) {
-      if (exit !== true && (exit === null || typeof exit !== 'object')) {
-        throw new RemoteWriteClientError(
-          `option "flushOnExit" must be true, false or { timeoutMillis, signals }, got ${show(exit)}`,
-        );
-      }
       this.removeExitHook = flushOnExit({ shutdown: () => this.closeAtExit() }, exit === true ? {} : exit);
     }
   }
@@ -216,8 +215,8 @@ export class RemoteWriteClient {
         `${method}(${JSON.stringify(name)}): the increment must not be negative (counters only go up), got ${value}`,
       );
     }
-    const series = this.lookup(method, 'counter', name, attributes);
-    const ms = this.nextTimestamp(method, series, timestamp);
+    const [series, explicit] = this.lookup(method, 'counter', name, attributes, timestamp);
+    const ms = this.nextTimestamp(method, series, explicit);
     this.commit(series, ms);
     series.total += value;
     this.stateDirty = true;
@@ -235,8 +234,8 @@ export class RemoteWriteClient {
         `${method}(${JSON.stringify(name)}): the value must be a number, got ${show(value)}`,
       );
     }
-    const series = this.lookup(method, 'gauge', name, attributes);
-    const ms = this.nextTimestamp(method, series, timestamp);
+    const [series, explicit] = this.lookup(method, 'gauge', name, attributes, timestamp);
+    const ms = this.nextTimestamp(method, series, explicit);
     this.commit(series, ms);
     await this.dispatch({ series, timeMs: ms, startMs: ms, value });
   }
@@ -255,8 +254,7 @@ export class RemoteWriteClient {
         `${method}(${JSON.stringify(name)}): the observed value must be a finite number, got ${show(value)}`,
       );
     }
-    const series = this.lookup(method, 'histogram', name, attributes);
-    const explicit = checkTimestamp(method, series.id, timestamp);
+    const [series, explicit] = this.lookup(method, 'histogram', name, attributes, timestamp);
     if (explicit !== undefined && explicit <= series.lastMs) throw outOfOrder(method, series, explicit);
     const ms = explicit ?? Date.now();
     const q = (series.queued ??= {
@@ -284,7 +282,7 @@ export class RemoteWriteClient {
     this.assertOpen(method);
     checkMetricName(method, name);
     const attributes = checkLabels(method, name, labels, ['le']);
-    const series = this.lookup(method, 'histogram', name, attributes);
+    const [series] = this.lookup(method, 'histogram', name, attributes, undefined);
     await this.dispatch(this.histogramPoint(series));
   }
 
@@ -368,8 +366,17 @@ export class RemoteWriteClient {
     if (this.closing) throw new RemoteWriteClientError(`${method}: the client is closed`);
   }
 
-  /** The series of these labels, created on first use; refuses a name already used with another type. */
-  private lookup(method: string, kind: Kind, name: string, attributes: Record<string, string>): Series {
+  /**
+   * The series of these labels, created on first use, and the caller's timestamp in ms. Refuses
+   * a name already used with another type, and a malformed timestamp before anything is created.
+   */
+  private lookup(
+    method: string,
+    kind: Kind,
+    name: string,
+    attributes: Record<string, string>,
+    timestamp: Timestamp | undefined,
+  ): [Series, number | undefined] {
     const family = metricName(name, '', kind, this.nameOptions);
     if (family === undefined)
       throw new RemoteWriteClientError(`${method}: invalid metric name ${JSON.stringify(name)}`);
@@ -380,6 +387,7 @@ export class RemoteWriteClient {
       );
     }
     const id = seriesId(family, attributes);
+    const explicit = checkTimestamp(method, id, timestamp);
     let series = this.series.get(id);
     if (series) {
       if (kind === 'histogram') {
@@ -390,7 +398,7 @@ export class RemoteWriteClient {
           );
         }
       }
-      return series;
+      return [series, explicit];
     }
     series = {
       kind,
@@ -432,7 +440,7 @@ export class RemoteWriteClient {
     }
     this.series.set(id, series);
     this.kinds.set(family, kind);
-    return series;
+    return [series, explicit];
   }
 
   /**
@@ -440,8 +448,7 @@ export class RemoteWriteClient {
    * than the series' last one (Prometheus rejects the whole request otherwise). Without one it
    * is now, or 1 ms after the last sample when two calls land in the same millisecond.
    */
-  private nextTimestamp(method: string, series: Series, timestamp: Timestamp | undefined): number {
-    const explicit = checkTimestamp(method, series.id, timestamp);
+  private nextTimestamp(method: string, series: Series, explicit: number | undefined): number {
     if (explicit === undefined) return Math.max(Date.now(), series.lastMs + 1);
     if (explicit <= series.lastMs) throw outOfOrder(method, series, explicit);
     return explicit;
