@@ -169,6 +169,11 @@ class BatchBuilder {
   }
 }
 
+/** A sample, with its start time when there is one (0: none). */
+function makeSample(value: number, timestampMs: number, startTimestampMs: number): Sample {
+  return startTimestampMs !== 0 ? { value, timestampMs, startTimestampMs } : { value, timestampMs };
+}
+
 function warnOnce(warned: Set<string>, key: string, message: string): void {
   if (warned.has(key)) return;
   warned.add(key);
@@ -292,10 +297,12 @@ function addMetric(
     const attributes = attributesToLabels(point.attributes);
     const ts = hrTimeToMillis(point.endTime);
     const start = withStart ? hrTimeToMillis(point.startTime) : 0;
-    const sample = (value: number): Sample =>
-      start !== 0 ? { value, timestampMs: ts, startTimestampMs: start } : { value, timestampMs: ts };
     if (kind !== 'histogram') {
-      builder.add(name, buildLabels(name, attributes, low, high), sample(point.value as number));
+      builder.add(
+        name,
+        buildLabels(name, attributes, low, high),
+        makeSample(point.value as number, ts, start),
+      );
       continue;
     }
     if (exponential) {
@@ -342,18 +349,28 @@ function addMetric(
       builder.add(
         name,
         buildLabels(`${name}_bucket`, attributes, low, high, { name: 'le', value: decimalString(bound) }),
-        sample(cumulative),
+        makeSample(cumulative, ts, start),
         group,
       );
     }
     builder.add(
       name,
       buildLabels(`${name}_bucket`, attributes, low, high, { name: 'le', value: '+Inf' }),
-      sample(h.count),
+      makeSample(h.count, ts, start),
       group,
     );
     if (h.sum !== undefined)
-      builder.add(name, buildLabels(`${name}_sum`, attributes, low, high), sample(h.sum), group);
-    builder.add(name, buildLabels(`${name}_count`, attributes, low, high), sample(h.count), group);
+      builder.add(
+        name,
+        buildLabels(`${name}_sum`, attributes, low, high),
+        makeSample(h.sum, ts, start),
+        group,
+      );
+    builder.add(
+      name,
+      buildLabels(`${name}_count`, attributes, low, high),
+      makeSample(h.count, ts, start),
+      group,
+    );
   }
 }
