@@ -76,8 +76,8 @@ export function splitIntoChunks(
 export function seriesSize(s: TimeSeries): number {
   let body = 0;
   for (const label of s.labels) body += fieldSize(labelSize(label));
-  // A sample: value (1+8) + timestamp (1+up to 10) inside its own field.
-  body += s.samples.length * fieldSize(20);
+  for (const sample of s.samples)
+    body += fieldSize(sampleSize(sample.value, sample.timestampMs, sample.stale));
   if (s.histograms) {
     for (const h of s.histograms) {
       const spans = h.negativeSpans.length + h.positiveSpans.length;
@@ -90,8 +90,19 @@ export function seriesSize(s: TimeSeries): number {
   return fieldSize(body);
 }
 
+/** As the encoder writes it: proto3 zero values are left out; a negative int64 takes 10 bytes. */
+function sampleSize(value: number, timestampMs: number, stale: boolean | undefined): number {
+  const valueBytes = stale || value !== 0 || Object.is(value, -0) ? 9 : 0;
+  const timestampBytes = timestampMs === 0 ? 0 : 1 + (timestampMs < 0 ? 10 : varintSize(timestampMs));
+  return valueBytes + timestampBytes;
+}
+
 function labelSize(label: Label): number {
-  return fieldSize(utf8Length(label.name)) + fieldSize(utf8Length(label.value));
+  // Empty strings are proto3 defaults, left out by the encoder.
+  return (
+    (label.name ? fieldSize(utf8Length(label.name)) : 0) +
+    (label.value ? fieldSize(utf8Length(label.value)) : 0)
+  );
 }
 
 /** A length-delimited field: key (1 byte for fields < 16) + length varint + content. */

@@ -115,7 +115,7 @@ export class DeliveryQueue {
   /** Queues one request on `shard`; resolves when it is delivered, dropped or spooled. */
   push(shard: number, request: OutgoingRequest): Promise<RequestResult> {
     if (this.closing) {
-      return Promise.resolve({ delivered: false, error: new Error('the exporter is shutting down') });
+      return Promise.resolve({ delivered: false, error: plainError('the exporter is shutting down') });
     }
     return new Promise<RequestResult>((settle) => {
       this.queues[shard]!.push({
@@ -358,7 +358,7 @@ export class DeliveryQueue {
     const last = error ? `; last error: ${error.message}` : '';
     if (entry.spoolEntry) {
       // Already on disk: left there for the next start.
-      this.finish(entry, { delivered: false, spooled: true, error: new Error(`${why}${last}`) });
+      this.finish(entry, { delivered: false, spooled: true, error: plainError(`${why}${last}`) });
       return;
     }
     if (spool && this.closing && entry.body) {
@@ -371,7 +371,7 @@ export class DeliveryQueue {
       this.finish(entry, {
         delivered: false,
         spooled: true,
-        error: new Error(`${why}; kept in the spool${last}`),
+        error: plainError(`${why}; kept in the spool${last}`),
       });
       return;
     }
@@ -383,7 +383,7 @@ export class DeliveryQueue {
       dropped: reason,
       error: error
         ? new RemoteWriteError(message, (error as RemoteWriteError).status, undefined, { cause: error })
-        : new Error(message),
+        : plainError(message),
     });
   }
 
@@ -422,7 +422,7 @@ export class DeliveryQueue {
         `prometheus remote write: ${oldest.entry.samples} samples dropped: the queue is over queueCapacity ` +
         `(${this.options.capacity} samples) while the receiver is slow or down`;
       diag.warn(message);
-      this.finish(oldest.entry, { delivered: false, dropped: 'queue_full', error: new Error(message) });
+      this.finish(oldest.entry, { delivered: false, dropped: 'queue_full', error: plainError(message) });
     }
   }
 
@@ -475,5 +475,20 @@ function headerInt(answer: PostResult, name: string): number {
 }
 
 function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
+  return err instanceof Error ? err : plainError(String(err));
+}
+
+/**
+ * An Error without a stack trace. These errors describe what happened to a request, not where
+ * in the code; and an unformatted V8 stack keeps its frames' arguments (whole batches of series)
+ * alive for as long as the error lives.
+ */
+function plainError(message: string): Error {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new Error(message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }

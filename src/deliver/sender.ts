@@ -58,6 +58,8 @@ export class RemoteWriteError extends Error {
   ) {
     super(message, options);
     this.name = 'RemoteWriteError';
+    // Format the stack now: until then V8 keeps the frames' arguments (request bodies) alive.
+    void this.stack;
   }
 }
 

@@ -6,7 +6,12 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { decodeWriteRequest, type DecodedWriteRequest } from '../../src/wire/decode.js';
+import {
+  decodeRequestV2,
+  decodeWriteRequest,
+  type DecodedRequestV2,
+  type DecodedWriteRequest,
+} from '../../src/wire/decode.js';
 import { snappyUncompress } from '../../src/wire/snappy.js';
 
 export interface ReceivedRequest {
@@ -17,7 +22,12 @@ export interface ReceivedRequest {
   body: Buffer;
   /** The body after snappy block decompression. */
   raw: Buffer;
+  /** The body decoded as RW 1.0 (empty for a RW 2.0 body, as a 1.x receiver would see it). */
   decoded: DecodedWriteRequest;
+  /** The body decoded as RW 2.0, when the Content-Type says so. */
+  decodedV2?: DecodedRequestV2;
+  /** performance.now() when the request had arrived whole. */
+  at: number;
 }
 
 export interface Answer {
@@ -28,6 +38,10 @@ export interface Answer {
   delayMs?: number;
   /** Never answer. */
   hang?: boolean;
+  /** Close the connection without answering, once the request has arrived. */
+  destroy?: boolean;
+  /** Answer with the X-Prometheus-Remote-Write-*-Written headers of what was received (as a 2.0 receiver). */
+  written?: boolean;
 }
 
 export interface MockReceiver {
@@ -39,7 +53,12 @@ export interface MockReceiver {
 }
 
 export async function startMockReceiver(
-  options: { path?: string; tls?: { key: Buffer; cert: Buffer } } = {},
+  options: {
+    path?: string;
+    tls?: { key: Buffer; cert: Buffer };
+    /** Answer for requests once `answers` is empty. Default 204. */
+    fallback?: (req: ReceivedRequest) => Answer;
+  } = {},
 ): Promise<MockReceiver> {
   const path = options.path ?? '/api/v1/write';
   const requests: ReceivedRequest[] = [];
@@ -51,21 +70,32 @@ export async function startMockReceiver(
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const raw = snappyUncompress(body);
-      requests.push({
+      const isV2 = (req.headers['content-type'] ?? '').includes('proto=io.prometheus.write.v2.Request');
+      const received: ReceivedRequest = {
         method: req.method ?? '',
         path: req.url ?? '',
         headers: req.headers,
         body,
         raw,
         decoded: decodeWriteRequest(raw, { compressed: false }),
-      });
-      const answer = answers.shift() ?? { status: 204 };
+        at: performance.now(),
+      };
+      if (isV2) received.decodedV2 = decodeRequestV2(raw);
+      requests.push(received);
+      const answer = answers.shift() ?? options.fallback?.(received) ?? { status: 204 };
       if (answer.hang) {
         hanging.add(res);
         return;
       }
+      if (answer.destroy) {
+        req.socket.destroy();
+        return;
+      }
       const reply = (): void => {
-        res.writeHead(answer.status, answer.headers);
+        res.writeHead(answer.status, {
+          ...answer.headers,
+          ...(answer.written ? writtenHeaders(received) : {}),
+        });
         res.end(answer.body ?? '');
       };
       if (answer.delayMs) setTimeout(reply, answer.delayMs);
@@ -96,4 +126,20 @@ export function labelsOf(series: { labels: Array<{ name: string; value: string }
 /** All decoded series of all requests whose `__name__` is `name`. */
 export function seriesNamed(requests: ReceivedRequest[], name: string) {
   return requests.flatMap((r) => r.decoded.timeseries).filter((s) => labelsOf(s)['__name__'] === name);
+}
+
+/** What a 2.0 receiver says it wrote: everything in the request. */
+function writtenHeaders(req: ReceivedRequest): Record<string, string> {
+  const series = req.decodedV2?.timeseries ?? req.decoded.timeseries;
+  let samples = 0;
+  let histograms = 0;
+  for (const s of series) {
+    samples += s.samples.length;
+    histograms += s.histograms?.length ?? 0;
+  }
+  return {
+    'X-Prometheus-Remote-Write-Samples-Written': String(samples),
+    'X-Prometheus-Remote-Write-Histograms-Written': String(histograms),
+    'X-Prometheus-Remote-Write-Exemplars-Written': '0',
+  };
 }
