@@ -88,7 +88,8 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     try {
       // Translated at call time, so that the per-series state sees exports in call order.
       const batch = translate(metrics, this.options, this.state);
-      const series = batch.series.concat(this.seriesState.admit(batch.series, Date.now()));
+      const stale = this.seriesState.admit(batch.series, Date.now(), batch.metadata);
+      const series = this.options.markStaleWhenMissing ? batch.series.concat(stale) : batch.series;
       pending = this.enqueue(series, batch.metadata);
     } catch (err) {
       resultCallback({ code: ExportResultCode.FAILED, error: asError(err) });
@@ -123,8 +124,9 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
 
   private async doShutdown(): Promise<void> {
     if (this.options.markStaleOnShutdown) {
-      const stale = this.seriesState.staleAll(Date.now());
-      void Promise.all(this.enqueue(stale, new Map())).then((results) => {
+      const metadata = new Map<string, MetricFamilyMetadata>();
+      const stale = this.seriesState.staleAll(Date.now(), metadata);
+      void Promise.all(this.enqueue(stale, metadata)).then((results) => {
         const failed = results.find((r) => !r.delivered);
         if (failed?.error)
           diag.error(`prometheus remote write: stale markers at shutdown not sent: ${failed.error.message}`);

@@ -32,6 +32,17 @@ export interface PrometheusRemoteWriteExporterOptions {
   promoteResourceAttributes?: string[] | 'all';
   /** Send HELP/TYPE/UNIT metadata, once per metric family per request. Default true. */
   sendMetadata?: boolean;
+  /**
+   * Send a stale marker for a series that was in the previous export and is missing from this
+   * one, so it ends at once in queries. Turn off when each export carries only some series
+   * (as `RemoteWriteClient` does). Default true.
+   */
+  markStaleWhenMissing?: boolean;
+  /**
+   * Send explicit-bucket histograms as native histograms with custom buckets (schema −53)
+   * instead of `_bucket`/`_sum`/`_count` series. Needs `protocol: 'v2'` (Prometheus ≥ 3.x). Default false.
+   */
+  explicitHistogramsAsNative?: boolean;
   /** On `shutdown()`, send a stale marker for every series so it ends at once in queries. Default false. */
   markStaleOnShutdown?: boolean;
   /** An `http.Agent`/`https.Agent` for TLS settings (CA, client certificates) or proxies. Default: a keep-alive agent. */
@@ -87,6 +98,8 @@ export interface ResolvedOptions {
   readonly promoteResourceAttributes: readonly string[] | 'all';
   readonly sendMetadata: boolean;
   readonly markStaleOnShutdown: boolean;
+  readonly markStaleWhenMissing: boolean;
+  readonly explicitHistogramsAsNative: boolean;
   readonly agent: http.Agent | undefined;
   readonly debug: ((text: string) => void) | undefined;
   readonly protocol: Protocol;
@@ -300,6 +313,12 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
     throw new InvalidOptionError('meter', 'must be an OpenTelemetry Meter (from metrics.getMeter())', meter);
   }
 
+  const explicitHistogramsAsNative = flag(options, 'explicitHistogramsAsNative', false);
+  if (explicitHistogramsAsNative && protocol !== 'v2') {
+    // Schema −53 over RW 1.0 is refused by Prometheus 2.x; under 'auto' the protocol is not
+    // known when series are built.
+    throw new InvalidOptionError('explicitHistogramsAsNative', 'needs protocol "v2"', protocol);
+  }
   const maxSamplesPerSend = integer(options, 'maxSamplesPerSend', 1);
   const queueCapacity = integer(options, 'queueCapacity', 1);
   if (queueCapacity < maxSamplesPerSend) {
@@ -322,6 +341,8 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
     promoteResourceAttributes: promote,
     sendMetadata: flag(options, 'sendMetadata', true),
     markStaleOnShutdown: flag(options, 'markStaleOnShutdown', false),
+    markStaleWhenMissing: flag(options, 'markStaleWhenMissing', true),
+    explicitHistogramsAsNative,
     agent: options.agent,
     debug: debug === true ? (text: string) => void process.stdout.write(text) : debug || undefined,
     protocol,

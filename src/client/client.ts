@@ -188,9 +188,9 @@ export class RemoteWriteClient {
       withoutTargetInfo: true,
       withoutScopeInfo: true,
       ...exporterOptions,
-      ...({ markStaleWhenMissing: false } as object),
+      // Each call sends only the series it touched: a series missing from a request has not ended.
+      markStaleWhenMissing: false,
     });
-    keepSeriesWithoutStaleMarkers(this.exporter);
     if (exit !== false) {
       this.removeExitHook = flushOnExit({ shutdown: () => this.closeAtExit() }, exit === true ? {} : exit);
     }
@@ -633,24 +633,4 @@ function plainResource(attributes: Attributes): ResourceMetrics['resource'] {
     merge: (other: ResourceMetrics['resource'] | null) => other ?? resource,
   };
   return resource as unknown as ResourceMetrics['resource'];
-}
-
-/**
- * Each call of the client sends only the series it touched, so a series missing from an export
- * has not ended. The exporter asks for `markStaleWhenMissing: false`; until it knows the
- * option, its series state is told not to produce stale markers for missing series.
- */
-function keepSeriesWithoutStaleMarkers(exporter: PrometheusRemoteWriteExporter): void {
-  const internals = exporter as unknown as {
-    options?: { markStaleWhenMissing?: boolean };
-    seriesState?: { admit?: (series: unknown[], nowMs: number) => unknown[] };
-  };
-  if (internals.options?.markStaleWhenMissing === false) return;
-  const state = internals.seriesState;
-  const admit = state?.admit;
-  if (!state || typeof admit !== 'function') return;
-  state.admit = (series, nowMs) => {
-    admit.call(state, series, nowMs);
-    return [];
-  };
 }
