@@ -348,7 +348,10 @@ export class DeliveryQueue {
     this.finish(entry, { delivered: false, error, dropped: 'rejected' });
   }
 
-  /** Out of time: to the spool when shutting down with one, else dropped and counted. */
+  /**
+   * Out of time (retry budget spent, or shutdown ending): to the spool when there is one, for
+   * the next process started with it to send first; else dropped and counted.
+   */
   private giveUp(entry: Entry, error: Error | undefined, reason: 'retries_exhausted' | 'shutdown'): void {
     const { stats, spool } = this.options;
     const why =
@@ -361,7 +364,7 @@ export class DeliveryQueue {
       this.finish(entry, { delivered: false, spooled: true, error: plainError(`${why}${last}`) });
       return;
     }
-    if (spool && this.closing && entry.body) {
+    if (spool && entry.body) {
       spool.write(
         { protocol: entry.protocol, body: entry.body, samples: entry.samples, histograms: entry.histograms },
         this.now(),
