@@ -9,7 +9,26 @@ export {
   type DecodedLabel,
   type DecodedSample,
   type DecodedMetadata,
+  type DecodedHistogram,
+  type DecodedBucketSpan,
+  decodeRequestV2,
+  requestV2ToModel,
+  type DecodedRequestV2,
+  type DecodedTimeSeriesV2,
+  type DecodedSampleV2,
+  type DecodedHistogramV2,
+  type DecodedMetadataV2,
 } from './wire/decode.js';
+export type { DeliveryStats, DropReason } from './deliver/stats.js';
+export type { Protocol } from './options.js';
+export type {
+  TimeSeries,
+  Label,
+  Sample,
+  NativeHistogram,
+  BucketSpan,
+  MetricFamilyMetadata,
+} from './model.js';
 export { VERSION } from './version.js';
 export { RemoteWriteClient, DEFAULT_BUCKETS, type RemoteWriteClientOptions } from './client/client.js';
 export { RemoteWriteClientError, type Labels, type LabelValue, type Timestamp } from './client/validate.js';

@@ -373,7 +373,7 @@ function number(
 ): number {
   const value = options[key] ?? DELIVERY_DEFAULTS[key];
   if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
-    const range = max === Infinity ? `at least ${min}` : `between ${min} and ${max}`;
+    const range = max >= Number.MAX_SAFE_INTEGER ? `at least ${min}` : `between ${min} and ${max}`;
     throw new InvalidOptionError(key, `must be a number ${range}`, value);
   }
   return value;

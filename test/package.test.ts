@@ -37,6 +37,9 @@ describe('built package', () => {
         'decodeWriteRequest',
         'RemoteWriteError',
         'InvalidOptionError',
+        'RemoteWriteClient',
+        'decodeRequestV2',
+        'formatDebugText',
       ]) {
         assert.equal(typeof (api as Record<string, unknown>)[name], 'function', name);
       }

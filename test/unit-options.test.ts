@@ -35,6 +35,28 @@ describe('options', () => {
     [{ url, promoteResourceAttributes: 'some' }, /"promoteResourceAttributes" must be an array/],
     [{ url, sendMetadata: 'yes' }, /"sendMetadata" must be true or false/],
     [{ url, agent: 5 }, /"agent" must be an http\.Agent/],
+    [{ url, headers: { 'Retry-Attempt': '1' } }, /"headers\.Retry-Attempt" cannot be set/],
+    [{ url, debug: 'yes' }, /"debug" must be true, false or a function/],
+    [{ url, protocol: 'v3' }, /"protocol" must be "v1", "v2" or "auto", got "v3"/],
+    [{ url, maxSamplesPerSend: 0 }, /"maxSamplesPerSend" must be a number at least 1, got 0/],
+    [{ url, maxSamplesPerSend: 1.5 }, /"maxSamplesPerSend" must be a whole number/],
+    [{ url, maxRequestBytes: 10 }, /"maxRequestBytes" must be a number at least 1024/],
+    [{ url, minBackoffMillis: -1 }, /"minBackoffMillis" must be a number between 0 and 60000/],
+    [{ url, maxBackoffMillis: 120_000 }, /"maxBackoffMillis" must be a number between 0 and 60000/],
+    [
+      { url, minBackoffMillis: 500, maxBackoffMillis: 100 },
+      /"maxBackoffMillis" must not be below minBackoffMillis \(500\)/,
+    ],
+    [{ url, maxRetryElapsedMillis: NaN }, /"maxRetryElapsedMillis"/],
+    [{ url, shutdownTimeoutMillis: -5 }, /"shutdownTimeoutMillis" must be a number at least 0/],
+    [{ url, maxConcurrentRequests: 0 }, /"maxConcurrentRequests" must be a number between 1 and 64/],
+    [{ url, queueCapacity: 100 }, /"queueCapacity" must be at least maxSamplesPerSend \(2000\)/],
+    [{ url, spoolDir: '' }, /"spoolDir" must be a directory path/],
+    [{ url, spoolDir: `${new URL(import.meta.url).pathname}/spool` }, /"spoolDir" must be a writable directory/],
+    [{ url, spoolMaxBytes: 0 }, /"spoolMaxBytes"/],
+    [{ url, meter: {} }, /"meter" must be an OpenTelemetry Meter/],
+    [{ url, markStaleWhenMissing: 1 }, /"markStaleWhenMissing" must be true or false/],
+    [{ url, explicitHistogramsAsNative: true }, /"explicitHistogramsAsNative" needs protocol "v2", got "v1"/],
   ];
   for (const [options, message] of bad) {
     it(`rejects ${JSON.stringify(options)}`, () => {
