@@ -52,7 +52,10 @@ describe('options', () => {
     [{ url, maxConcurrentRequests: 0 }, /"maxConcurrentRequests" must be a number between 1 and 64/],
     [{ url, queueCapacity: 100 }, /"queueCapacity" must be at least maxSamplesPerSend \(2000\)/],
     [{ url, spoolDir: '' }, /"spoolDir" must be a directory path/],
-    [{ url, spoolDir: `${new URL(import.meta.url).pathname}/spool` }, /"spoolDir" must be a writable directory/],
+    [
+      { url, spoolDir: `${new URL(import.meta.url).pathname}/spool` },
+      /"spoolDir" must be a writable directory/,
+    ],
     [{ url, spoolMaxBytes: 0 }, /"spoolMaxBytes"/],
     [{ url, meter: {} }, /"meter" must be an OpenTelemetry Meter/],
     [{ url, markStaleWhenMissing: 1 }, /"markStaleWhenMissing" must be true or false/],
