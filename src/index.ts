@@ -13,6 +13,7 @@ export {
   type DecodedBucketSpan,
   decodeRequestV2,
   requestV2ToModel,
+  writeRequestToModel,
   type DecodedRequestV2,
   type DecodedTimeSeriesV2,
   type DecodedSampleV2,

@@ -6,22 +6,12 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  MetricType,
-  seriesKey,
-  type BucketSpan,
-  type Label,
-  type MetricFamilyMetadata,
-  type NativeHistogram,
-  type ResetHint,
-  type TimeSeries,
-} from '../model.js';
+import type { MetricFamilyMetadata, TimeSeries } from '../model.js';
 import {
   decodeRequestV2,
   decodeWriteRequest,
   requestV2ToModel,
-  type DecodedHistogram,
-  type DecodedWriteRequest,
+  writeRequestToModel,
 } from '../wire/decode.js';
 import { formatDebugText } from '../wire/debug-text.js';
 import { snappyUncompress } from '../wire/snappy.js';
@@ -174,95 +164,4 @@ function protoMessage(contentType: string): string {
     if (eq > 0 && p.slice(0, eq).trim() === 'proto') return p.slice(eq + 1).trim();
   }
   return 'prometheus.WriteRequest';
-}
-
-const V1_METRIC_TYPES: Readonly<Record<string, MetricType>> = {
-  UNKNOWN: MetricType.UNKNOWN,
-  COUNTER: MetricType.COUNTER,
-  GAUGE: MetricType.GAUGE,
-  HISTOGRAM: MetricType.HISTOGRAM,
-  GAUGEHISTOGRAM: MetricType.GAUGEHISTOGRAM,
-  SUMMARY: MetricType.SUMMARY,
-  INFO: MetricType.INFO,
-  STATESET: MetricType.STATESET,
-};
-
-const V1_RESET_HINTS: Readonly<Record<string, ResetHint>> = { UNKNOWN: 0, YES: 1, NO: 2, GAUGE: 3 };
-
-/** A decoded RW 1.0 request as the model. Metadata is per family; a histogram's series join its family. */
-export function writeRequestToModel(request: DecodedWriteRequest): Decoded {
-  const metadata = new Map<string, MetricFamilyMetadata>();
-  for (const m of request.metadata) {
-    metadata.set(m.metricFamilyName, {
-      type: V1_METRIC_TYPES[m.type] ?? MetricType.UNKNOWN,
-      familyName: m.metricFamilyName,
-      help: m.help,
-      unit: m.unit,
-    });
-  }
-  const series = request.timeseries.map((ts): TimeSeries => {
-    const labels: Label[] = ts.labels
-      .map((l) => ({ name: l.name, value: l.value }))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const name = labels.find((l) => l.name === '__name__')?.value ?? '';
-    const histograms = (ts.histograms ?? []).map(nativeHistogram);
-    return {
-      key: seriesKey(labels),
-      labels,
-      family: familyOf(name, metadata),
-      samples: ts.samples.map((s) => ({
-        value: s.value,
-        timestampMs: s.timestamp,
-        ...(isStaleMarker(s.value) ? { stale: true } : {}),
-      })),
-      ...(histograms.length > 0 ? { histograms } : {}),
-    };
-  });
-  return { series, metadata };
-}
-
-/** `x_bucket`, `x_count`, `x_sum` belong to family `x` when the metadata says `x` is a histogram or summary. */
-function familyOf(name: string, metadata: ReadonlyMap<string, MetricFamilyMetadata>): string {
-  if (metadata.has(name)) return name;
-  const m = /^(.*)_(bucket|count|sum)$/.exec(name);
-  const stem = m?.[1];
-  const type = stem === undefined ? undefined : metadata.get(stem)?.type;
-  if (type === MetricType.HISTOGRAM || type === MetricType.GAUGEHISTOGRAM || type === MetricType.SUMMARY) {
-    return stem as string;
-  }
-  return name;
-}
-
-function nativeHistogram(h: DecodedHistogram): NativeHistogram {
-  return {
-    count: h.countInt ?? h.countFloat ?? 0,
-    sum: h.sum,
-    schema: h.schema,
-    zeroThreshold: h.zeroThreshold,
-    zeroCount: h.zeroCountInt ?? h.zeroCountFloat ?? 0,
-    negativeSpans: h.negativeSpans as BucketSpan[],
-    negativeDeltas: deltas(h.negativeDeltas, h.negativeCounts),
-    positiveSpans: h.positiveSpans as BucketSpan[],
-    positiveDeltas: deltas(h.positiveDeltas, h.positiveCounts),
-    resetHint: V1_RESET_HINTS[h.resetHint] ?? 0,
-    timestampMs: h.timestamp,
-    ...(h.customValues.length > 0 ? { customValues: h.customValues } : {}),
-    ...(isStaleMarker(h.sum) ? { stale: true } : {}),
-  };
-}
-
-/** Float histograms carry absolute counts; the model wants deltas. */
-function deltas(given: number[], counts: number[]): number[] {
-  if (given.length > 0 || counts.length === 0) return given;
-  return counts.map((c, i) => c - (i === 0 ? 0 : (counts[i - 1] as number)));
-}
-
-const bits = new Float64Array(1);
-const words = new Uint32Array(bits.buffer);
-
-/** The stale NaN 0x7ff0000000000002 (best effort: V8 keeps NaN payloads through the decoder). */
-function isStaleMarker(value: number): boolean {
-  if (!Number.isNaN(value)) return false;
-  bits[0] = value;
-  return words[0] === 2 && words[1] === 0x7ff00000;
 }

@@ -9,11 +9,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import {
+  MetricType,
   seriesKey,
   type BucketSpan,
   type Label,
   type MetricFamilyMetadata,
-  type MetricType,
   type NativeHistogram,
   type ResetHint,
   type Sample,
@@ -244,21 +244,9 @@ export function requestV2ToModel(request: DecodedRequestV2): {
       ...(x.startTimestamp !== 0 ? { startTimestampMs: x.startTimestamp } : {}),
       ...(isStaleNaN(x.value) ? { stale: true } : {}),
     }));
-    const histograms: NativeHistogram[] = ts.histograms.map((h) => ({
-      count: h.countInt ?? h.countFloat ?? 0,
-      sum: h.sum,
-      schema: h.schema,
-      zeroThreshold: h.zeroThreshold,
-      zeroCount: h.zeroCountInt ?? h.zeroCountFloat ?? 0,
-      negativeSpans: h.negativeSpans as BucketSpan[],
-      negativeDeltas: toDeltas(h.negativeDeltas, h.negativeCounts),
-      positiveSpans: h.positiveSpans as BucketSpan[],
-      positiveDeltas: toDeltas(h.positiveDeltas, h.positiveCounts),
-      resetHint: RESET_HINTS[h.resetHint] ?? 0,
-      timestampMs: h.timestamp,
+    const histograms = ts.histograms.map((h) => ({
+      ...histogramToModel(h, RESET_HINTS),
       ...(h.startTimestamp !== 0 ? { startTimestampMs: h.startTimestamp } : {}),
-      ...(h.customValues.length > 0 ? { customValues: h.customValues } : {}),
-      ...(isStaleNaN(h.sum) ? { stale: true } : {}),
     }));
     series.push({
       key: seriesKey(labels),
@@ -269,4 +257,88 @@ export function requestV2ToModel(request: DecodedRequestV2): {
     });
   }
   return { series, metadata };
+}
+
+const V1_METRIC_TYPES: Readonly<Record<string, MetricType>> = {
+  UNKNOWN: MetricType.UNKNOWN,
+  COUNTER: MetricType.COUNTER,
+  GAUGE: MetricType.GAUGE,
+  HISTOGRAM: MetricType.HISTOGRAM,
+  GAUGEHISTOGRAM: MetricType.GAUGEHISTOGRAM,
+  SUMMARY: MetricType.SUMMARY,
+  INFO: MetricType.INFO,
+  STATESET: MetricType.STATESET,
+};
+
+const V1_RESET_HINTS: Readonly<Record<string, ResetHint>> = { UNKNOWN: 0, YES: 1, NO: 2, GAUGE: 3 };
+
+/**
+ * A decoded RW 1.0 request as the model, with labels sorted. Metadata is per family; a
+ * histogram's or summary's `_bucket`/`_count`/`_sum` series join their family.
+ */
+export function writeRequestToModel(request: DecodedWriteRequest): {
+  series: TimeSeries[];
+  metadata: Map<string, MetricFamilyMetadata>;
+} {
+  const metadata = new Map<string, MetricFamilyMetadata>();
+  for (const m of request.metadata) {
+    metadata.set(m.metricFamilyName, {
+      type: V1_METRIC_TYPES[m.type] ?? MetricType.UNKNOWN,
+      familyName: m.metricFamilyName,
+      help: m.help,
+      unit: m.unit,
+    });
+  }
+  const series = request.timeseries.map((ts): TimeSeries => {
+    const labels: Label[] = ts.labels
+      .map((l) => ({ name: l.name, value: l.value }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const name = labels.find((l) => l.name === '__name__')?.value ?? '';
+    const histograms = (ts.histograms ?? []).map((h) => histogramToModel(h, V1_RESET_HINTS));
+    return {
+      key: seriesKey(labels),
+      labels,
+      family: familyOf(name, metadata),
+      samples: ts.samples.map((s) => ({
+        value: s.value,
+        timestampMs: s.timestamp,
+        ...(isStaleNaN(s.value) ? { stale: true } : {}),
+      })),
+      ...(histograms.length > 0 ? { histograms } : {}),
+    };
+  });
+  return { series, metadata };
+}
+
+/** `x_bucket`, `x_count`, `x_sum` belong to family `x` when the metadata says `x` is a histogram or summary. */
+function familyOf(name: string, metadata: ReadonlyMap<string, MetricFamilyMetadata>): string {
+  if (metadata.has(name)) return name;
+  const stem = /^(.*)_(bucket|count|sum)$/.exec(name)?.[1];
+  const type = stem === undefined ? undefined : metadata.get(stem)?.type;
+  if (type === MetricType.HISTOGRAM || type === MetricType.GAUGEHISTOGRAM || type === MetricType.SUMMARY) {
+    return stem as string;
+  }
+  return name;
+}
+
+/** A decoded native histogram (either protocol) as the model. */
+function histogramToModel(
+  h: DecodedHistogram,
+  resetHints: Readonly<Record<string, ResetHint>>,
+): NativeHistogram {
+  return {
+    count: h.countInt ?? h.countFloat ?? 0,
+    sum: h.sum,
+    schema: h.schema,
+    zeroThreshold: h.zeroThreshold,
+    zeroCount: h.zeroCountInt ?? h.zeroCountFloat ?? 0,
+    negativeSpans: h.negativeSpans as BucketSpan[],
+    negativeDeltas: toDeltas(h.negativeDeltas, h.negativeCounts),
+    positiveSpans: h.positiveSpans as BucketSpan[],
+    positiveDeltas: toDeltas(h.positiveDeltas, h.positiveCounts),
+    resetHint: resetHints[h.resetHint] ?? 0,
+    timestampMs: h.timestamp,
+    ...(h.customValues.length > 0 ? { customValues: h.customValues } : {}),
+    ...(isStaleNaN(h.sum) ? { stale: true } : {}),
+  };
 }
