@@ -349,6 +349,28 @@ describe('batching', () => {
   });
 });
 
+describe('oversized series', () => {
+  it('a series larger than maxRequestBytes goes alone, with a warning naming it, and is not dropped', async () => {
+    const e = exporter({ maxRequestBytes: 1024 });
+    const rm = resourceMetrics(
+      [
+        sum({ name: 'small' }, [point(1, { a: '1' }, NOW), point(2, { a: '2' }, NOW)]),
+        sum({ name: 'huge' }, [point(3, { blob: 'x'.repeat(5000) }, NOW)]),
+      ],
+      {},
+    );
+    assert.equal((await exportOnce(e, rm)).code, ExportResultCode.SUCCESS);
+    const names = receiver.requests.map((r) => r.decoded.timeseries.map((s) => labelsOf(s)['__name__']));
+    assert.deepEqual(names, [['small_total', 'small_total'], ['huge_total']]);
+    assert.ok(
+      logged.some(
+        (l) => l.startsWith('warn:') && l.includes('huge_total{') && l.includes('request of its own'),
+      ),
+      logged.join('\n'),
+    );
+  });
+});
+
 describe('bounded memory', () => {
   it('receiver down, 100,000 series exported 6 times: the queue holds at most queueCapacity, the rest is counted as dropped', async () => {
     v8.setFlagsFromString('--expose-gc');
