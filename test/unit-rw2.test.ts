@@ -276,7 +276,7 @@ describe('RW2 encoder', () => {
     });
 
     it(`${c.name}: valid 2.0 request that decodes back to the same series and metadata`, () => {
-      const decoded = decodeRequestV2(encodeRequestV2(c.series, c.metadata));
+      const decoded = decodeRequestV2(encodeRequestV2(c.series, c.metadata), { compressed: false });
       assertValidRequest(decoded);
       const back = requestV2ToModel(decoded);
       assert.equal(back.series.length, c.series.length);
@@ -314,7 +314,7 @@ describe('RW2 encoder', () => {
 
   it('metadata: type numbers, help and unit by reference, 0 for empty, UNSPECIFIED when unknown', () => {
     const c = cases[1]!;
-    const d = decodeRequestV2(encodeRequestV2(c.series, c.metadata));
+    const d = decodeRequestV2(encodeRequestV2(c.series, c.metadata), { compressed: false });
     const [counter, , gauge] = d.timeseries;
     assert.equal(counter?.metadata?.type, 'METRIC_TYPE_COUNTER');
     assert.equal(d.symbols[counter!.metadata!.helpRef], 'Requests.');
@@ -322,7 +322,7 @@ describe('RW2 encoder', () => {
     assert.equal(gauge?.metadata?.type, 'METRIC_TYPE_GAUGE');
     assert.equal(gauge?.metadata?.helpRef, 0);
     assert.equal(d.symbols[gauge!.metadata!.unitRef], 'celsius');
-    const unknown = decodeRequestV2(encodeRequestV2(cases[2]!.series, new Map()));
+    const unknown = decodeRequestV2(encodeRequestV2(cases[2]!.series, new Map()), { compressed: false });
     assert.deepEqual(unknown.timeseries[0]?.metadata, {
       type: 'METRIC_TYPE_UNSPECIFIED',
       helpRef: 0,
@@ -338,7 +338,10 @@ describe('RW2 encoder', () => {
     const at = body.indexOf(Buffer.from([0x09, ...STALE_NAN_BYTES]));
     assert.ok(at > 0);
     assert.equal(body.readBigUInt64LE(at + 1), 0x7ff0000000000002n);
-    assert.equal(requestV2ToModel(decodeRequestV2(body)).series[0]?.samples[0]?.stale, true);
+    assert.equal(
+      requestV2ToModel(decodeRequestV2(body, { compressed: false })).series[0]?.samples[0]?.stale,
+      true,
+    );
   });
 
   it('a series that carries both samples and histograms goes out as two TimeSeries', () => {
@@ -348,7 +351,7 @@ describe('RW2 encoder', () => {
       [{ value: 1, timestampMs: 1 }],
       [nativeHistogram],
     );
-    const d = decodeRequestV2(encodeRequestV2([s], new Map()));
+    const d = decodeRequestV2(encodeRequestV2([s], new Map()), { compressed: false });
     assertValidRequest(d);
     assert.deepEqual(
       d.timeseries.map((t) => [t.samples.length, t.histograms.length]),
@@ -379,7 +382,7 @@ describe('RW2 encoder', () => {
       options,
       { deltas: new DeltaAccumulator(), warned: new Set() },
     );
-    const d = decodeRequestV2(encodeRequestV2(batch.series, batch.metadata));
+    const d = decodeRequestV2(encodeRequestV2(batch.series, batch.metadata), { compressed: false });
     assertValidRequest(d);
     const byName = new Map(
       d.timeseries.map((t) => {
@@ -411,10 +414,10 @@ describe('RW2 encoder', () => {
     );
   });
 
-  it('decodeRequestV2 reads a snappy body with compressed: true; content type has no space', () => {
+  it('decodeRequestV2 reads a snappy body by default; content type has no space', () => {
     const c = cases[1]!;
     const body = snappyCompress(encodeRequestV2(c.series, c.metadata));
-    assert.equal(decodeRequestV2(body, { compressed: true }).timeseries.length, 3);
+    assert.equal(decodeRequestV2(body).timeseries.length, 3);
     assert.equal(RW2_CONTENT_TYPE, 'application/x-protobuf;proto=io.prometheus.write.v2.Request');
   });
 });

@@ -150,11 +150,11 @@ function requestV2(): protobuf.Type {
 }
 
 /**
- * Decodes a RW 2.0 request body as plain objects, refs unresolved. The body is the protobuf
- * itself unless `compressed` is true (snappy block, as on the wire).
+ * Decodes a RW 2.0 request body as plain objects, refs unresolved. As `decodeWriteRequest`,
+ * `compressed` (default true) says the body is still snappy-compressed, as on the wire.
  */
 export function decodeRequestV2(body: Uint8Array, options: { compressed?: boolean } = {}): DecodedRequestV2 {
-  const raw = options.compressed === true ? snappyUncompress(body) : body;
+  const raw = options.compressed === false ? body : snappyUncompress(body);
   const type = requestV2();
   return type.toObject(type.decode(raw), {
     longs: Number,

@@ -80,7 +80,7 @@ export async function startMockReceiver(
         decoded: decodeWriteRequest(raw, { compressed: false }),
         at: performance.now(),
       };
-      if (isV2) received.decodedV2 = decodeRequestV2(raw);
+      if (isV2) received.decodedV2 = decodeRequestV2(raw, { compressed: false });
       requests.push(received);
       const answer = answers.shift() ?? options.fallback?.(received) ?? { status: 204 };
       if (answer.hang) {
