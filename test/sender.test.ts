@@ -26,7 +26,8 @@ describe('Sender', () => {
       userAgent: 'ua/1',
       timeoutMillis: 5000,
     });
-    await sender.send(snappyCompress(Buffer.alloc(0)));
+    const answer = await sender.attempt(snappyCompress(Buffer.alloc(0)), 'v1', 0);
+    assert.ok(!(answer instanceof Error) && answer.status === 204);
     sender.close();
     const raw = receiver.requests[0]!.headers;
     assert.equal(raw['content-type'], 'application/x-protobuf');

@@ -17,7 +17,8 @@ import { translate, type TranslateOptions } from '../src/translate/translate.js'
 import { decodeRequestV2, requestV2ToModel, type DecodedRequestV2 } from '../src/wire/decode.js';
 import { ProtobufWriter } from '../src/wire/protobuf-writer.js';
 import { STALE_NAN_BYTES } from '../src/wire/rw1.js';
-import { encodeRequestV2, RW2_CONTENT_TYPE } from '../src/wire/rw2.js';
+import { encodeRequestV2 } from '../src/wire/rw2.js';
+import { RW2_HEADERS } from '../src/deliver/sender.js';
 import { snappyCompress } from '../src/wire/snappy.js';
 import { T0_MS, gauge, histogram, histogramValue, point, resourceMetrics, sum } from './helpers/otel.js';
 
@@ -418,6 +419,6 @@ describe('RW2 encoder', () => {
     const c = cases[1]!;
     const body = snappyCompress(encodeRequestV2(c.series, c.metadata));
     assert.equal(decodeRequestV2(body).timeseries.length, 3);
-    assert.equal(RW2_CONTENT_TYPE, 'application/x-protobuf;proto=io.prometheus.write.v2.Request');
+    assert.equal(RW2_HEADERS['Content-Type'], 'application/x-protobuf;proto=io.prometheus.write.v2.Request');
   });
 });

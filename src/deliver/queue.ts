@@ -42,8 +42,6 @@ export interface RequestResult {
   /** Why not, when not delivered (never holds credentials). */
   readonly error?: Error;
   readonly dropped?: DropReason;
-  /** Kept in the spool directory for the next process instead of being dropped. */
-  readonly spooled?: boolean;
 }
 
 export interface DeliveryOptions {
@@ -361,7 +359,7 @@ export class DeliveryQueue {
     const last = error ? `; last error: ${error.message}` : '';
     if (entry.spoolEntry) {
       // Already on disk: left there for the next start.
-      this.finish(entry, { delivered: false, spooled: true, error: plainError(`${why}${last}`) });
+      this.finish(entry, { delivered: false, error: plainError(`${why}${last}`) });
       return;
     }
     if (spool && entry.body) {
@@ -373,7 +371,6 @@ export class DeliveryQueue {
       diag.warn(`prometheus remote write: ${entry.samples} samples ${why}; kept in ${spool.dir}${last}`);
       this.finish(entry, {
         delivered: false,
-        spooled: true,
         error: plainError(`${why}; kept in the spool${last}`),
       });
       return;

@@ -83,14 +83,6 @@ export class Sender {
     this.target = redactUrl(options.url);
   }
 
-  /** Resolves on 2xx; rejects with a RemoteWriteError otherwise. */
-  async send(body: Uint8Array, protocol: WireProtocol = 'v1'): Promise<PostResult> {
-    const result = await this.attempt(body, protocol, 0);
-    if (result instanceof Error) throw result;
-    if (result.status >= 200 && result.status < 300) return result;
-    throw this.httpError(result);
-  }
-
   /**
    * One attempt: the answer whatever its status, or a RemoteWriteError when none came
    * (refused, reset, DNS, timeout). `retry` > 0 adds `Retry-Attempt: <retry>`, as Prometheus does.

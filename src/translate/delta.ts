@@ -59,6 +59,16 @@ function addHistograms(total: Histogram, delta: Histogram): Histogram {
       counts: total.buckets.counts.map((c, i) => c + (delta.buckets.counts[i] ?? 0)),
     },
     count: total.count + delta.count,
+    ...sumMinMax(total, delta),
+  };
+}
+
+/** Sum (unknown if either is), min and max of two accumulations of one stream. */
+function sumMinMax(
+  total: { sum?: number; min?: number; max?: number },
+  delta: { sum?: number; min?: number; max?: number },
+): { sum?: number; min?: number; max?: number } {
+  return {
     sum: total.sum === undefined || delta.sum === undefined ? undefined : total.sum + delta.sum,
     min:
       total.min === undefined || delta.min === undefined
@@ -125,19 +135,11 @@ export function addExponentialHistograms(
   }
   return {
     count: total.count + delta.count,
-    sum: total.sum === undefined || delta.sum === undefined ? undefined : total.sum + delta.sum,
     scale,
     zeroCount: total.zeroCount + delta.zeroCount,
     positive,
     negative,
-    min:
-      total.min === undefined || delta.min === undefined
-        ? (total.min ?? delta.min)
-        : Math.min(total.min, delta.min),
-    max:
-      total.max === undefined || delta.max === undefined
-        ? (total.max ?? delta.max)
-        : Math.max(total.max, delta.max),
+    ...sumMinMax(total, delta),
   };
 }
 

@@ -10,10 +10,6 @@ import type { MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '
 import { ProtobufWriter } from './protobuf-writer.js';
 import { STALE_NAN_BYTES, writeHistogramFields } from './rw1.js';
 
-/** Request headers of a 2.0 body (the sender sets them). No space after `;` (digest §2.1). */
-export const RW2_CONTENT_TYPE = 'application/x-protobuf;proto=io.prometheus.write.v2.Request';
-export const RW2_VERSION_HEADER = '2.0.0';
-
 // Field numbers, as upstream io.prometheus.write.v2 (rc.4).
 const REQUEST_SYMBOLS = 4;
 const REQUEST_TIMESERIES = 5;
