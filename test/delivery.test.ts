@@ -227,6 +227,18 @@ describe('bounded in time', () => {
     }
   });
 
+  it('a Retry-After beyond the retry budget ends the retries at once rather than retrying early', async () => {
+    receiver.answers.push({ status: 429, headers: { 'Retry-After': '30' }, body: 'quota' });
+    const e = exporter({ maxRetryElapsedMillis: 2000 });
+    const t0 = performance.now();
+    const result = await exportOnce(e, counters(2, NOW));
+    assert.equal(result.code, ExportResultCode.FAILED);
+    assert.ok(performance.now() - t0 < 1000);
+    await sleep(100);
+    assert.equal(receiver.requests.length, 1);
+    assert.equal(e.stats().samplesDropped.retries_exhausted, 2);
+  });
+
   it('shutdown() ends within shutdownTimeoutMillis even when the receiver never answers', async () => {
     const hung = await startMockReceiver({ fallback: () => ({ status: 204, hang: true }) });
     try {
