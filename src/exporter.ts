@@ -22,7 +22,7 @@ import { describe, SeriesState } from './translate/series-state.js';
 import { translate, type TranslateState } from './translate/translate.js';
 import { splitIntoChunks } from './deliver/batching.js';
 import { DeliveryQueue, type OutgoingRequest, type RequestResult } from './deliver/queue.js';
-import { RemoteWriteError, Sender, type WireProtocol } from './deliver/sender.js';
+import { RemoteWriteError, Sender, type SenderOptions, type WireProtocol } from './deliver/sender.js';
 import { Spool } from './deliver/spool.js';
 import { copyStats, emptyStats, type DeliveryStats } from './deliver/stats.js';
 import { recordSelfMetrics } from './self-metrics.js';
@@ -32,6 +32,29 @@ import { encodeWriteRequest } from './wire/rw1.js';
 import { encodeRequestV2 } from './wire/rw2.js';
 import { snappyCompress } from './wire/snappy.js';
 import { USER_AGENT } from './version.js';
+
+/**
+ * Seams for the benchmark (bench/), not part of the public API: a sink instead of HTTP, and a
+ * profile that adds up where `export()` spends its time.
+ * @internal
+ */
+export interface ExporterInternals {
+  readonly post?: SenderOptions['post'];
+  readonly profile?: ExportProfile;
+}
+
+/** @internal Milliseconds and bytes summed over exports (performance.now() around each phase). */
+export interface ExportProfile {
+  translateMs: number;
+  batchMs: number;
+  encodeMs: number;
+  compressMs: number;
+  rawBytes: number;
+  compressedBytes: number;
+  requests: number;
+  /** Sees each uncompressed body (a view, valid only during the call). */
+  onBody?: (raw: Uint8Array) => void;
+}
 
 export class PrometheusRemoteWriteExporter implements PushMetricExporter {
   private readonly options: ResolvedOptions;
@@ -43,9 +66,11 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
   private readonly queue: DeliveryQueue;
   private shutdownPromise: Promise<void> | undefined;
   private requestSeq = 0;
+  private readonly profile: ExportProfile | undefined;
 
-  constructor(options: PrometheusRemoteWriteExporterOptions) {
+  constructor(options: PrometheusRemoteWriteExporterOptions, internals: ExporterInternals = {}) {
     this.options = resolveOptions(options);
+    this.profile = internals.profile;
     const o = this.options;
     this.sender = new Sender({
       url: o.url,
@@ -53,6 +78,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
       userAgent: USER_AGENT,
       timeoutMillis: o.timeoutMillis,
       agent: o.agent,
+      post: internals.post,
     });
     const spool = o.spoolDir === undefined ? undefined : this.openSpool(o.spoolDir);
     this.queue = new DeliveryQueue({
@@ -87,9 +113,11 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     let pending: Promise<RequestResult>[];
     try {
       // Translated at call time, so that the per-series state sees exports in call order.
+      const t0 = this.profile ? performance.now() : 0;
       const batch = translate(metrics, this.options, this.state);
       const stale = this.seriesState.admit(batch.series, Date.now(), batch.metadata);
       const series = this.options.markStaleWhenMissing ? batch.series.concat(stale) : batch.series;
+      if (this.profile) this.profile.translateMs += performance.now() - t0;
       pending = this.enqueue(series, batch.metadata);
     } catch (err) {
       resultCallback({ code: ExportResultCode.FAILED, error: asError(err) });
@@ -164,7 +192,10 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     const limits = { maxSamples: this.options.maxSamplesPerSend, maxBytes: this.options.maxRequestBytes };
     const results: Promise<RequestResult>[] = [];
     perShard.forEach((list, shard) => {
-      for (const chunk of splitIntoChunks(list, limits, warnOversize)) {
+      const t0 = this.profile ? performance.now() : 0;
+      const chunks = splitIntoChunks(list, limits, warnOversize);
+      if (this.profile) this.profile.batchMs += performance.now() - t0;
+      for (const chunk of chunks) {
         results.push(this.queue.push(shard, this.request(chunk.series, chunk.samples, metadata)));
       }
     });
@@ -203,12 +234,24 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     metadata: Map<string, MetricFamilyMetadata>,
     protocol: WireProtocol,
   ): Buffer {
+    const profile = this.profile;
+    const t0 = profile ? performance.now() : 0;
     // RW 2.0 always carries metadata (inline, per series); `sendMetadata` is about RW 1.0.
     const raw =
       protocol === 'v2'
         ? encodeRequestV2(series, metadata, this.writer)
         : encodeWriteRequest(series, this.options.sendMetadata ? [...metadata.values()] : [], this.writer);
-    return snappyCompress(raw);
+    if (!profile) return snappyCompress(raw);
+    const t1 = performance.now();
+    profile.onBody?.(raw);
+    const t2 = performance.now();
+    const body = snappyCompress(raw);
+    profile.encodeMs += t1 - t0;
+    profile.compressMs += performance.now() - t2;
+    profile.rawBytes += raw.length;
+    profile.compressedBytes += body.length;
+    profile.requests++;
+    return body;
   }
 }
 

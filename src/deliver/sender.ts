@@ -44,6 +44,8 @@ export interface SenderOptions {
   readonly userAgent: string;
   readonly timeoutMillis: number;
   readonly agent?: http.Agent;
+  /** Replaces the HTTP POST (the benchmark's no-op sink); not a user option. */
+  readonly post?: typeof post;
 }
 
 /** A request the receiver did not accept, or that got no answer. Never holds credentials. */
@@ -96,7 +98,7 @@ export class Sender {
     const headers =
       retry > 0 ? { ...this.headers[protocol], 'Retry-Attempt': String(retry) } : this.headers[protocol];
     try {
-      return await post(body, {
+      return await (this.options.post ?? post)(body, {
         url: this.options.url,
         headers,
         timeoutMillis: this.options.timeoutMillis,
