@@ -18,7 +18,7 @@ import {
   type ResolvedOptions,
 } from './options.js';
 import { DeltaAccumulator } from './translate/delta.js';
-import { describe, SeriesState } from './translate/series-state.js';
+import { CachedSeries, describe, SeriesState } from './translate/series-state.js';
 import { translate, type TranslateState } from './translate/translate.js';
 import { splitIntoChunks } from './deliver/batching.js';
 import { DeliveryQueue, type OutgoingRequest, type RequestResult } from './deliver/queue.js';
@@ -59,8 +59,12 @@ export interface ExportProfile {
 export class PrometheusRemoteWriteExporter implements PushMetricExporter {
   private readonly options: ResolvedOptions;
   private readonly sender: Sender;
-  private readonly state: TranslateState = { deltas: new DeltaAccumulator(), warned: new Set() };
   private readonly seriesState = new SeriesState();
+  private readonly state: TranslateState = {
+    deltas: new DeltaAccumulator(),
+    warned: new Set(),
+    series: this.seriesState,
+  };
   private readonly writer = new ProtobufWriter();
   private readonly counters: DeliveryStats = emptyStats();
   private readonly queue: DeliveryQueue;
@@ -209,10 +213,14 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
   ): OutgoingRequest {
     const metadata = new Map<string, MetricFamilyMetadata>();
     let histograms = 0;
+    let family: string | undefined;
     for (const s of series) {
-      histograms += s.histograms?.length ?? 0;
-      const meta = allMetadata.get(s.family);
-      if (meta && !metadata.has(s.family)) metadata.set(s.family, meta);
+      if (s.histograms !== undefined) histograms += s.histograms.length;
+      // The series of one family are adjacent: look each family up once.
+      if (s.family === family) continue;
+      family = s.family;
+      const meta = allMetadata.get(family);
+      if (meta && !metadata.has(family)) metadata.set(family, meta);
     }
     if (this.options.debug) this.options.debug(formatDebugText(++this.requestSeq, series, metadata));
     const protocol = this.queue.protocol;
@@ -290,7 +298,12 @@ function shardSeries(series: TimeSeries[], shards: number): TimeSeries[][] {
 }
 
 function shardOf(s: TimeSeries, shards: number): number {
-  // FNV-1a, 32 bits.
+  if (s instanceof CachedSeries) return (s.record.shardHash ??= shardHash(s)) % shards;
+  return shardHash(s) % shards;
+}
+
+/** FNV-1a, 32 bits, of the family and the labels other than `__name__` and `le`. */
+function shardHash(s: TimeSeries): number {
   let h = 0x811c9dc5;
   const mix = (text: string): void => {
     for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
@@ -302,7 +315,7 @@ function shardOf(s: TimeSeries, shards: number): number {
     mix(l.name);
     mix(l.value);
   }
-  return (h >>> 0) % shards;
+  return h >>> 0;
 }
 
 function asError(err: unknown): Error {

@@ -73,6 +73,13 @@ export interface TimeSeries {
    * adjacent and share the number: batching never puts them in different requests.
    */
   readonly group?: number;
+  /**
+   * The RW 1.0 bytes of `labels` (wire/label-fields.ts), when the per-series state has them: the
+   * encoder copies them instead of encoding the labels again.
+   */
+  readonly encodedLabels?: Uint8Array;
+  /** `encodedLabels.length`, when there are encoded labels. */
+  readonly labelsSize?: number;
 }
 
 /** Values of `prometheus.MetricMetadata.MetricType` (proto/types.proto). */

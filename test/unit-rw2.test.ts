@@ -11,6 +11,7 @@ import {
   type NativeHistogram,
   type TimeSeries,
 } from '../src/model.js';
+import { SeriesState } from '../src/translate/series-state.js';
 import { DeltaAccumulator } from '../src/translate/delta.js';
 import { explicitToCustomBuckets, exponentialToNative } from '../src/translate/native-histogram.js';
 import { translate, type TranslateOptions } from '../src/translate/translate.js';
@@ -381,7 +382,7 @@ describe('RW2 encoder', () => {
         histogram({ name: 'lat', unit: 's' }, [point(histogramValue([1], [1, 1], 1.5))]),
       ]),
       options,
-      { deltas: new DeltaAccumulator(), warned: new Set() },
+      { deltas: new DeltaAccumulator(), warned: new Set(), series: new SeriesState() },
     );
     const d = decodeRequestV2(encodeRequestV2(batch.series, batch.metadata), { compressed: false });
     assertValidRequest(d);

@@ -27,7 +27,7 @@ const defaults: TranslateOptions = {
 };
 
 function newState() {
-  return { deltas: new DeltaAccumulator(), warned: new Set<string>() };
+  return { deltas: new DeltaAccumulator(), warned: new Set<string>(), series: new SeriesState() };
 }
 
 function labels(s: TimeSeries): Record<string, string> {

@@ -5,6 +5,7 @@
  * and the Collector (`max_batch_size_bytes`, 3,000,000 uncompressed) (spec-digest §1.6).
  */
 import type { Label, TimeSeries } from '../model.js';
+import { sampleFieldSize, varintSize } from '../wire/rw1.js';
 
 export interface BatchLimits {
   /** Samples plus native histograms per request. */
@@ -75,9 +76,9 @@ export function splitIntoChunks(
  */
 export function seriesSize(s: TimeSeries): number {
   let body = 0;
-  for (const label of s.labels) body += fieldSize(labelSize(label));
-  for (const sample of s.samples)
-    body += fieldSize(sampleSize(sample.value, sample.timestampMs, sample.stale));
+  if (s.labelsSize !== undefined) body = s.labelsSize;
+  else for (const label of s.labels) body += fieldSize(labelSize(label));
+  for (const sample of s.samples) body += sampleFieldSize(sample);
   if (s.histograms) {
     for (const h of s.histograms) {
       const spans = h.negativeSpans.length + h.positiveSpans.length;
@@ -88,13 +89,6 @@ export function seriesSize(s: TimeSeries): number {
     }
   }
   return fieldSize(body);
-}
-
-/** As the encoder writes it: proto3 zero values are left out; a negative int64 takes 10 bytes. */
-function sampleSize(value: number, timestampMs: number, stale: boolean | undefined): number {
-  const valueBytes = stale || value !== 0 || Object.is(value, -0) ? 9 : 0;
-  const timestampBytes = timestampMs === 0 ? 0 : 1 + (timestampMs < 0 ? 10 : varintSize(timestampMs));
-  return valueBytes + timestampBytes;
 }
 
 function labelSize(label: Label): number {
@@ -108,15 +102,6 @@ function labelSize(label: Label): number {
 /** A length-delimited field: key (1 byte for fields < 16) + length varint + content. */
 function fieldSize(length: number): number {
   return 1 + varintSize(length) + length;
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
 }
 
 export function utf8Length(text: string): number {

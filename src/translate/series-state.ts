@@ -1,30 +1,187 @@
 /**
- * What the exporter remembers of each series between exports: its labels and the timestamp of
- * its last sample. Two receiver rules depend on it:
+ * What the exporter remembers of each series between exports. Two receiver rules depend on it:
  * - samples of one series must have increasing timestamps, and two different values at one
  *   millisecond make Prometheus reject the whole request (RW1 §Ordering);
  * - a series that stops being reported gets one stale marker (RW1 §Stale Markers); for a
  *   native-histogram series that is a stale histogram (OTel spec §Staleness).
- * It also keeps the metadata of each family it has seen, so that stale markers of a family that
+ * It is also the per-series cache that makes a steady-state export cheap (DESIGN.md, performance
+ * principles): a cumulative SDK hands over the same attributes object for a stream at every
+ * collection, so translate finds the series' record from that object (`MetricStreams`) and
+ * reuses the record's encoded labels instead of sanitizing, sorting and encoding them again.
+ * A record that misses one export is evicted (after its stale marker), so the cache follows the
+ * live series and does not grow under churn.
+ * It keeps the metadata of each family it has seen, so that stale markers of a family that
  * vanished entirely still carry their type (RW 2.0 sends metadata on every series).
  */
-import { diag } from '@opentelemetry/api';
+import { diag, type Attributes } from '@opentelemetry/api';
 import type { Label, MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
+import { decodeLabelFields, encodeLabelFields, hashLabelFields, sameBytes } from '../wire/label-fields.js';
 import { staleNativeHistogram } from './native-histogram.js';
 
-interface SeriesRecord {
-  readonly labels: readonly Label[];
-  readonly family: string;
-  lastTimestampMs: number;
-  seenInExport: number;
+export class SeriesRecord {
+  lastTimestampMs = -Infinity;
+  /** The export that last admitted it (ordering, staleness). */
+  seenInExport = 0;
+  /** The export that last produced it in translate (two points for one series). */
+  claimedInExport = 0;
   /** The last export carried native histograms for it: its stale marker is a histogram. */
-  histogram: boolean;
+  histogram = false;
+  /** Forgotten by the state: a cache entry that still points here is out of date. */
+  evicted = false;
+  /** Same hash, other labels (rare). */
+  nextSameHash: SeriesRecord | undefined = undefined;
+  /** Attribute keys and values this record was reached from, for the cache check (MetricStreams). */
+  attributes: unknown[] | undefined = undefined;
+  /** For delivery's sharding (exporter.ts), computed once. */
+  shardHash: number | undefined = undefined;
+  /** Length of `encodedLabels`: read while the record is in cache, not from the buffer. */
+  readonly labelsSize: number | undefined;
+  private decoded: readonly Label[] | undefined;
+
+  constructor(
+    readonly family: string,
+    readonly hash: number,
+    /** RW 1.0 encoding of the labels (wire/label-fields.ts), or undefined for a `keyed` record. */
+    readonly encodedLabels: Uint8Array | undefined,
+    /** Identity given by the caller (series built outside translate), or undefined. */
+    readonly givenKey: string | undefined,
+    labels?: readonly Label[],
+  ) {
+    this.decoded = labels;
+    this.labelsSize = encodedLabels?.length;
+  }
+
+  /** Decoded from the encoded bytes when first asked (RW 2.0, debug text, messages). */
+  get labels(): readonly Label[] {
+    return (this.decoded ??= decodeLabelFields(this.encodedLabels as Uint8Array));
+  }
+
+  get key(): string {
+    if (this.givenKey !== undefined) return this.givenKey;
+    const bytes = this.encodedLabels as Uint8Array;
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  }
+}
+
+/**
+ * A series produced from a record: its labels, family and encoded labels are the record's.
+ * Made by translate, which also admits it (SeriesState.place), or as a stale marker.
+ */
+export class CachedSeries implements TimeSeries {
+  // Copied from the record while it is in cache, so that batching and encoding do not go back to it.
+  readonly family: string;
+  readonly encodedLabels: Uint8Array | undefined;
+  readonly labelsSize: number | undefined;
+
+  constructor(
+    readonly record: SeriesRecord,
+    readonly samples: Sample[],
+    readonly histograms: NativeHistogram[] | undefined,
+    readonly group: number | undefined,
+  ) {
+    this.family = record.family;
+    this.encodedLabels = record.encodedLabels;
+    this.labelsSize = record.labelsSize;
+  }
+
+  get key(): string {
+    return this.record.key;
+  }
+  get labels(): readonly Label[] {
+    return this.record.labels;
+  }
+}
+
+/** The records of a classic-histogram point: its `_bucket` series, then `_sum` if any, `_count`. */
+export interface HistogramRecords {
+  readonly records: readonly SeriesRecord[];
+  readonly boundaries: readonly number[];
+  readonly hasSum: boolean;
+  readonly attributes: unknown[];
+}
+
+/**
+ * The cache of one metric in one context (name, kind, resource and scope labels): attributes
+ * object → its record(s). A WeakMap, so an attributes object the SDK dropped takes its entry along.
+ */
+export class MetricStreams {
+  readonly byAttributes = new WeakMap<object, SeriesRecord | HistogramRecords>();
+  usedInExport = 0;
+}
+
+/**
+ * The attribute keys and values of an object, in enumeration order, if they can be checked by
+ * identity later: primitives only (an array value could change in place).
+ */
+export function attributeSnapshot(attributes: Attributes): unknown[] | undefined {
+  const out: unknown[] = [];
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (typeof value === 'object' && value !== null) return undefined;
+    out.push(key, value);
+  }
+  return out;
+}
+
+/** Whether `attributes` still holds exactly what `snapshot` recorded (same keys, same order). */
+export function sameAttributes(attributes: Attributes, snapshot: unknown[]): boolean {
+  let i = 0;
+  for (const key in attributes) {
+    if (snapshot[i] !== key || snapshot[i + 1] !== attributes[key]) return false;
+    i += 2;
+  }
+  return i === snapshot.length;
 }
 
 export class SeriesState {
-  private readonly records = new Map<string, SeriesRecord>();
+  private readonly records = new Map<number, SeriesRecord>();
+  private readonly byKey = new Map<string, SeriesRecord>();
   private readonly families = new Map<string, MetricFamilyMetadata>();
+  private readonly streams = new Map<string, MetricStreams>();
   private exportNumber = 0;
+  private open = false;
+  private seenCount = 0;
+  private count = 0;
+
+  /** `hash` is replaceable so that tests can force collisions. */
+  constructor(private readonly hash: (encodedLabels: Uint8Array) => number = hashLabelFields) {}
+
+  /** Starts an export: translate calls it first; `admit` ends it. */
+  begin(): number {
+    this.open = true;
+    this.seenCount = 0;
+    return ++this.exportNumber;
+  }
+
+  get currentExport(): number {
+    return this.exportNumber;
+  }
+
+  /** The cache of one metric context, kept while the context appears in exports. */
+  streamsFor(context: string): MetricStreams {
+    let streams = this.streams.get(context);
+    if (!streams) {
+      streams = new MetricStreams();
+      this.streams.set(context, streams);
+    }
+    streams.usedInExport = this.exportNumber;
+    return streams;
+  }
+
+  /** The record of the series with these (sorted) labels, created if new. */
+  record(labels: readonly Label[], family: string): SeriesRecord {
+    const encoded = encodeLabelFields(labels);
+    const hash = this.hash(encoded);
+    let record = this.records.get(hash);
+    while (record && !(record.encodedLabels && sameBytes(record.encodedLabels, encoded)))
+      record = record.nextSameHash;
+    if (record) return record;
+    record = new SeriesRecord(family, hash, encoded, undefined);
+    record.nextSameHash = this.records.get(hash);
+    this.records.set(hash, record);
+    this.count++;
+    return record;
+  }
 
   /**
    * Makes every sample of `series` later than what was sent before for that series. A sample
@@ -32,64 +189,68 @@ export class SeriesState {
    * to 1 ms after it rather than dropped: for cumulative data the newest value is the one that
    * matters, and dropping it would lose the last value of a short job.
    * Native-histogram samples are kept in order the same way.
-   * Then returns stale markers for the series of the previous export that are missing now.
+   * Then returns stale markers for the series of the previous export that are missing now, and
+   * forgets those series.
    *
    * With `metadata` (the export's metadata map), the metadata of every family is remembered,
    * and entries for the families of the returned stale markers are added to the map if missing.
    */
   admit(series: TimeSeries[], nowMs: number, metadata?: Map<string, MetricFamilyMetadata>): TimeSeries[] {
-    const exportNumber = ++this.exportNumber;
+    const exportNumber = this.open ? this.exportNumber : this.begin();
+    this.open = false;
     if (metadata) for (const [family, meta] of metadata) this.families.set(family, meta);
-    for (const s of series) {
-      let record = this.records.get(s.key);
-      if (!record) {
-        record = {
-          labels: s.labels,
-          family: s.family,
-          lastTimestampMs: -Infinity,
-          seenInExport: exportNumber,
-          histogram: false,
-        };
-        this.records.set(s.key, record);
-      }
-      record.seenInExport = exportNumber;
-      const histograms = s.histograms;
-      if (histograms && histograms.length > 0) {
-        record.histogram = true;
-        for (let i = 0; i < histograms.length; i++) {
-          const h = histograms[i] as NativeHistogram;
-          if (h.timestampMs <= record.lastTimestampMs) {
-            const moved = record.lastTimestampMs + 1;
-            diag.debug(
-              `prometheus remote write: histogram of ${describe(s.labels)} moved from ${h.timestampMs} to ${moved} ms to keep its series in order`,
-            );
-            histograms[i] = { ...h, timestampMs: moved };
-          }
-          record.lastTimestampMs = (histograms[i] as NativeHistogram).timestampMs;
-        }
-        continue;
-      }
-      record.histogram = false;
-      for (let i = 0; i < s.samples.length; i++) {
-        const sample = s.samples[i] as Sample;
-        if (sample.timestampMs <= record.lastTimestampMs) {
-          const moved = record.lastTimestampMs + 1;
-          diag.debug(
-            `prometheus remote write: sample of ${describe(s.labels)} moved from ${sample.timestampMs} to ${moved} ms to keep its series in order`,
-          );
-          s.samples[i] = { ...sample, timestampMs: moved };
-        }
-        record.lastTimestampMs = (s.samples[i] as Sample).timestampMs;
-      }
+    // Series from translate were admitted there (place), while their records were in cache.
+    for (const s of series) if (!(s instanceof CachedSeries)) this.place(this.keyedRecord(s), s);
+    for (const [context, streams] of this.streams) {
+      if (streams.usedInExport !== exportNumber) this.streams.delete(context);
     }
+    // Every known series was seen (steady state): nothing to look for.
+    if (this.seenCount === this.size) return [];
     const stale: TimeSeries[] = [];
-    for (const [key, record] of this.records) {
+    for (const record of this.all()) {
       if (record.seenInExport === exportNumber) continue;
-      stale.push(this.staleSeries(key, record, nowMs));
-      this.records.delete(key);
+      stale.push(this.staleSeries(record, nowMs));
+      this.forget(record);
     }
     if (metadata) this.addMetadata(stale, metadata);
     return stale;
+  }
+
+  /** Admits one series of the export under way: marks it seen and keeps its samples in order. */
+  place(record: SeriesRecord, s: TimeSeries): void {
+    if (record.seenInExport !== this.exportNumber) {
+      record.seenInExport = this.exportNumber;
+      this.seenCount++;
+    }
+    const histograms = s.histograms;
+    if (histograms && histograms.length > 0) {
+      record.histogram = true;
+      for (let i = 0; i < histograms.length; i++) {
+        const h = histograms[i] as NativeHistogram;
+        if (h.timestampMs <= record.lastTimestampMs) {
+          const moved = record.lastTimestampMs + 1;
+          diag.debug(
+            `prometheus remote write: histogram of ${describe(s.labels)} moved from ${h.timestampMs} to ${moved} ms to keep its series in order`,
+          );
+          histograms[i] = { ...h, timestampMs: moved };
+        }
+        record.lastTimestampMs = (histograms[i] as NativeHistogram).timestampMs;
+      }
+      return;
+    }
+    record.histogram = false;
+    const samples = s.samples;
+    for (let i = 0; i < samples.length; i++) {
+      const sample = samples[i] as Sample;
+      if (sample.timestampMs <= record.lastTimestampMs) {
+        const moved = record.lastTimestampMs + 1;
+        diag.debug(
+          `prometheus remote write: sample of ${describe(s.labels)} moved from ${sample.timestampMs} to ${moved} ms to keep its series in order`,
+        );
+        samples[i] = { ...sample, timestampMs: moved };
+      }
+      record.lastTimestampMs = (samples[i] as Sample).timestampMs;
+    }
   }
 
   /**
@@ -97,10 +258,57 @@ export class SeriesState {
    * remembered metadata of their families is added to it.
    */
   staleAll(nowMs: number, metadata?: Map<string, MetricFamilyMetadata>): TimeSeries[] {
-    const stale = [...this.records].map(([key, record]) => this.staleSeries(key, record, nowMs));
+    const stale = [...this.all()].map((record) => this.staleSeries(record, nowMs));
+    for (const record of this.all()) record.evicted = true;
     this.records.clear();
+    this.byKey.clear();
+    this.streams.clear();
+    this.count = 0;
     if (metadata) this.addMetadata(stale, metadata);
     return stale;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Series built outside translate (tests, tools) are known by their `key`. */
+  private keyedRecord(s: TimeSeries): SeriesRecord {
+    let record = this.byKey.get(s.key);
+    if (!record) {
+      record = new SeriesRecord(s.family, 0, undefined, s.key, s.labels);
+      this.byKey.set(s.key, record);
+      this.count++;
+    }
+    return record;
+  }
+
+  private *all(): Generator<SeriesRecord> {
+    for (const head of this.records.values()) {
+      for (let r: SeriesRecord | undefined = head; r; r = r.nextSameHash) yield r;
+    }
+    yield* this.byKey.values();
+  }
+
+  private forget(record: SeriesRecord): void {
+    record.evicted = true;
+    this.count--;
+    if (record.givenKey !== undefined) {
+      this.byKey.delete(record.givenKey);
+      return;
+    }
+    const head = this.records.get(record.hash);
+    if (head === record) {
+      if (record.nextSameHash) this.records.set(record.hash, record.nextSameHash);
+      else this.records.delete(record.hash);
+      return;
+    }
+    for (let r = head; r; r = r.nextSameHash) {
+      if (r.nextSameHash === record) {
+        r.nextSameHash = record.nextSameHash;
+        return;
+      }
+    }
   }
 
   private addMetadata(stale: readonly TimeSeries[], metadata: Map<string, MetricFamilyMetadata>): void {
@@ -110,27 +318,12 @@ export class SeriesState {
     }
   }
 
-  get size(): number {
-    return this.records.size;
-  }
-
-  private staleSeries(key: string, record: SeriesRecord, nowMs: number): TimeSeries {
+  private staleSeries(record: SeriesRecord, nowMs: number): TimeSeries {
     const timestampMs = Math.max(nowMs, record.lastTimestampMs + 1);
     if (record.histogram) {
-      return {
-        key,
-        labels: record.labels,
-        family: record.family,
-        samples: [],
-        histograms: [staleNativeHistogram(timestampMs)],
-      };
+      return new CachedSeries(record, [], [staleNativeHistogram(timestampMs)], undefined);
     }
-    return {
-      key,
-      labels: record.labels,
-      family: record.family,
-      samples: [{ value: NaN, timestampMs, stale: true }],
-    };
+    return new CachedSeries(record, [{ value: NaN, timestampMs, stale: true }], undefined, undefined);
   }
 }
 

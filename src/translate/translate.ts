@@ -8,7 +8,7 @@
  * Counters and histograms carry the point's start time (`startTimestampMs`, spec digest §3.7),
  * which RW 2.0 sends as `start_timestamp`; gauges have none.
  */
-import { diag, type HrTime } from '@opentelemetry/api';
+import { diag, type Attributes, type HrTime } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   DataPointType,
@@ -21,7 +21,6 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import {
   MetricType,
-  seriesKey,
   type Label,
   type MetricFamilyMetadata,
   type NativeHistogram,
@@ -35,7 +34,16 @@ import type { DeltaAccumulator } from './delta.js';
 import { metricName, unitMetadata, type MetricNameOptions, type NameKind } from './names.js';
 import { explicitToCustomBuckets, exponentialToNative, MIN_SCHEMA } from './native-histogram.js';
 import { resourceLabels, scopeLabels, type ResourceOptions } from './resource.js';
-import { describe } from './series-state.js';
+import {
+  attributeSnapshot,
+  CachedSeries,
+  describe,
+  sameAttributes,
+  type HistogramRecords,
+  type MetricStreams,
+  type SeriesRecord,
+  type SeriesState,
+} from './series-state.js';
 
 export interface TranslateOptions extends MetricNameOptions, ResourceOptions {
   readonly withoutScopeInfo: boolean;
@@ -51,6 +59,8 @@ export interface TranslateOptions extends MetricNameOptions, ResourceOptions {
 /** State that outlives one export. */
 export interface TranslateState {
   readonly deltas: DeltaAccumulator;
+  /** Per-series state and cache; translate starts an export on it, `admit` ends it. */
+  readonly series: SeriesState;
   /** Metrics already warned about, so a warning is given once, not every interval. */
   readonly warned: Set<string>;
 }
@@ -109,10 +119,15 @@ function byName(a: Label, b: Label): number {
 class BatchBuilder {
   readonly series: TimeSeries[] = [];
   readonly metadata = new Map<string, MetricFamilyMetadata>();
-  private readonly keys = new Set<string>();
   maxTimestampMs = -Infinity;
+  private readonly exportNumber: number;
 
-  constructor(private readonly warned: Set<string>) {}
+  constructor(
+    private readonly warned: Set<string>,
+    readonly state: SeriesState,
+  ) {
+    this.exportNumber = state.begin();
+  }
 
   family(meta: MetricFamilyMetadata): boolean {
     const existing = this.metadata.get(meta.familyName);
@@ -133,39 +148,37 @@ class BatchBuilder {
   /** Numbers the series groups of classic-histogram points (TimeSeries.group). */
   nextGroup = 0;
 
-  add(family: string, labels: Label[], sample: Sample, group?: number): void {
-    const key = this.claim(labels);
-    if (key === undefined) return;
-    this.series.push(
-      group === undefined
-        ? { key, labels, family, samples: [sample] }
-        : { key, labels, family, samples: [sample], group },
-    );
+  add(record: SeriesRecord, sample: Sample, group?: number): void {
+    if (!this.claim(record)) return;
+    const series = new CachedSeries(record, [sample], undefined, group);
+    this.state.place(record, series);
+    this.series.push(series);
     if (sample.timestampMs > this.maxTimestampMs) this.maxTimestampMs = sample.timestampMs;
   }
 
-  addHistogram(family: string, labels: Label[], histogram: NativeHistogram): void {
-    const key = this.claim(labels);
-    if (key === undefined) return;
-    this.series.push({ key, labels, family, samples: [], histograms: [histogram] });
+  addHistogram(record: SeriesRecord, histogram: NativeHistogram): void {
+    if (!this.claim(record)) return;
+    const series = new CachedSeries(record, [], [histogram], undefined);
+    this.state.place(record, series);
+    this.series.push(series);
     if (histogram.timestampMs > this.maxTimestampMs) this.maxTimestampMs = histogram.timestampMs;
   }
 
-  /** The series key, or undefined (with a warning) if the export has that series already. */
-  private claim(labels: Label[]): string | undefined {
-    const key = seriesKey(labels);
-    if (this.keys.has(key)) {
+  /** False (with a warning) if the export has that series already. */
+  private claim(record: SeriesRecord): boolean {
+    if (record.claimedInExport === this.exportNumber) {
       // Two points for one series at one time are rejected by Prometheus with the whole request.
+      const labels = record.labels;
       warnOnce(
         this.warned,
-        `dup:${key}`,
+        `dup:${record.key}`,
         `prometheus remote write: series ${describe(labels)} was produced twice in one export ` +
           '(two metrics or attribute sets map to the same labels); only the first is sent',
       );
-      return undefined;
+      return false;
     }
-    this.keys.add(key);
-    return key;
+    record.claimedInExport = this.exportNumber;
+    return true;
   }
 }
 
@@ -185,7 +198,7 @@ export function translate(
   options: TranslateOptions,
   state: TranslateState,
 ): SeriesBatch {
-  const builder = new BatchBuilder(state.warned);
+  const builder = new BatchBuilder(state.warned, state.series);
   const resource = resourceLabels(resourceMetrics.resource.attributes, options);
   // Lowest precedence first: external labels never override data (as in Prometheus), and
   // job/instance from the resource win over point attributes of the same name.
@@ -216,7 +229,7 @@ export function translate(
     if (builder.family({ type: MetricType.GAUGE, familyName: name, help: 'Target metadata', unit: '' })) {
       // One sample at the newest data timestamp of the export (as the Collector does).
       const labels = buildLabels(name, resource.targetInfo, options.externalLabels, resource.identity);
-      builder.add(name, labels, { value: 1, timestampMs: builder.maxTimestampMs });
+      builder.add(builder.state.record(labels, name), { value: 1, timestampMs: builder.maxTimestampMs });
     }
   }
   return { series: builder.series, metadata: builder.metadata };
@@ -291,18 +304,30 @@ function addMetric(
 
   const high = options.withoutScopeInfo ? identity : mergeLayers([scopeLabels(scope), identity]);
   const exponential = metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM;
+  const classic = kind === 'histogram' && !exponential && !options.explicitHistogramsAsNative;
+  const streams = builder.state.streamsFor(contextKey(kind, classic, name, low, high));
+  const series = builder.state;
+  /** The one record of a counter, gauge or native-histogram point: from the cache, else built. */
+  const recordOf = (attributes: Attributes): SeriesRecord => {
+    const cached = streams.byAttributes.get(attributes) as SeriesRecord | undefined;
+    if (
+      cached !== undefined &&
+      !cached.evicted &&
+      cached.attributes !== undefined &&
+      sameAttributes(attributes, cached.attributes)
+    )
+      return cached;
+    const record = series.record(buildLabels(name, attributesToLabels(attributes), low, high), name);
+    if (record.attributes === undefined) remember(streams, attributes, record);
+    return record;
+  };
   // Counters and histograms count from the point's start time; a gauge has none.
   const withStart = kind === 'histogram' || kind === 'counter';
   for (const point of metric.dataPoints) {
-    const attributes = attributesToLabels(point.attributes);
     const ts = hrTimeToMillis(point.endTime);
     const start = withStart ? hrTimeToMillis(point.startTime) : 0;
     if (kind !== 'histogram') {
-      builder.add(
-        name,
-        buildLabels(name, attributes, low, high),
-        makeSample(point.value as number, ts, start),
-      );
+      builder.add(recordOf(point.attributes), makeSample(point.value as number, ts, start));
       continue;
     }
     if (exponential) {
@@ -313,7 +338,7 @@ function addMetric(
         start !== 0 ? start : undefined,
       );
       if ('histogram' in result) {
-        builder.addHistogram(name, buildLabels(name, attributes, low, high), result.histogram);
+        builder.addHistogram(recordOf(point.attributes), result.histogram);
       } else if (result.dropped === 'scale') {
         warnOnce(
           state.warned,
@@ -335,42 +360,94 @@ function addMetric(
     if (options.explicitHistogramsAsNative) {
       const native = explicitToCustomBuckets(h, ts, start !== 0 ? start : undefined);
       if (native) {
-        builder.addHistogram(name, buildLabels(name, attributes, low, high), native);
+        builder.addHistogram(recordOf(point.attributes), native);
         continue;
       }
     }
+    const { records } = histogramRecords(streams, series, point.attributes, h, name, low, high);
     const group = builder.nextGroup++;
     let cumulative = 0;
     const { boundaries, counts } = h.buckets;
+    let r = 0;
     for (let i = 0; i < boundaries.length; i++) {
       cumulative += counts[i] ?? 0;
-      const bound = boundaries[i] as number;
-      if (bound === Infinity) break; // the +Inf bucket below is the count
-      builder.add(
-        name,
-        buildLabels(`${name}_bucket`, attributes, low, high, { name: 'le', value: decimalString(bound) }),
-        makeSample(cumulative, ts, start),
-        group,
-      );
+      if (boundaries[i] === Infinity) break; // the +Inf bucket below is the count
+      builder.add(records[r++] as SeriesRecord, makeSample(cumulative, ts, start), group);
     }
-    builder.add(
-      name,
-      buildLabels(`${name}_bucket`, attributes, low, high, { name: 'le', value: '+Inf' }),
-      makeSample(h.count, ts, start),
-      group,
-    );
-    if (h.sum !== undefined)
-      builder.add(
-        name,
-        buildLabels(`${name}_sum`, attributes, low, high),
-        makeSample(h.sum, ts, start),
-        group,
-      );
-    builder.add(
-      name,
-      buildLabels(`${name}_count`, attributes, low, high),
-      makeSample(h.count, ts, start),
-      group,
-    );
+    builder.add(records[r++] as SeriesRecord, makeSample(h.count, ts, start), group);
+    if (h.sum !== undefined) builder.add(records[r++] as SeriesRecord, makeSample(h.sum, ts, start), group);
+    builder.add(records[r] as SeriesRecord, makeSample(h.count, ts, start), group);
   }
+}
+
+/**
+ * What the labels of a metric's series depend on besides the point's attributes: the cache of
+ * records is per context, so a change of resource or scope labels starts a new one.
+ */
+function contextKey(kind: NameKind, classic: boolean, name: string, low: LabelMap, high: LabelMap): string {
+  let key = `${kind}\u0000${classic ? 'c' : 'n'}\u0000${name}\u0000`;
+  for (const [k, v] of low) key += `${k}\u0000${v}\u0000`;
+  key += '\u0001';
+  for (const [k, v] of high) key += `${k}\u0000${v}\u0000`;
+  return key;
+}
+
+/**
+ * Caches `record` for this attributes object, if its values can be checked later. Only the first
+ * object a record is reached from is cached: a producer that makes new attributes objects at every
+ * export (unlike the SDK) would otherwise fill the cache with entries that never hit again.
+ */
+function remember(streams: MetricStreams, attributes: Attributes, record: SeriesRecord): void {
+  const snapshot = attributeSnapshot(attributes);
+  if (snapshot === undefined) return;
+  record.attributes = snapshot;
+  streams.byAttributes.set(attributes, record);
+}
+
+/** The records of a classic-histogram point, from the cache while attributes and bounds stay. */
+function histogramRecords(
+  streams: MetricStreams,
+  series: SeriesState,
+  attributes: Attributes,
+  h: Histogram,
+  name: string,
+  low: LabelMap,
+  high: LabelMap,
+): HistogramRecords {
+  const boundaries = h.buckets.boundaries;
+  const hasSum = h.sum !== undefined;
+  const cached = streams.byAttributes.get(attributes) as HistogramRecords | undefined;
+  if (
+    cached !== undefined &&
+    cached.hasSum === hasSum &&
+    sameBoundaries(cached.boundaries, boundaries) &&
+    sameAttributes(attributes, cached.attributes) &&
+    cached.records.every((r) => !r.evicted)
+  )
+    return cached;
+  const labels = attributesToLabels(attributes);
+  const records: SeriesRecord[] = [];
+  for (const bound of boundaries) {
+    if (bound === Infinity) break;
+    const le = { name: 'le', value: decimalString(bound) };
+    records.push(series.record(buildLabels(`${name}_bucket`, labels, low, high, le), name));
+  }
+  const inf = { name: 'le', value: '+Inf' };
+  records.push(series.record(buildLabels(`${name}_bucket`, labels, low, high, inf), name));
+  if (hasSum) records.push(series.record(buildLabels(`${name}_sum`, labels, low, high), name));
+  records.push(series.record(buildLabels(`${name}_count`, labels, low, high), name));
+  const entry = { records, boundaries: [...boundaries], hasSum, attributes: attributeSnapshot(attributes) };
+  // As remember(): cached for the first attributes object only (the records' `attributes` mark it).
+  if (entry.attributes !== undefined && records.every((r) => r.attributes === undefined)) {
+    for (const r of records) r.attributes = entry.attributes;
+    streams.byAttributes.set(attributes, entry as HistogramRecords);
+  }
+  return entry as HistogramRecords;
+}
+
+function sameBoundaries(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -35,13 +35,27 @@ export class ProtobufWriter {
   }
 
   private varint(value: number): void {
-    // Non-negative integers up to 2^53; `%` and `/` instead of bit operations, which stop at 32 bits.
+    // Non-negative integers up to 2^53. Bit operations stop at 32 bits, so a larger value
+    // (a millisecond timestamp) is split into its low and high 32 bits first.
     this.ensure(10);
-    while (value > 0x7f) {
-      this.buf[this.pos++] = (value % 0x80) | 0x80;
-      value = Math.floor(value / 0x80);
+    const buf = this.buf;
+    let pos = this.pos;
+    if (value > 0xffffffff) {
+      let lo = value >>> 0;
+      let hi = (value - lo) / 0x100000000;
+      while (hi !== 0) {
+        buf[pos++] = (lo & 0x7f) | 0x80;
+        lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+        hi >>>= 7;
+      }
+      value = lo;
     }
-    this.buf[this.pos++] = value;
+    while (value > 0x7f) {
+      buf[pos++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+    buf[pos++] = value;
+    this.pos = pos;
   }
 
   private tag(field: number, wireType: number): void {
@@ -149,6 +163,19 @@ export class ProtobufWriter {
     this.varint(n);
     this.ensure(n);
     this.pos += this.buf.write(value, this.pos, 'utf8');
+  }
+
+  /** The key and length of a length-delimited field whose size is known; its content follows. */
+  header(field: number, length: number): void {
+    this.tag(field, WIRE_LEN);
+    this.varint(length);
+  }
+
+  /** Bytes already encoded (cached label fields), copied as they are. */
+  bytes(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
   }
 
   /** Starts a length-delimited sub-message; pass the result to `end`. */

@@ -3,7 +3,8 @@
  * Native histograms go in `TimeSeries.histograms` (field 4), the de-facto extension Prometheus
  * accepts with `--enable-feature=native-histograms` (spec digest §1.2).
  */
-import type { BucketSpan, MetricFamilyMetadata, NativeHistogram, TimeSeries } from '../model.js';
+import type { BucketSpan, MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
+import { writeLabelFields } from './label-fields.js';
 import { ProtobufWriter } from './protobuf-writer.js';
 
 /** The stale marker NaN 0x7ff0000000000002, little-endian (RW1 §Stale Markers). */
@@ -12,11 +13,8 @@ export const STALE_NAN_BYTES = Uint8Array.from([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]
 // Field numbers, as upstream prompb.
 const WRITE_REQUEST_TIMESERIES = 1;
 const WRITE_REQUEST_METADATA = 3;
-const TIMESERIES_LABELS = 1;
 const TIMESERIES_SAMPLES = 2;
 const TIMESERIES_HISTOGRAMS = 4;
-const LABEL_NAME = 1;
-const LABEL_VALUE = 2;
 const SAMPLE_VALUE = 1;
 const SAMPLE_TIMESTAMP = 2;
 const METADATA_TYPE = 1;
@@ -35,21 +33,20 @@ export function encodeWriteRequest(
 ): Buffer {
   writer.reset();
   for (const s of series) {
+    const encodedLabels = s.encodedLabels;
+    if (encodedLabels !== undefined && s.histograms === undefined) {
+      // The steady-state path: cached label bytes and float samples, every length known up front.
+      let size = s.labelsSize ?? encodedLabels.length;
+      for (const sample of s.samples) size += sampleFieldSize(sample);
+      writer.header(WRITE_REQUEST_TIMESERIES, size);
+      writer.bytes(encodedLabels);
+      for (const sample of s.samples) writeSample(writer, sample);
+      continue;
+    }
     const ts = writer.begin(WRITE_REQUEST_TIMESERIES);
-    for (const label of s.labels) {
-      const l = writer.begin(TIMESERIES_LABELS);
-      if (label.name !== '') writer.string(LABEL_NAME, label.name);
-      if (label.value !== '') writer.string(LABEL_VALUE, label.value);
-      writer.end(l);
-    }
-    for (const sample of s.samples) {
-      const m = writer.begin(TIMESERIES_SAMPLES);
-      // proto3 leaves zero values out; so does this encoder, for the same bytes as protobufjs.
-      if (sample.stale) writer.rawDouble(SAMPLE_VALUE, STALE_NAN_BYTES);
-      else if (sample.value !== 0 || Object.is(sample.value, -0)) writer.double(SAMPLE_VALUE, sample.value);
-      if (sample.timestampMs !== 0) writer.int64(SAMPLE_TIMESTAMP, sample.timestampMs);
-      writer.end(m);
-    }
+    if (encodedLabels !== undefined) writer.bytes(encodedLabels);
+    else writeLabelFields(writer, s.labels);
+    for (const sample of s.samples) writeSample(writer, sample);
     if (s.histograms) {
       for (const h of s.histograms) {
         const m = writer.begin(TIMESERIES_HISTOGRAMS);
@@ -68,6 +65,41 @@ export function encodeWriteRequest(
     writer.end(m);
   }
   return writer.view();
+}
+
+/**
+ * Size of a `Sample` message without its key and length: proto3 leaves zero values out (so does
+ * this encoder, for the same bytes as protobufjs); a negative int64 takes 10 bytes.
+ */
+export function sampleMessageSize(sample: Sample): number {
+  const valueBytes = sample.stale || sample.value !== 0 || Object.is(sample.value, -0) ? 9 : 0;
+  const t = sample.timestampMs;
+  const timestampBytes = t === 0 ? 0 : 1 + (t < 0 ? 10 : varintSize(t));
+  return valueBytes + timestampBytes;
+}
+
+/** A `samples` field of TimeSeries with its key and length (a Sample is < 128 bytes). */
+export function sampleFieldSize(sample: Sample): number {
+  return 2 + sampleMessageSize(sample);
+}
+
+function writeSample(writer: ProtobufWriter, sample: Sample): void {
+  writer.header(TIMESERIES_SAMPLES, sampleMessageSize(sample));
+  if (sample.stale) writer.rawDouble(SAMPLE_VALUE, STALE_NAN_BYTES);
+  else if (sample.value !== 0 || Object.is(sample.value, -0)) writer.double(SAMPLE_VALUE, sample.value);
+  if (sample.timestampMs !== 0) writer.int64(SAMPLE_TIMESTAMP, sample.timestampMs);
+}
+
+/** Bytes of a varint for a non-negative integer up to 2^53. */
+export function varintSize(n: number): number {
+  if (n < 0x80) return 1;
+  if (n < 0x4000) return 2;
+  if (n < 0x200000) return 3;
+  if (n < 0x10000000) return 4;
+  if (n < 0x800000000) return 5;
+  if (n < 0x40000000000) return 6; // millisecond timestamps until the year 2109
+  if (n < 0x2000000000000) return 7;
+  return n < 0x100000000000000 ? 8 : 9;
 }
 
 // `prometheus.Histogram` field numbers; RW2 `io.prometheus.write.v2.Histogram` uses the same
