@@ -74,12 +74,10 @@ export interface TimeSeries {
    */
   readonly group?: number;
   /**
-   * The RW 1.0 bytes of `labels` (wire/label-fields.ts), when the per-series state has them: the
-   * encoder copies them instead of encoding the labels again.
+   * The RW 1.0 bytes of `labels` as a latin1 string (wire/label-fields.ts), when the per-series
+   * state has them: the encoder copies them instead of encoding the labels again.
    */
-  readonly encodedLabels?: Uint8Array;
-  /** `encodedLabels.length`, when there are encoded labels. */
-  readonly labelsSize?: number;
+  readonly encodedLabels?: string;
 }
 
 /** Values of `prometheus.MetricMetadata.MetricType` (proto/types.proto). */

@@ -76,7 +76,7 @@ export function splitIntoChunks(
  */
 export function seriesSize(s: TimeSeries): number {
   let body = 0;
-  if (s.labelsSize !== undefined) body = s.labelsSize;
+  if (s.encodedLabels !== undefined) body = s.encodedLabels.length;
   else for (const label of s.labels) body += fieldSize(labelSize(label));
   for (const sample of s.samples) body += sampleFieldSize(sample);
   if (s.histograms) {

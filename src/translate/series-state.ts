@@ -15,7 +15,7 @@
  */
 import { diag, type Attributes } from '@opentelemetry/api';
 import type { Label, MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
-import { decodeLabelFields, encodeLabelFields, hashLabelFields, sameBytes } from '../wire/label-fields.js';
+import { decodeLabelFields, encodeLabelFields } from '../wire/label-fields.js';
 import { staleNativeHistogram } from './native-histogram.js';
 
 export class SeriesRecord {
@@ -28,38 +28,28 @@ export class SeriesRecord {
   histogram = false;
   /** Forgotten by the state: a cache entry that still points here is out of date. */
   evicted = false;
-  /** Same hash, other labels (rare). */
-  nextSameHash: SeriesRecord | undefined = undefined;
   /** Attribute keys and values this record was reached from, for the cache check (MetricStreams). */
   attributes: unknown[] | undefined = undefined;
   /** For delivery's sharding (exporter.ts), computed once. */
   shardHash: number | undefined = undefined;
-  /** Length of `encodedLabels`: read while the record is in cache, not from the buffer. */
-  readonly labelsSize: number | undefined;
   private decoded: readonly Label[] | undefined;
 
   constructor(
+    /**
+     * The series' identity: the RW 1.0 encoding of its labels (wire/label-fields.ts) for series
+     * from translate (`encoded`), else the `key` of a series built elsewhere (tests, tools).
+     */
+    readonly key: string,
     readonly family: string,
-    readonly hash: number,
-    /** RW 1.0 encoding of the labels (wire/label-fields.ts), or undefined for a `keyed` record. */
-    readonly encodedLabels: Uint8Array | undefined,
-    /** Identity given by the caller (series built outside translate), or undefined. */
-    readonly givenKey: string | undefined,
+    readonly encoded: boolean,
     labels?: readonly Label[],
   ) {
     this.decoded = labels;
-    this.labelsSize = encodedLabels?.length;
   }
 
   /** Decoded from the encoded bytes when first asked (RW 2.0, debug text, messages). */
   get labels(): readonly Label[] {
-    return (this.decoded ??= decodeLabelFields(this.encodedLabels as Uint8Array));
-  }
-
-  get key(): string {
-    if (this.givenKey !== undefined) return this.givenKey;
-    const bytes = this.encodedLabels as Uint8Array;
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    return (this.decoded ??= decodeLabelFields(this.key));
   }
 }
 
@@ -69,9 +59,9 @@ export class SeriesRecord {
  */
 export class CachedSeries implements TimeSeries {
   // Copied from the record while it is in cache, so that batching and encoding do not go back to it.
+  readonly key: string;
   readonly family: string;
-  readonly encodedLabels: Uint8Array | undefined;
-  readonly labelsSize: number | undefined;
+  readonly encodedLabels: string | undefined;
 
   constructor(
     readonly record: SeriesRecord,
@@ -79,14 +69,11 @@ export class CachedSeries implements TimeSeries {
     readonly histograms: NativeHistogram[] | undefined,
     readonly group: number | undefined,
   ) {
+    this.key = record.key;
     this.family = record.family;
-    this.encodedLabels = record.encodedLabels;
-    this.labelsSize = record.labelsSize;
+    this.encodedLabels = record.encoded ? record.key : undefined;
   }
 
-  get key(): string {
-    return this.record.key;
-  }
   get labels(): readonly Label[] {
     return this.record.labels;
   }
@@ -134,27 +121,18 @@ export function sameAttributes(attributes: Attributes, snapshot: unknown[]): boo
 }
 
 export class SeriesState {
-  private readonly records = new Map<number, SeriesRecord>();
-  private readonly byKey = new Map<string, SeriesRecord>();
+  private readonly records = new Map<string, SeriesRecord>();
   private readonly families = new Map<string, MetricFamilyMetadata>();
   private readonly streams = new Map<string, MetricStreams>();
   private exportNumber = 0;
   private open = false;
   private seenCount = 0;
-  private count = 0;
-
-  /** `hash` is replaceable so that tests can force collisions. */
-  constructor(private readonly hash: (encodedLabels: Uint8Array) => number = hashLabelFields) {}
 
   /** Starts an export: translate calls it first; `admit` ends it. */
   begin(): number {
     this.open = true;
     this.seenCount = 0;
     return ++this.exportNumber;
-  }
-
-  get currentExport(): number {
-    return this.exportNumber;
   }
 
   /** The cache of one metric context, kept while the context appears in exports. */
@@ -170,16 +148,12 @@ export class SeriesState {
 
   /** The record of the series with these (sorted) labels, created if new. */
   record(labels: readonly Label[], family: string): SeriesRecord {
-    const encoded = encodeLabelFields(labels);
-    const hash = this.hash(encoded);
-    let record = this.records.get(hash);
-    while (record && !(record.encodedLabels && sameBytes(record.encodedLabels, encoded)))
-      record = record.nextSameHash;
-    if (record) return record;
-    record = new SeriesRecord(family, hash, encoded, undefined);
-    record.nextSameHash = this.records.get(hash);
-    this.records.set(hash, record);
-    this.count++;
+    const key = encodeLabelFields(labels);
+    let record = this.records.get(key);
+    if (!record) {
+      record = new SeriesRecord(key, family, true);
+      this.records.set(key, record);
+    }
     return record;
   }
 
@@ -205,12 +179,13 @@ export class SeriesState {
       if (streams.usedInExport !== exportNumber) this.streams.delete(context);
     }
     // Every known series was seen (steady state): nothing to look for.
-    if (this.seenCount === this.size) return [];
+    if (this.seenCount === this.records.size) return [];
     const stale: TimeSeries[] = [];
-    for (const record of this.all()) {
+    for (const [key, record] of this.records) {
       if (record.seenInExport === exportNumber) continue;
       stale.push(this.staleSeries(record, nowMs));
-      this.forget(record);
+      record.evicted = true;
+      this.records.delete(key);
     }
     if (metadata) this.addMetadata(stale, metadata);
     return stale;
@@ -258,57 +233,29 @@ export class SeriesState {
    * remembered metadata of their families is added to it.
    */
   staleAll(nowMs: number, metadata?: Map<string, MetricFamilyMetadata>): TimeSeries[] {
-    const stale = [...this.all()].map((record) => this.staleSeries(record, nowMs));
-    for (const record of this.all()) record.evicted = true;
+    const stale: TimeSeries[] = [];
+    for (const record of this.records.values()) {
+      stale.push(this.staleSeries(record, nowMs));
+      record.evicted = true;
+    }
     this.records.clear();
-    this.byKey.clear();
     this.streams.clear();
-    this.count = 0;
     if (metadata) this.addMetadata(stale, metadata);
     return stale;
   }
 
   get size(): number {
-    return this.count;
+    return this.records.size;
   }
 
   /** Series built outside translate (tests, tools) are known by their `key`. */
   private keyedRecord(s: TimeSeries): SeriesRecord {
-    let record = this.byKey.get(s.key);
+    let record = this.records.get(s.key);
     if (!record) {
-      record = new SeriesRecord(s.family, 0, undefined, s.key, s.labels);
-      this.byKey.set(s.key, record);
-      this.count++;
+      record = new SeriesRecord(s.key, s.family, false, s.labels);
+      this.records.set(s.key, record);
     }
     return record;
-  }
-
-  private *all(): Generator<SeriesRecord> {
-    for (const head of this.records.values()) {
-      for (let r: SeriesRecord | undefined = head; r; r = r.nextSameHash) yield r;
-    }
-    yield* this.byKey.values();
-  }
-
-  private forget(record: SeriesRecord): void {
-    record.evicted = true;
-    this.count--;
-    if (record.givenKey !== undefined) {
-      this.byKey.delete(record.givenKey);
-      return;
-    }
-    const head = this.records.get(record.hash);
-    if (head === record) {
-      if (record.nextSameHash) this.records.set(record.hash, record.nextSameHash);
-      else this.records.delete(record.hash);
-      return;
-    }
-    for (let r = head; r; r = r.nextSameHash) {
-      if (r.nextSameHash === record) {
-        r.nextSameHash = record.nextSameHash;
-        return;
-      }
-    }
   }
 
   private addMetadata(stale: readonly TimeSeries[], metadata: Map<string, MetricFamilyMetadata>): void {

@@ -3,7 +3,7 @@
  * `prometheus.TimeSeries`, proto/types.proto). A cumulative SDK reports the same series every
  * interval: the per-series state keeps these bytes, and the encoder copies them instead of
  * re-encoding the labels (DESIGN.md, performance principles). They also identify the series: two
- * label sets are equal exactly when their encodings are.
+ * sorted label sets are equal exactly when their encodings are.
  */
 import type { Label } from '../model.js';
 import { ProtobufWriter } from './protobuf-writer.js';
@@ -25,40 +25,21 @@ export function writeLabelFields(w: ProtobufWriter, labels: readonly Label[]): v
 }
 
 /**
- * Sorted labels → their encoded fields. Copied with `Buffer.from`, which takes small buffers from
- * Node's shared 8 KiB pool: far less memory per series than an ArrayBuffer of its own.
+ * Sorted labels → their encoded fields, as a latin1 string (one character per byte). A string
+ * rather than a buffer: V8 stores it at one byte per character with a small header, the garbage
+ * collector moves and frees it like any object (no external memory, no pool fragmentation under
+ * series churn), it keys a Map directly, and `Buffer#write(…, 'latin1')` copies it back byte for byte.
  */
-export function encodeLabelFields(labels: readonly Label[]): Uint8Array {
+export function encodeLabelFields(labels: readonly Label[]): string {
   writer.reset();
   writeLabelFields(writer, labels);
-  return Buffer.from(writer.view());
-}
-
-/**
- * A 52-bit hash of encoded label fields (two 32-bit FNV-1a variants), for finding a series'
- * state by its labels; equal hashes are confirmed by comparing the bytes.
- */
-export function hashLabelFields(bytes: Uint8Array): number {
-  let a = 0x811c9dc5;
-  let b = 0x01000193;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i] as number;
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 15;
-  }
-  return (a >>> 0) * 0x100000 + (b >>> 12);
-}
-
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  const bytes = writer.view();
+  return bytes.toString('latin1');
 }
 
 /** The inverse of encodeLabelFields (for debug text, RW 2.0 and messages, which need the labels). */
-export function decodeLabelFields(bytes: Uint8Array): Label[] {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+export function decodeLabelFields(fields: string): Label[] {
+  const buf = Buffer.from(fields, 'latin1');
   const labels: Label[] = [];
   let pos = 0;
   const varint = (): number => {

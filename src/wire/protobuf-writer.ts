@@ -171,11 +171,10 @@ export class ProtobufWriter {
     this.varint(length);
   }
 
-  /** Bytes already encoded (cached label fields), copied as they are. */
-  bytes(bytes: Uint8Array): void {
+  /** Bytes already encoded, given as a latin1 string (wire/label-fields.ts), copied as they are. */
+  latin1(bytes: string): void {
     this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    this.pos += this.buf.write(bytes, this.pos, 'latin1');
   }
 
   /** Starts a length-delimited sub-message; pass the result to `end`. */

@@ -36,15 +36,15 @@ export function encodeWriteRequest(
     const encodedLabels = s.encodedLabels;
     if (encodedLabels !== undefined && s.histograms === undefined) {
       // The steady-state path: cached label bytes and float samples, every length known up front.
-      let size = s.labelsSize ?? encodedLabels.length;
+      let size = encodedLabels.length;
       for (const sample of s.samples) size += sampleFieldSize(sample);
       writer.header(WRITE_REQUEST_TIMESERIES, size);
-      writer.bytes(encodedLabels);
+      writer.latin1(encodedLabels);
       for (const sample of s.samples) writeSample(writer, sample);
       continue;
     }
     const ts = writer.begin(WRITE_REQUEST_TIMESERIES);
-    if (encodedLabels !== undefined) writer.bytes(encodedLabels);
+    if (encodedLabels !== undefined) writer.latin1(encodedLabels);
     else writeLabelFields(writer, s.labels);
     for (const sample of s.samples) writeSample(writer, sample);
     if (s.histograms) {
