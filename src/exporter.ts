@@ -19,8 +19,8 @@ import {
 } from './options.js';
 import { DeltaAccumulator } from './translate/delta.js';
 import { CachedSeries, describe, SeriesState } from './translate/series-state.js';
-import { translate, type TranslateState } from './translate/translate.js';
-import { splitIntoChunks } from './deliver/batching.js';
+import { translate, type SeriesSink, type TranslateState } from './translate/translate.js';
+import { Chunker } from './deliver/batching.js';
 import { DeliveryQueue, type OutgoingRequest, type RequestResult } from './deliver/queue.js';
 import { RemoteWriteError, Sender, type SenderOptions, type WireProtocol } from './deliver/sender.js';
 import { Spool } from './deliver/spool.js';
@@ -43,12 +43,17 @@ export interface ExporterInternals {
   readonly profile?: ExportProfile;
 }
 
-/** @internal Milliseconds and bytes summed over exports (performance.now() around each phase). */
+/**
+ * @internal Milliseconds and bytes summed over exports (performance.now() around each phase).
+ * Requests are encoded while the export is translated, so `translateMs` is the export's time
+ * minus the time spent making requests: translation, per-series state and splitting.
+ */
 export interface ExportProfile {
   translateMs: number;
-  batchMs: number;
   encodeMs: number;
   compressMs: number;
+  /** Per-request metadata and debug text (the queue's own bookkeeping is not timed). */
+  queueMs: number;
   rawBytes: number;
   compressedBytes: number;
   requests: number;
@@ -114,20 +119,29 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
       });
       return;
     }
-    let pending: Promise<RequestResult>[];
+    const profile = this.profile;
+    const t0 = profile ? performance.now() : 0;
+    const inner0 = profile ? profile.encodeMs + profile.compressMs + profile.queueMs : 0;
+    const outlet = this.outlet(new Map());
+    let failure: Error | undefined;
     try {
-      // Translated at call time, so that the per-series state sees exports in call order.
-      const t0 = this.profile ? performance.now() : 0;
-      const batch = translate(metrics, this.options, this.state);
-      const stale = this.seriesState.admit(batch.series, Date.now(), batch.metadata);
-      const series = this.options.markStaleWhenMissing ? batch.series.concat(stale) : batch.series;
-      if (this.profile) this.profile.translateMs += performance.now() - t0;
-      pending = this.enqueue(series, batch.metadata);
+      // Translated at call time, so that the per-series state sees exports in call order. Each
+      // request is encoded, compressed and queued as soon as it is full.
+      translate(metrics, this.options, this.state, outlet);
+      const stale = this.seriesState.admit([], Date.now(), outlet.metadata);
+      if (this.options.markStaleWhenMissing) for (const s of stale) outlet.add(s);
+      outlet.flush();
     } catch (err) {
-      resultCallback({ code: ExportResultCode.FAILED, error: asError(err) });
-      return;
+      // What was queued before the failure is still delivered; the result reports the failure.
+      failure = asError(err);
     }
-    void Promise.all(pending).then((results) => resultCallback(exportResult(results)));
+    if (profile) {
+      const inner = profile.encodeMs + profile.compressMs + profile.queueMs - inner0;
+      profile.translateMs += performance.now() - t0 - inner;
+    }
+    void Promise.all(outlet.results).then((results) =>
+      resultCallback(failure ? { code: ExportResultCode.FAILED, error: failure } : exportResult(results)),
+    );
   }
 
   /** Resolves once every request queued so far was delivered, dropped or spooled. */
@@ -156,9 +170,10 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
 
   private async doShutdown(): Promise<void> {
     if (this.options.markStaleOnShutdown) {
-      const metadata = new Map<string, MetricFamilyMetadata>();
-      const stale = this.seriesState.staleAll(Date.now(), metadata);
-      void Promise.all(this.enqueue(stale, metadata)).then((results) => {
+      const outlet = this.outlet(new Map());
+      for (const s of this.seriesState.staleAll(Date.now(), outlet.metadata)) outlet.add(s);
+      outlet.flush();
+      void Promise.all(outlet.results).then((results) => {
         const failed = results.find((r) => !r.delivered);
         if (failed?.error)
           diag.error(`prometheus remote write: stale markers at shutdown not sent: ${failed.error.message}`);
@@ -185,25 +200,33 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     }
   }
 
-  /** Splits into requests (per shard, then by the size limits) and queues them. */
-  private enqueue(
-    series: TimeSeries[],
-    metadata: Map<string, MetricFamilyMetadata>,
-  ): Promise<RequestResult>[] {
-    if (series.length === 0) return [];
+  /**
+   * Takes series one at a time: each goes to its shard's Chunker, and every request it closes is
+   * encoded, compressed and queued at once.
+   */
+  private outlet(metadata: Map<string, MetricFamilyMetadata>): Outlet {
     const shards = this.options.maxConcurrentRequests;
-    const perShard = shards === 1 ? [series] : shardSeries(series, shards);
     const limits = { maxSamples: this.options.maxSamplesPerSend, maxBytes: this.options.maxRequestBytes };
     const results: Promise<RequestResult>[] = [];
-    perShard.forEach((list, shard) => {
-      const t0 = this.profile ? performance.now() : 0;
-      const chunks = splitIntoChunks(list, limits, warnOversize);
-      if (this.profile) this.profile.batchMs += performance.now() - t0;
-      for (const chunk of chunks) {
-        results.push(this.queue.push(shard, this.request(chunk.series, chunk.samples, metadata)));
-      }
-    });
-    return results;
+    const chunkers = Array.from(
+      { length: shards },
+      (_, shard) =>
+        new Chunker(
+          limits,
+          (chunk) =>
+            results.push(this.queue.push(shard, this.request(chunk.series, chunk.samples, metadata))),
+          warnOversize,
+        ),
+    );
+    const first = chunkers[0] as Chunker;
+    return {
+      metadata,
+      results,
+      add: shards === 1 ? (s) => first.add(s) : (s) => (chunkers[shardOf(s, shards)] as Chunker).add(s),
+      flush: () => {
+        for (const chunker of chunkers) chunker.flush();
+      },
+    };
   }
 
   private request(
@@ -211,6 +234,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     samples: number,
     allMetadata: Map<string, MetricFamilyMetadata>,
   ): OutgoingRequest {
+    const t0 = this.profile ? performance.now() : 0;
     const metadata = new Map<string, MetricFamilyMetadata>();
     let histograms = 0;
     let family: string | undefined;
@@ -224,6 +248,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     }
     if (this.options.debug) this.options.debug(formatDebugText(++this.requestSeq, series, metadata));
     const protocol = this.queue.protocol;
+    if (this.profile) this.profile.queueMs += performance.now() - t0;
     return {
       samples,
       histograms,
@@ -263,6 +288,11 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
   }
 }
 
+interface Outlet extends SeriesSink {
+  readonly results: Promise<RequestResult>[];
+  flush(): void;
+}
+
 /** One result for the SDK: the first failure says why, with how many requests it concerns. */
 function exportResult(results: RequestResult[]): ExportResult {
   const failed = results.filter((r) => !r.delivered);
@@ -291,12 +321,6 @@ function warnOversize(group: readonly TimeSeries[], samples: number, bytes: numb
  * its samples stay in order (RW1 §Ordering). The shard comes from the family and the labels
  * other than `__name__` and `le`, which all series of one histogram point share.
  */
-function shardSeries(series: TimeSeries[], shards: number): TimeSeries[][] {
-  const out: TimeSeries[][] = Array.from({ length: shards }, () => []);
-  for (const s of series) out[shardOf(s, shards)]!.push(s);
-  return out;
-}
-
 function shardOf(s: TimeSeries, shards: number): number {
   if (s instanceof CachedSeries) return (s.record.shardHash ??= shardHash(s)) % shards;
   return shardHash(s) % shards;

@@ -21,51 +21,83 @@ export interface Chunk {
   readonly bytes: number;
 }
 
+type OnOversize = (group: readonly TimeSeries[], samples: number, bytes: number) => void;
+
 /**
  * Greedy, in order: a request is closed when the next group would cross a limit. A group that
  * alone crosses a limit goes in a request of its own and is reported through `onOversize`
  * (it is still sent: the receiver decides, and nothing is dropped silently).
+ * Series are added one at a time and each request is handed to `onChunk` as soon as it is
+ * closed, so an export of a million series is encoded and compressed while it is translated,
+ * never held whole (DESIGN.md, performance principles).
  */
+export class Chunker {
+  private current: TimeSeries[] = [];
+  private samples = 0;
+  private bytes = 0;
+  /** The group being collected: adjacent series with one `group` number, or a lone series. */
+  private group: TimeSeries[] = [];
+  private groupId: number | undefined;
+  private groupSamples = 0;
+  private groupBytes = 0;
+
+  constructor(
+    private readonly limits: BatchLimits,
+    private readonly onChunk: (chunk: Chunk) => void,
+    private readonly onOversize: OnOversize = () => {},
+  ) {}
+
+  add(s: TimeSeries): void {
+    if (this.group.length > 0 && (s.group === undefined || s.group !== this.groupId)) this.closeGroup();
+    this.group.push(s);
+    this.groupId = s.group;
+    this.groupSamples += s.samples.length + (s.histograms?.length ?? 0);
+    this.groupBytes += seriesSize(s);
+  }
+
+  /** Hands over the last request. */
+  flush(): void {
+    if (this.group.length > 0) this.closeGroup();
+    this.closeChunk();
+  }
+
+  private closeGroup(): void {
+    const { limits, groupSamples, groupBytes } = this;
+    if (this.samples + groupSamples > limits.maxSamples || this.bytes + groupBytes > limits.maxBytes) {
+      this.closeChunk();
+    }
+    if (groupSamples > limits.maxSamples || groupBytes > limits.maxBytes) {
+      this.onOversize(this.group, groupSamples, groupBytes);
+    }
+    for (const s of this.group) this.current.push(s);
+    this.samples += groupSamples;
+    this.bytes += groupBytes;
+    this.group = [];
+    this.groupId = undefined;
+    this.groupSamples = 0;
+    this.groupBytes = 0;
+  }
+
+  private closeChunk(): void {
+    if (this.current.length === 0) return;
+    const chunk = { series: this.current, samples: this.samples, bytes: this.bytes };
+    this.current = [];
+    this.samples = 0;
+    this.bytes = 0;
+    this.onChunk(chunk);
+  }
+}
+
+/** All the requests of a list of series at once (see Chunker). */
 export function splitIntoChunks(
   series: readonly TimeSeries[],
   limits: BatchLimits,
-  onOversize: (group: readonly TimeSeries[], samples: number, bytes: number) => void = () => {},
+  onOversize?: OnOversize,
 ): Chunk[] {
   const chunks: Chunk[] = [];
-  let current: TimeSeries[] = [];
-  let samples = 0;
-  let bytes = 0;
-  const close = (): void => {
-    if (current.length > 0) chunks.push({ series: current, samples, bytes });
-    current = [];
-    samples = 0;
-    bytes = 0;
-  };
-  let i = 0;
-  while (i < series.length) {
-    // One group: a lone series, or the adjacent series sharing a `group` number.
-    const first = series[i] as TimeSeries;
-    let end = i + 1;
-    if (first.group !== undefined) {
-      while (end < series.length && (series[end] as TimeSeries).group === first.group) end++;
-    }
-    let groupSamples = 0;
-    let groupBytes = 0;
-    for (let j = i; j < end; j++) {
-      const s = series[j] as TimeSeries;
-      groupSamples += s.samples.length + (s.histograms?.length ?? 0);
-      groupBytes += seriesSize(s);
-    }
-    if (samples + groupSamples > limits.maxSamples || bytes + groupBytes > limits.maxBytes) close();
-    if (groupSamples > limits.maxSamples || groupBytes > limits.maxBytes) {
-      onOversize(series.slice(i, end), groupSamples, groupBytes);
-    }
-    for (let j = i; j < end; j++) current.push(series[j] as TimeSeries);
-    samples += groupSamples;
-    bytes += groupBytes;
-    i = end;
-  }
-  close();
+  const chunker = new Chunker(limits, (chunk) => chunks.push(chunk), onOversize);
+  for (const s of series) chunker.add(s);
+  chunker.flush();
   return chunks;
 }
 

@@ -116,17 +116,37 @@ function byName(a: Label, b: Label): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
+/**
+ * Where translate puts series as it makes them, instead of collecting them: the exporter splits
+ * them into requests and encodes each request as soon as it is full. `metadata` is filled as
+ * families are met, always before their first series.
+ */
+export interface SeriesSink {
+  readonly metadata: Map<string, MetricFamilyMetadata>;
+  add(series: TimeSeries): void;
+}
+
 class BatchBuilder {
   readonly series: TimeSeries[] = [];
-  readonly metadata = new Map<string, MetricFamilyMetadata>();
+  readonly metadata: Map<string, MetricFamilyMetadata>;
   maxTimestampMs = -Infinity;
+  /** Whether any series was produced (the sink keeps none). */
+  produced = false;
   private readonly exportNumber: number;
 
   constructor(
     private readonly warned: Set<string>,
     readonly state: SeriesState,
+    private readonly sink: SeriesSink | undefined,
   ) {
     this.exportNumber = state.begin();
+    this.metadata = sink ? sink.metadata : new Map();
+  }
+
+  private push(series: TimeSeries): void {
+    this.produced = true;
+    if (this.sink) this.sink.add(series);
+    else this.series.push(series);
   }
 
   family(meta: MetricFamilyMetadata): boolean {
@@ -152,7 +172,7 @@ class BatchBuilder {
     if (!this.claim(record)) return;
     const series = new CachedSeries(record, [sample], undefined, group);
     this.state.place(record, series);
-    this.series.push(series);
+    this.push(series);
     if (sample.timestampMs > this.maxTimestampMs) this.maxTimestampMs = sample.timestampMs;
   }
 
@@ -160,7 +180,7 @@ class BatchBuilder {
     if (!this.claim(record)) return;
     const series = new CachedSeries(record, [], [histogram], undefined);
     this.state.place(record, series);
-    this.series.push(series);
+    this.push(series);
     if (histogram.timestampMs > this.maxTimestampMs) this.maxTimestampMs = histogram.timestampMs;
   }
 
@@ -193,12 +213,17 @@ function warnOnce(warned: Set<string>, key: string, message: string): void {
   diag.warn(message);
 }
 
+/**
+ * With a `sink`, series go there as they are made and the returned batch's `series` is empty;
+ * without, they are collected in it.
+ */
 export function translate(
   resourceMetrics: ResourceMetrics,
   options: TranslateOptions,
   state: TranslateState,
+  sink?: SeriesSink,
 ): SeriesBatch {
-  const builder = new BatchBuilder(state.warned, state.series);
+  const builder = new BatchBuilder(state.warned, state.series, sink);
   const resource = resourceLabels(resourceMetrics.resource.attributes, options);
   // Lowest precedence first: external labels never override data (as in Prometheus), and
   // job/instance from the resource win over point attributes of the same name.
@@ -224,7 +249,7 @@ export function translate(
     }
   }
 
-  if (resource.targetInfo && builder.series.length > 0) {
+  if (resource.targetInfo && builder.produced) {
     const name = options.namespace ? `${options.namespace}_target_info` : 'target_info';
     if (builder.family({ type: MetricType.GAUGE, familyName: name, help: 'Target metadata', unit: '' })) {
       // One sample at the newest data timestamp of the export (as the Collector does).
