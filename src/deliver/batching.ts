@@ -48,6 +48,18 @@ export class Chunker {
   ) {}
 
   add(s: TimeSeries): void {
+    if (s.group === undefined && this.group.length === 0) {
+      // A lone series (counters, gauges): no group to collect.
+      const samples = s.samples.length + (s.histograms?.length ?? 0);
+      const bytes = seriesSize(s);
+      const { limits } = this;
+      if (this.samples + samples > limits.maxSamples || this.bytes + bytes > limits.maxBytes) this.closeChunk();
+      if (samples > limits.maxSamples || bytes > limits.maxBytes) this.onOversize([s], samples, bytes);
+      this.current.push(s);
+      this.samples += samples;
+      this.bytes += bytes;
+      return;
+    }
     if (this.group.length > 0 && (s.group === undefined || s.group !== this.groupId)) this.closeGroup();
     this.group.push(s);
     this.groupId = s.group;

@@ -92,8 +92,41 @@ export interface HistogramRecords {
  * object → its record(s). A WeakMap, so an attributes object the SDK dropped takes its entry along.
  */
 export class MetricStreams {
-  readonly byAttributes = new WeakMap<object, SeriesRecord | HistogramRecords>();
+  private readonly byAttributes = new WeakMap<object, SeriesRecord | HistogramRecords>();
+  /**
+   * The points of the last export by position: the SDK reports a metric's streams in the same
+   * order every time, so a pointer comparison usually finds the entry without hashing.
+   */
+  private readonly lastAttributes: object[] = [];
+  private readonly lastEntries: Array<SeriesRecord | HistogramRecords> = [];
   usedInExport = 0;
+
+  /** The entry cached for the attributes object of the point at `index`, if any. */
+  get(index: number, attributes: object): SeriesRecord | HistogramRecords | undefined {
+    if (this.lastAttributes[index] === attributes) return this.lastEntries[index];
+    const entry = this.byAttributes.get(attributes);
+    if (entry !== undefined) this.place(index, attributes, entry);
+    return entry;
+  }
+
+  set(index: number, attributes: object, entry: SeriesRecord | HistogramRecords): void {
+    this.byAttributes.set(attributes, entry);
+    this.place(index, attributes, entry);
+  }
+
+  /** After a metric's points: positions past its last point are dropped. */
+  trim(points: number): void {
+    if (this.lastAttributes.length > points) {
+      this.lastAttributes.length = points;
+      this.lastEntries.length = points;
+    }
+  }
+
+  private place(index: number, attributes: object, entry: SeriesRecord | HistogramRecords): void {
+    if (index > this.lastAttributes.length) return; // keep the arrays dense
+    this.lastAttributes[index] = attributes;
+    this.lastEntries[index] = entry;
+  }
 }
 
 /**

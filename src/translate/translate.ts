@@ -333,8 +333,8 @@ function addMetric(
   const streams = builder.state.streamsFor(contextKey(kind, classic, name, low, high));
   const series = builder.state;
   /** The one record of a counter, gauge or native-histogram point: from the cache, else built. */
-  const recordOf = (attributes: Attributes): SeriesRecord => {
-    const cached = streams.byAttributes.get(attributes) as SeriesRecord | undefined;
+  const recordOf = (index: number, attributes: Attributes): SeriesRecord => {
+    const cached = streams.get(index, attributes) as SeriesRecord | undefined;
     if (
       cached !== undefined &&
       !cached.evicted &&
@@ -343,16 +343,25 @@ function addMetric(
     )
       return cached;
     const record = series.record(buildLabels(name, attributesToLabels(attributes), low, high), name);
-    if (record.attributes === undefined) remember(streams, attributes, record);
+    if (record.attributes === undefined) remember(streams, index, attributes, record);
     return record;
   };
   // Counters and histograms count from the point's start time; a gauge has none.
   const withStart = kind === 'histogram' || kind === 'counter';
-  for (const point of metric.dataPoints) {
-    const ts = hrTimeToMillis(point.endTime);
+  // The points of one collection usually share their end time (one array).
+  let lastEnd: HrTime | undefined;
+  let lastEndMs = 0;
+  const points = metric.dataPoints;
+  for (let index = 0; index < points.length; index++) {
+    const point = points[index] as DataPoint<unknown>;
+    if (point.endTime !== lastEnd) {
+      lastEnd = point.endTime;
+      lastEndMs = hrTimeToMillis(lastEnd);
+    }
+    const ts = lastEndMs;
     const start = withStart ? hrTimeToMillis(point.startTime) : 0;
     if (kind !== 'histogram') {
-      builder.add(recordOf(point.attributes), makeSample(point.value as number, ts, start));
+      builder.add(recordOf(index, point.attributes), makeSample(point.value as number, ts, start));
       continue;
     }
     if (exponential) {
@@ -363,7 +372,7 @@ function addMetric(
         start !== 0 ? start : undefined,
       );
       if ('histogram' in result) {
-        builder.addHistogram(recordOf(point.attributes), result.histogram);
+        builder.addHistogram(recordOf(index, point.attributes), result.histogram);
       } else if (result.dropped === 'scale') {
         warnOnce(
           state.warned,
@@ -385,11 +394,11 @@ function addMetric(
     if (options.explicitHistogramsAsNative) {
       const native = explicitToCustomBuckets(h, ts, start !== 0 ? start : undefined);
       if (native) {
-        builder.addHistogram(recordOf(point.attributes), native);
+        builder.addHistogram(recordOf(index, point.attributes), native);
         continue;
       }
     }
-    const { records } = histogramRecords(streams, series, point.attributes, h, name, low, high);
+    const { records } = histogramRecords(streams, index, series, point.attributes, h, name, low, high);
     const group = builder.nextGroup++;
     let cumulative = 0;
     const { boundaries, counts } = h.buckets;
@@ -403,6 +412,7 @@ function addMetric(
     if (h.sum !== undefined) builder.add(records[r++] as SeriesRecord, makeSample(h.sum, ts, start), group);
     builder.add(records[r] as SeriesRecord, makeSample(h.count, ts, start), group);
   }
+  streams.trim(points.length);
 }
 
 /**
@@ -422,16 +432,17 @@ function contextKey(kind: NameKind, classic: boolean, name: string, low: LabelMa
  * object a record is reached from is cached: a producer that makes new attributes objects at every
  * export (unlike the SDK) would otherwise fill the cache with entries that never hit again.
  */
-function remember(streams: MetricStreams, attributes: Attributes, record: SeriesRecord): void {
+function remember(streams: MetricStreams, index: number, attributes: Attributes, record: SeriesRecord): void {
   const snapshot = attributeSnapshot(attributes);
   if (snapshot === undefined) return;
   record.attributes = snapshot;
-  streams.byAttributes.set(attributes, record);
+  streams.set(index, attributes, record);
 }
 
 /** The records of a classic-histogram point, from the cache while attributes and bounds stay. */
 function histogramRecords(
   streams: MetricStreams,
+  index: number,
   series: SeriesState,
   attributes: Attributes,
   h: Histogram,
@@ -441,7 +452,7 @@ function histogramRecords(
 ): HistogramRecords {
   const boundaries = h.buckets.boundaries;
   const hasSum = h.sum !== undefined;
-  const cached = streams.byAttributes.get(attributes) as HistogramRecords | undefined;
+  const cached = streams.get(index, attributes) as HistogramRecords | undefined;
   if (
     cached !== undefined &&
     cached.hasSum === hasSum &&
@@ -465,7 +476,7 @@ function histogramRecords(
   // As remember(): cached for the first attributes object only (the records' `attributes` mark it).
   if (entry.attributes !== undefined && records.every((r) => r.attributes === undefined)) {
     for (const r of records) r.attributes = entry.attributes;
-    streams.byAttributes.set(attributes, entry as HistogramRecords);
+    streams.set(index, attributes, entry as HistogramRecords);
   }
   return entry as HistogramRecords;
 }

@@ -9,10 +9,31 @@ const WIRE_FIXED64 = 1;
 const WIRE_LEN = 2;
 const LENGTH_RESERVE = 5; // a varint of up to 2^35 - 1
 
+declare module 'node:buffer' {
+  interface Buffer {
+    /**
+     * What `buf.write(text, offset, 'latin1')` calls, without re-checking its arguments on every
+     * series (Node's Buffer methods since v0.x, not in @types/node).
+     */
+    latin1Write(text: string, offset: number): number;
+  }
+}
+
 /**
  * Zig-zag mapping of a signed integer (0, −1, 1, −2… → 0, 1, 2, 3…), with arithmetic instead of
  * bit operations so that values beyond 32 bits (sint64 deltas of large counts) stay exact.
  */
+export function varintLength(n: number): number {
+  if (n < 0x80) return 1;
+  if (n < 0x4000) return 2;
+  if (n < 0x200000) return 3;
+  if (n < 0x10000000) return 4;
+  if (n < 0x800000000) return 5;
+  if (n < 0x40000000000) return 6; // millisecond timestamps until the year 2109
+  if (n < 0x2000000000000) return 7;
+  return n < 0x100000000000000 ? 8 : 9;
+}
+
 export function zigzag(value: number): number {
   return value >= 0 ? value * 2 : -value * 2 - 1;
 }
@@ -165,6 +186,33 @@ export class ProtobufWriter {
     this.pos += this.buf.write(value, this.pos, 'utf8');
   }
 
+  /**
+   * A sub-message of a double (field 1) and a non-negative int64 (field 2), each left out when
+   * zero as proto3 does, the double given by value or (for NaN payloads) by its 8 bytes: the
+   * remote-write `Sample`, written in one go because every series of every export has one.
+   */
+  doubleInt64Message(field: number, value: number, valueBytes: Uint8Array | undefined, int: number): void {
+    this.ensure(32);
+    const buf = this.buf;
+    let pos = this.pos;
+    const writeValue = valueBytes !== undefined || value !== 0 || Object.is(value, -0);
+    let size = writeValue ? 9 : 0;
+    if (int !== 0) size += 1 + varintLength(int);
+    buf[pos++] = field * 8 + WIRE_LEN; // fields < 16, size < 128: one byte each
+    buf[pos++] = size;
+    if (writeValue) {
+      buf[pos++] = 0x09; // field 1, fixed64
+      if (valueBytes !== undefined) buf.set(valueBytes, pos);
+      else buf.writeDoubleLE(value, pos);
+      pos += 8;
+    }
+    this.pos = pos;
+    if (int !== 0) {
+      buf[this.pos++] = 0x10; // field 2, varint
+      this.varint(int);
+    }
+  }
+
   /** The key and length of a length-delimited field whose size is known; its content follows. */
   header(field: number, length: number): void {
     this.tag(field, WIRE_LEN);
@@ -174,7 +222,7 @@ export class ProtobufWriter {
   /** Bytes already encoded, given as a latin1 string (wire/label-fields.ts), copied as they are. */
   latin1(bytes: string): void {
     this.ensure(bytes.length);
-    this.pos += this.buf.write(bytes, this.pos, 'latin1');
+    this.pos += this.buf.latin1Write(bytes, this.pos);
   }
 
   /** Starts a length-delimited sub-message; pass the result to `end`. */

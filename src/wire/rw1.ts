@@ -5,7 +5,7 @@
  */
 import type { BucketSpan, MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
 import { writeLabelFields } from './label-fields.js';
-import { ProtobufWriter } from './protobuf-writer.js';
+import { ProtobufWriter, varintLength } from './protobuf-writer.js';
 
 /** The stale marker NaN 0x7ff0000000000002, little-endian (RW1 §Stale Markers). */
 export const STALE_NAN_BYTES = Uint8Array.from([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
@@ -74,7 +74,7 @@ export function encodeWriteRequest(
 export function sampleMessageSize(sample: Sample): number {
   const valueBytes = sample.stale || sample.value !== 0 || Object.is(sample.value, -0) ? 9 : 0;
   const t = sample.timestampMs;
-  const timestampBytes = t === 0 ? 0 : 1 + (t < 0 ? 10 : varintSize(t));
+  const timestampBytes = t === 0 ? 0 : 1 + (t < 0 ? 10 : varintLength(t));
   return valueBytes + timestampBytes;
 }
 
@@ -84,23 +84,18 @@ export function sampleFieldSize(sample: Sample): number {
 }
 
 function writeSample(writer: ProtobufWriter, sample: Sample): void {
+  const t = sample.timestampMs;
+  if (t >= 0) {
+    writer.doubleInt64Message(TIMESERIES_SAMPLES, sample.value, sample.stale ? STALE_NAN_BYTES : undefined, t);
+    return;
+  }
   writer.header(TIMESERIES_SAMPLES, sampleMessageSize(sample));
   if (sample.stale) writer.rawDouble(SAMPLE_VALUE, STALE_NAN_BYTES);
   else if (sample.value !== 0 || Object.is(sample.value, -0)) writer.double(SAMPLE_VALUE, sample.value);
-  if (sample.timestampMs !== 0) writer.int64(SAMPLE_TIMESTAMP, sample.timestampMs);
+  writer.int64(SAMPLE_TIMESTAMP, t);
 }
 
-/** Bytes of a varint for a non-negative integer up to 2^53. */
-export function varintSize(n: number): number {
-  if (n < 0x80) return 1;
-  if (n < 0x4000) return 2;
-  if (n < 0x200000) return 3;
-  if (n < 0x10000000) return 4;
-  if (n < 0x800000000) return 5;
-  if (n < 0x40000000000) return 6; // millisecond timestamps until the year 2109
-  if (n < 0x2000000000000) return 7;
-  return n < 0x100000000000000 ? 8 : 9;
-}
+export { varintLength as varintSize };
 
 // `prometheus.Histogram` field numbers; RW2 `io.prometheus.write.v2.Histogram` uses the same
 // numbers and adds `start_timestamp` = 17 (spec digest §2.3).
