@@ -53,7 +53,8 @@ export class Chunker {
       const samples = s.samples.length + (s.histograms?.length ?? 0);
       const bytes = seriesSize(s);
       const { limits } = this;
-      if (this.samples + samples > limits.maxSamples || this.bytes + bytes > limits.maxBytes) this.closeChunk();
+      if (this.samples + samples > limits.maxSamples || this.bytes + bytes > limits.maxBytes)
+        this.closeChunk();
       if (samples > limits.maxSamples || bytes > limits.maxBytes) this.onOversize([s], samples, bytes);
       this.current.push(s);
       this.samples += samples;

@@ -6,8 +6,9 @@
  *   native-histogram series that is a stale histogram (OTel spec §Staleness).
  * It is also the per-series cache that makes a steady-state export cheap (DESIGN.md, performance
  * principles): a cumulative SDK hands over the same attributes object for a stream at every
- * collection, so translate finds the series' record from that object (`MetricStreams`) and
- * reuses the record's encoded labels instead of sanitizing, sorting and encoding them again.
+ * collection, in the same order, so translate finds the series' record from the point's position
+ * and that object (`MetricStreams`) and reuses the record's encoded labels instead of sanitizing,
+ * sorting and encoding them again.
  * A record that misses one export is evicted (after its stale marker), so the cache follows the
  * live series and does not grow under churn.
  * It keeps the metadata of each family it has seen, so that stale markers of a family that
@@ -28,8 +29,6 @@ export class SeriesRecord {
   histogram = false;
   /** Forgotten by the state: a cache entry that still points here is out of date. */
   evicted = false;
-  /** Attribute keys and values this record was reached from, for the cache check (MetricStreams). */
-  attributes: unknown[] | undefined = undefined;
   /** For delivery's sharding (exporter.ts), computed once. */
   shardHash: number | undefined = undefined;
   private decoded: readonly Label[] | undefined;
@@ -84,50 +83,55 @@ export interface HistogramRecords {
   readonly records: readonly SeriesRecord[];
   readonly boundaries: readonly number[];
   readonly hasSum: boolean;
-  readonly attributes: unknown[];
 }
 
 /**
- * The cache of one metric in one context (name, kind, resource and scope labels): attributes
- * object → its record(s). A WeakMap, so an attributes object the SDK dropped takes its entry along.
+ * The cache of one metric in one context (name, kind, resource and scope labels), by the position
+ * of the point: a cumulative SDK reports a metric's streams in the same order at every collection
+ * (new ones at the end), each with the attributes object it first recorded with. A point whose
+ * attributes are that same object with the same keys and values gets the entry at once; any other
+ * point is translated in full and takes the position over. Positions never outnumber the points
+ * of the last export, so the cache cannot outgrow the data, whatever the producer does.
  */
 export class MetricStreams {
-  private readonly byAttributes = new WeakMap<object, SeriesRecord | HistogramRecords>();
-  /**
-   * The points of the last export by position: the SDK reports a metric's streams in the same
-   * order every time, so a pointer comparison usually finds the entry without hashing.
-   */
-  private readonly lastAttributes: object[] = [];
-  private readonly lastEntries: Array<SeriesRecord | HistogramRecords> = [];
+  private readonly attributes: object[] = [];
+  private readonly snapshots: unknown[][] = [];
+  private readonly entries: Array<SeriesRecord | HistogramRecords> = [];
   usedInExport = 0;
 
-  /** The entry cached for the attributes object of the point at `index`, if any. */
-  get(index: number, attributes: object): SeriesRecord | HistogramRecords | undefined {
-    if (this.lastAttributes[index] === attributes) return this.lastEntries[index];
-    const entry = this.byAttributes.get(attributes);
-    if (entry !== undefined) this.place(index, attributes, entry);
-    return entry;
+  /** The entry of the point at `index`, if it has the attributes the entry was made from. */
+  get(index: number, attributes: Attributes): SeriesRecord | HistogramRecords | undefined {
+    if (this.attributes[index] !== attributes) return undefined;
+    if (!sameAttributes(attributes, this.snapshots[index] as unknown[])) return undefined;
+    return this.entries[index];
   }
 
-  set(index: number, attributes: object, entry: SeriesRecord | HistogramRecords): void {
-    this.byAttributes.set(attributes, entry);
-    this.place(index, attributes, entry);
+  set(index: number, attributes: Attributes, entry: SeriesRecord | HistogramRecords): void {
+    if (index > this.attributes.length) return; // keep the arrays dense
+    const snapshot = attributeSnapshot(attributes);
+    if (snapshot === undefined) {
+      // Not checkable later: the position stays empty (this object is never matched).
+      this.attributes[index] = EMPTY;
+      this.snapshots[index] = [];
+      this.entries[index] = entry;
+      return;
+    }
+    this.attributes[index] = attributes;
+    this.snapshots[index] = snapshot;
+    this.entries[index] = entry;
   }
 
   /** After a metric's points: positions past its last point are dropped. */
   trim(points: number): void {
-    if (this.lastAttributes.length > points) {
-      this.lastAttributes.length = points;
-      this.lastEntries.length = points;
+    if (this.attributes.length > points) {
+      this.attributes.length = points;
+      this.snapshots.length = points;
+      this.entries.length = points;
     }
   }
-
-  private place(index: number, attributes: object, entry: SeriesRecord | HistogramRecords): void {
-    if (index > this.lastAttributes.length) return; // keep the arrays dense
-    this.lastAttributes[index] = attributes;
-    this.lastEntries[index] = entry;
-  }
 }
+
+const EMPTY = {};
 
 /**
  * The attribute keys and values of an object, in enumeration order, if they can be checked by

@@ -35,10 +35,8 @@ import { metricName, unitMetadata, type MetricNameOptions, type NameKind } from 
 import { explicitToCustomBuckets, exponentialToNative, MIN_SCHEMA } from './native-histogram.js';
 import { resourceLabels, scopeLabels, type ResourceOptions } from './resource.js';
 import {
-  attributeSnapshot,
   CachedSeries,
   describe,
-  sameAttributes,
   type HistogramRecords,
   type MetricStreams,
   type SeriesRecord,
@@ -335,15 +333,9 @@ function addMetric(
   /** The one record of a counter, gauge or native-histogram point: from the cache, else built. */
   const recordOf = (index: number, attributes: Attributes): SeriesRecord => {
     const cached = streams.get(index, attributes) as SeriesRecord | undefined;
-    if (
-      cached !== undefined &&
-      !cached.evicted &&
-      cached.attributes !== undefined &&
-      sameAttributes(attributes, cached.attributes)
-    )
-      return cached;
+    if (cached !== undefined && !cached.evicted) return cached;
     const record = series.record(buildLabels(name, attributesToLabels(attributes), low, high), name);
-    if (record.attributes === undefined) remember(streams, index, attributes, record);
+    streams.set(index, attributes, record);
     return record;
   };
   // Counters and histograms count from the point's start time; a gauge has none.
@@ -427,18 +419,6 @@ function contextKey(kind: NameKind, classic: boolean, name: string, low: LabelMa
   return key;
 }
 
-/**
- * Caches `record` for this attributes object, if its values can be checked later. Only the first
- * object a record is reached from is cached: a producer that makes new attributes objects at every
- * export (unlike the SDK) would otherwise fill the cache with entries that never hit again.
- */
-function remember(streams: MetricStreams, index: number, attributes: Attributes, record: SeriesRecord): void {
-  const snapshot = attributeSnapshot(attributes);
-  if (snapshot === undefined) return;
-  record.attributes = snapshot;
-  streams.set(index, attributes, record);
-}
-
 /** The records of a classic-histogram point, from the cache while attributes and bounds stay. */
 function histogramRecords(
   streams: MetricStreams,
@@ -457,7 +437,6 @@ function histogramRecords(
     cached !== undefined &&
     cached.hasSum === hasSum &&
     sameBoundaries(cached.boundaries, boundaries) &&
-    sameAttributes(attributes, cached.attributes) &&
     cached.records.every((r) => !r.evicted)
   )
     return cached;
@@ -472,13 +451,9 @@ function histogramRecords(
   records.push(series.record(buildLabels(`${name}_bucket`, labels, low, high, inf), name));
   if (hasSum) records.push(series.record(buildLabels(`${name}_sum`, labels, low, high), name));
   records.push(series.record(buildLabels(`${name}_count`, labels, low, high), name));
-  const entry = { records, boundaries: [...boundaries], hasSum, attributes: attributeSnapshot(attributes) };
-  // As remember(): cached for the first attributes object only (the records' `attributes` mark it).
-  if (entry.attributes !== undefined && records.every((r) => r.attributes === undefined)) {
-    for (const r of records) r.attributes = entry.attributes;
-    streams.set(index, attributes, entry as HistogramRecords);
-  }
-  return entry as HistogramRecords;
+  const entry: HistogramRecords = { records, boundaries: [...boundaries], hasSum };
+  streams.set(index, attributes, entry);
+  return entry;
 }
 
 function sameBoundaries(a: readonly number[], b: readonly number[]): boolean {

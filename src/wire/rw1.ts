@@ -86,7 +86,12 @@ export function sampleFieldSize(sample: Sample): number {
 function writeSample(writer: ProtobufWriter, sample: Sample): void {
   const t = sample.timestampMs;
   if (t >= 0) {
-    writer.doubleInt64Message(TIMESERIES_SAMPLES, sample.value, sample.stale ? STALE_NAN_BYTES : undefined, t);
+    writer.doubleInt64Message(
+      TIMESERIES_SAMPLES,
+      sample.value,
+      sample.stale ? STALE_NAN_BYTES : undefined,
+      t,
+    );
     return;
   }
   writer.header(TIMESERIES_SAMPLES, sampleMessageSize(sample));
