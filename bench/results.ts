@@ -1,0 +1,83 @@
+/**
+ * What a workload's child process reports to the parent (JSON), and the small statistics both use.
+ */
+
+export const WORKLOAD_IDS = ['a', 'b', 'c', 'd', 'e'] as const;
+export type WorkloadId = (typeof WORKLOAD_IDS)[number];
+
+/** Milliseconds of one export: the `export()` call and its phases from the exporter's profile. */
+export interface ExportTimes {
+  total: number;
+  /** Each `…Ms` field of the profile, by name without `Ms` (translate, encode, compress…). */
+  phases: Record<string, number>;
+  /** total − the phases: what the profile does not time. */
+  other: number;
+}
+
+/** Median milliseconds per export of the other implementations, on the same series. */
+export interface Comparison {
+  /** Timed repetitions each median is taken over. */
+  iterations: number;
+  /** snappy alone (src/wire/snappy.ts) on our uncompressed bodies of one export. */
+  snappyAlone: number;
+  /** `prometheus-remote-write` 0.5.1 `pushTimeseries`, one awaited call per request of ours. */
+  promRemoteWrite: number;
+  /** protobufjs 8 reflection `fromObject` + `encode().finish()` + snappy (src/wire/snappy.ts), per request of ours. */
+  protobufjs: number;
+  /** `@opentelemetry/otlp-transformer` `ProtobufMetricsSerializer.serializeRequest` of the same ResourceMetrics. */
+  otlp: number;
+  /** Uncompressed bytes protobufjs produced for one export (ours: rawBytesPerExport). */
+  protobufjsRawBytes: number;
+  /** Bytes of the OTLP request for one export. */
+  otlpBytes: number;
+}
+
+export interface WorkloadResult {
+  id: WorkloadId;
+  title: string;
+  /** Data points (streams) per export. */
+  streams: number;
+  /** Exports made in all. */
+  exports: number;
+  /** Exports left out of the medians (the first ones). */
+  warmup: number;
+  /** Why fewer exports were made than planned, if so. */
+  shortened: string | undefined;
+  /** Samples in the request bodies of one (the last) export. */
+  samplesPerExport: number;
+  requestsPerExport: number;
+  rawBytesPerExport: number;
+  compressedBytesPerExport: number;
+  /** The first export of the process. */
+  cold: ExportTimes;
+  /** Medians over the exports after the warm-up (each phase's own median). */
+  median: ExportTimes;
+  /** Milliseconds to build one export's ResourceMetrics (outside the timed region), median. */
+  buildMs: number;
+  memory: {
+    /** RSS right before the first export, input of that export built (KB). */
+    baselineRssKB: number;
+    /** process.resourceUsage().maxRSS when the first export starts (KB). */
+    maxRssBeforeKB: number;
+    /** process.resourceUsage().maxRSS after the last export (KB). */
+    peakRssKB: number;
+    /** heapUsed after a full GC, after `heapEarlyAt` exports and after the last one (bytes). */
+    heapEarly: number;
+    heapEarlyAt: number;
+    heapLate: number;
+    /** After the last export and a full GC: RSS, and what V8 accounts for (heap + external). */
+    endRss: number;
+    endHeapTotal: number;
+    endExternal: number;
+  };
+  comparison: Comparison | undefined;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}

@@ -1,0 +1,360 @@
+/**
+ * `npm run bench [-- --json FILE] [-- --only a,c]`: the cost of the exporter's `export()` call
+ * without the network, on five workloads of cumulative OTel data, each in its own process
+ * (bench/workload.ts) so that RSS figures are independent:
+ *   (a) 10,000 counter series, steady    (b) 1,000 histograms × 12 bounds, steady
+ *   (c) 100,000 counter series, steady   (d) 1,000,000 counter series, first export and steady
+ *   (e) 10,000 counter series with 10 % replaced at every export
+ * Per workload: median time of the synchronous `export()` call (translate → split into requests →
+ * encode → compress → queue) and its split by the exporter's profile, samples per second per core,
+ * compressed bytes per sample, peak RSS above the baseline, heap growth; on (a)–(c), the same
+ * series through prometheus-remote-write, protobufjs 8 + snappy, snappy alone, and the OTLP
+ * protobuf serializer (bench/compare.ts). Prints targets with PASS/FAIL, then Markdown tables for
+ * bench/RESULTS.md.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WORKLOAD_IDS, type WorkloadId, type WorkloadResult } from './results.js';
+
+const args = process.argv.slice(2);
+const option = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const jsonFile = option('--json');
+const only = option('--only')?.split(',') as WorkloadId[] | undefined;
+const ids = WORKLOAD_IDS.filter((id) => !only || only.includes(id));
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const workloadScript = fileURLToPath(new URL('workload.ts', import.meta.url));
+
+function runChild(id: WorkloadId, outFile: string): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', workloadScript, id, '--out', outFile],
+      { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    node: process.versions.node,
+    v8: process.versions.v8,
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    kernel: `${os.type()} ${os.release()} ${os.arch()}`,
+    /** Other work on the machine skews the figures: the 1-minute load average at the start. */
+    loadAverage: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
+  };
+}
+
+// --- formatting ---
+
+const MiB = 2 ** 20;
+const f = (x: number | undefined, digits = 1): string =>
+  x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
+const ms = (x: number | undefined): string => (x === undefined ? 'n/a' : f(x, x < 10 ? 2 : 1));
+const int = (x: number): string => Math.round(x).toLocaleString('en-US');
+const times = (x: number): string => `${f(x, x < 10 ? 2 : 1)}×`;
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+const nsPerSample = (r: WorkloadResult, t = r.median.total): number => (t * 1e6) / r.samplesPerExport;
+const timedCount = (r: WorkloadResult): number => r.exports - r.warmup;
+const rssAboveBaselineKB = (r: WorkloadResult): number => r.memory.peakRssKB - r.memory.baselineRssKB;
+
+/** The profile's phases, in the order the exporter's profile lists them. */
+function phaseNames(results: WorkloadResult[]): string[] {
+  return [...new Set(results.flatMap((r) => Object.keys(r.median.phases)))];
+}
+
+function costTable(results: WorkloadResult[]): string {
+  const phases = phaseNames(results);
+  return table(
+    [
+      'Workload',
+      'Samples/export',
+      'Requests',
+      'Exports (timed)',
+      'Export ms',
+      ...phases,
+      'other',
+      'First export ms',
+      'M samples/s/core',
+      'ns/sample',
+      'Compressed B/sample',
+    ],
+    results.map((r) => [
+      r.title,
+      int(r.samplesPerExport),
+      int(r.requestsPerExport),
+      `${r.exports} (${timedCount(r)})`,
+      ms(r.median.total),
+      ...phases.map((name) => ms(r.median.phases[name])),
+      ms(r.median.other),
+      ms(r.cold.total),
+      f(r.samplesPerExport / r.median.total / 1000, 2),
+      int(nsPerSample(r)),
+      f(r.compressedBytesPerExport / r.samplesPerExport, 2),
+    ]),
+  );
+}
+
+function coldTable(results: WorkloadResult[]): string {
+  const phases = phaseNames(results);
+  return table(
+    ['Workload', 'First export ms', ...phases, 'other', 'ns/sample'],
+    results.map((r) => [
+      r.title,
+      ms(r.cold.total),
+      ...phases.map((name) => ms(r.cold.phases[name])),
+      ms(r.cold.other),
+      int(nsPerSample(r, r.cold.total)),
+    ]),
+  );
+}
+
+function memoryTable(results: WorkloadResult[]): string {
+  return table(
+    [
+      'Workload',
+      'Exports',
+      'Baseline RSS MiB',
+      'Peak RSS MiB',
+      'Peak − baseline MiB',
+      'Uncompressed body MiB/export',
+      '(Peak − baseline) ÷ body',
+      'Heap after N exports MiB',
+      'Heap after last MiB',
+      'Heap growth',
+      'RSS outside V8 at end MiB',
+    ],
+    results.map((r) => {
+      const m = r.memory;
+      const above = rssAboveBaselineKB(r) * 1024;
+      return [
+        r.title,
+        String(r.exports),
+        f(m.baselineRssKB / 1024, 0),
+        f(m.peakRssKB / 1024, 0),
+        f(above / MiB, 0),
+        f(r.rawBytesPerExport / MiB, 1),
+        f(above / r.rawBytesPerExport, 2),
+        `${f(m.heapEarly / MiB, 1)} (N=${m.heapEarlyAt})`,
+        f(m.heapLate / MiB, 1),
+        `${f((m.heapLate / m.heapEarly - 1) * 100, 1)} %`,
+        f((m.endRss - m.endHeapTotal - m.endExternal) / MiB, 0),
+      ];
+    }),
+  );
+}
+
+function comparisonTable(results: WorkloadResult[]): string {
+  const rows = results.flatMap((r) => {
+    const c = r.comparison;
+    if (!c) return [];
+    const ours = r.median.total;
+    return [
+      [
+        r.title,
+        ms(ours),
+        `${ms(c.snappyAlone)} (ours ${times(ours / c.snappyAlone)})`,
+        f(r.rawBytesPerExport / 1e6 / (c.snappyAlone / 1000), 0),
+        `${ms(c.promRemoteWrite)} (${times(c.promRemoteWrite / ours)})`,
+        `${ms(c.protobufjs)} (${times(c.protobufjs / ours)})`,
+        `${ms(c.otlp)} (${times(c.otlp / ours)})`,
+        String(c.iterations),
+      ],
+    ];
+  });
+  return table(
+    [
+      'Workload',
+      'Ours ms',
+      'snappy alone ms (ours ÷ it)',
+      'snappy MB/s',
+      'prometheus-remote-write ms (ours N× faster)',
+      'protobufjs 8 + snappy ms (N×)',
+      'OTLP protobuf ms (N×)',
+      'Repetitions',
+    ],
+    rows,
+  );
+}
+
+interface Target {
+  name: string;
+  measured: string;
+  limit: string;
+  pass: boolean | undefined;
+}
+
+function targets(byId: Map<WorkloadId, WorkloadResult>): Target[] {
+  const a = byId.get('a');
+  const d = byId.get('d');
+  const e = byId.get('e');
+  const out: Target[] = [];
+  const add = (name: string, value: number | undefined, limit: string, pass: (v: number) => boolean) =>
+    out.push({
+      name,
+      measured: value === undefined ? 'not run' : times(value),
+      limit,
+      pass: value === undefined ? undefined : pass(value),
+    });
+  const c = a?.comparison;
+  const ours = a?.median.total;
+  add('(a) our export ÷ snappy alone', c && ours && ours / c.snappyAlone, '≤ 2.0×', (v) => v <= 2);
+  add(
+    '(a) faster than prometheus-remote-write',
+    c && ours && c.promRemoteWrite / ours,
+    '≥ 20×',
+    (v) => v >= 20,
+  );
+  add('(a) faster than protobufjs 8 + snappy', c && ours && c.protobufjs / ours, '≥ 4×', (v) => v >= 4);
+  add('(a) faster than OTLP protobuf serialization', c && ours && c.otlp / ours, '> 1×', (v) => v > 1);
+  add(
+    '(d) steady cost per sample ÷ (a)',
+    a && d && nsPerSample(d) / nsPerSample(a),
+    '≤ 1.5×',
+    (v) => v <= 1.5,
+  );
+  out.push({
+    name: '(d) first export cost per sample ÷ (a) first export (information)',
+    measured: a && d ? times(nsPerSample(d, d.cold.total) / nsPerSample(a, a.cold.total)) : 'not run',
+    limit: '—',
+    pass: undefined,
+  });
+  add(
+    '(d) (peak RSS − baseline) ÷ uncompressed body bytes of one export',
+    d && (rssAboveBaselineKB(d) * 1024) / d.rawBytesPerExport,
+    '< 3×',
+    (v) => v < 3,
+  );
+  add(
+    `(e) heap after ${e?.exports ?? 100} exports ÷ after ${e?.memory.heapEarlyAt ?? 10}`,
+    e && e.memory.heapLate / e.memory.heapEarly,
+    '≤ 1.10×',
+    (v) => v <= 1.1,
+  );
+  return out;
+}
+
+const verdict = (t: Target): string => (t.pass === undefined ? '—' : t.pass ? 'PASS' : 'FAIL');
+
+function notes(results: WorkloadResult[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    if (r.shortened) lines.push(`${r.title}: ${r.shortened}.`);
+    else if (r.exports < 100) lines.push(`${r.title}: ${r.exports} exports (first ${r.warmup} not timed).`);
+    const c = r.comparison;
+    if (c && c.protobufjsRawBytes !== r.rawBytesPerExport) {
+      lines.push(
+        `${r.title}: protobufjs bodies ${int(c.protobufjsRawBytes)} B vs ours ${int(r.rawBytesPerExport)} B uncompressed.`,
+      );
+    }
+  }
+  return lines;
+}
+
+// --- main ---
+
+const info = machine();
+const started = Date.now();
+console.log(
+  `node ${info.node} (V8 ${info.v8}), ${info.cores} × ${info.cpu}, ${info.memoryGiB} GiB, ${info.kernel}, ` +
+    `load average ${info.loadAverage}`,
+);
+const dir = mkdtempSync(join(os.tmpdir(), 'prw-bench-'));
+const results: WorkloadResult[] = [];
+const failures: string[] = [];
+for (const id of ids) {
+  const outFile = join(dir, `${id}.json`);
+  console.log(`\nworkload (${id}) …`);
+  const t0 = Date.now();
+  const code = await runChild(id, outFile);
+  if (code !== 0) {
+    failures.push(`(${id}) exited with code ${code}`);
+    console.error(`workload (${id}) FAILED (exit code ${code}); see the error above`);
+    continue;
+  }
+  const r = JSON.parse(readFileSync(outFile, 'utf8')) as WorkloadResult;
+  results.push(r);
+  console.log(
+    `  ${r.title}: ${ms(r.median.total)} ms per export (median of ${timedCount(r)}), ` +
+      `${f(r.samplesPerExport / r.median.total / 1000, 2)} M samples/s/core, ` +
+      `peak RSS ${f(r.memory.peakRssKB / 1024, 0)} MiB; ${f((Date.now() - t0) / 1000, 0)} s`,
+  );
+}
+rmSync(dir, { recursive: true, force: true });
+
+const byId = new Map(results.map((r) => [r.id, r]));
+const targetList = targets(byId);
+console.log('\nTargets');
+for (const t of targetList)
+  console.log(`  ${verdict(t).padEnd(4)}  ${t.name}: ${t.measured} (target ${t.limit})`);
+for (const line of notes(results)) console.log(`  note: ${line}`);
+for (const line of failures) console.log(`  FAILED: ${line}`);
+const wall = (Date.now() - started) / 1000;
+console.log(`\nTotal ${f(wall, 0)} s.`);
+
+const markdown = [
+  `Run of ${new Date().toISOString().slice(0, 10)}, load average ${info.loadAverage} at the start, ` +
+    `${f(wall, 0)} s in all.`,
+  '',
+  `### Export cost (median ms of the timed exports; phases from the exporter's profile, each its own median)`,
+  '',
+  costTable(results),
+  '',
+  '### First export of the process (cold: every series new, code not yet optimized)',
+  '',
+  coldTable(results),
+  '',
+  '### Memory',
+  '',
+  memoryTable(results),
+  '',
+  '### Same series, other implementations (median ms per export)',
+  '',
+  comparisonTable(results),
+  '',
+  'prometheus-remote-write and protobufjs get the labels and samples of our bodies, ready-made, one call ' +
+    'per request of ours (≤ 2000 samples); snappy alone compresses our uncompressed bodies; OTLP ' +
+    'serializes the same ResourceMetrics. N× = their time ÷ ours.',
+  '',
+  '### Targets',
+  '',
+  table(
+    ['Target', 'Measured', 'Target', 'Result'],
+    targetList.map((t) => [t.name, t.measured, t.limit, verdict(t)]),
+  ),
+  ...(notes(results).length > 0 ? ['', ...notes(results).map((n) => `- ${n}`)] : []),
+  ...(failures.length > 0 ? ['', ...failures.map((n) => `- FAILED: ${n}`)] : []),
+].join('\n');
+console.log('\n--- Markdown (bench/RESULTS.md) ---\n');
+console.log(markdown);
+
+if (jsonFile) {
+  const json = {
+    date: new Date().toISOString(),
+    machine: info,
+    wallSeconds: wall,
+    results,
+    targets: targetList,
+    failures,
+  };
+  writeFileSync(jsonFile, JSON.stringify(json, null, 2) + '\n');
+  console.log(`\nJSON written to ${jsonFile}`);
+}
+if (failures.length > 0) process.exitCode = 1;
