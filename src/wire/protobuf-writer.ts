@@ -213,6 +213,43 @@ export class ProtobufWriter {
     }
   }
 
+  /**
+   * A message holding bytes already encoded (a latin1 string) followed by one
+   * doubleInt64Message: the remote-write `TimeSeries` with cached labels and one sample, written
+   * with one size computation and one check for room.
+   */
+  bytesAndDoubleInt64Message(
+    field: number,
+    bytes: string,
+    inner: number,
+    value: number,
+    valueBytes: Uint8Array | undefined,
+    int: number,
+  ): void {
+    const writeValue = valueBytes !== undefined || value !== 0 || Object.is(value, -0);
+    let innerSize = writeValue ? 9 : 0;
+    if (int !== 0) innerSize += 1 + varintLength(int);
+    const size = bytes.length + 2 + innerSize;
+    this.ensure(size + 6);
+    this.tag(field, WIRE_LEN);
+    this.varint(size);
+    const buf = this.buf;
+    let pos = this.pos + buf.latin1Write(bytes, this.pos);
+    buf[pos++] = inner * 8 + WIRE_LEN;
+    buf[pos++] = innerSize;
+    if (writeValue) {
+      buf[pos++] = 0x09;
+      if (valueBytes !== undefined) buf.set(valueBytes, pos);
+      else buf.writeDoubleLE(value, pos);
+      pos += 8;
+    }
+    this.pos = pos;
+    if (int !== 0) {
+      buf[this.pos++] = 0x10;
+      this.varint(int);
+    }
+  }
+
   /** The key and length of a length-delimited field whose size is known; its content follows. */
   header(field: number, length: number): void {
     this.tag(field, WIRE_LEN);

@@ -34,8 +34,24 @@ export function encodeWriteRequest(
   writer.reset();
   for (const s of series) {
     const encodedLabels = s.encodedLabels;
+    const samples = s.samples;
+    if (encodedLabels !== undefined && samples.length === 1 && s.histograms === undefined) {
+      const sample = samples[0] as Sample;
+      if (sample.timestampMs >= 0) {
+        // The steady state: cached label bytes and one sample, in one call.
+        writer.bytesAndDoubleInt64Message(
+          WRITE_REQUEST_TIMESERIES,
+          encodedLabels,
+          TIMESERIES_SAMPLES,
+          sample.value,
+          sample.stale ? STALE_NAN_BYTES : undefined,
+          sample.timestampMs,
+        );
+        continue;
+      }
+    }
     if (encodedLabels !== undefined && s.histograms === undefined) {
-      // The steady-state path: cached label bytes and float samples, every length known up front.
+      // Cached label bytes and float samples: every length is known up front.
       let size = encodedLabels.length;
       for (const sample of s.samples) size += sampleFieldSize(sample);
       writer.header(WRITE_REQUEST_TIMESERIES, size);
