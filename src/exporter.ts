@@ -19,7 +19,12 @@ import {
 } from './options.js';
 import { DeltaAccumulator } from './translate/delta.js';
 import { CachedSeries, describe, SeriesState } from './translate/series-state.js';
-import { translate, type SeriesSink, type TranslateState } from './translate/translate.js';
+import {
+  translate,
+  type SeriesSink,
+  type TranslateOptions,
+  type TranslateState,
+} from './translate/translate.js';
 import { Chunker } from './deliver/batching.js';
 import { DeliveryQueue, type OutgoingRequest, type RequestResult } from './deliver/queue.js';
 import { RemoteWriteError, Sender, type SenderOptions, type WireProtocol } from './deliver/sender.js';
@@ -76,10 +81,12 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
   private shutdownPromise: Promise<void> | undefined;
   private requestSeq = 0;
   private readonly profile: ExportProfile | undefined;
+  private readonly translateOptions: TranslateOptions;
 
   constructor(options: PrometheusRemoteWriteExporterOptions, internals: ExporterInternals = {}) {
     this.options = resolveOptions(options);
     this.profile = internals.profile;
+    this.translateOptions = { ...this.options, withoutStartTimestamps: this.options.protocol === 'v1' };
     const o = this.options;
     this.sender = new Sender({
       url: o.url,
@@ -127,7 +134,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     try {
       // Translated at call time, so that the per-series state sees exports in call order. Each
       // request is encoded, compressed and queued as soon as it is full.
-      translate(metrics, this.options, this.state, outlet);
+      translate(metrics, this.translateOptions, this.state, outlet);
       const stale = this.seriesState.admit([], Date.now(), outlet.metadata);
       if (this.options.markStaleWhenMissing) for (const s of stale) outlet.add(s);
       outlet.flush();

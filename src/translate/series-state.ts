@@ -21,10 +21,8 @@ import { staleNativeHistogram } from './native-histogram.js';
 
 export class SeriesRecord {
   lastTimestampMs = -Infinity;
-  /** The export that last admitted it (ordering, staleness). */
+  /** The export that last admitted it (ordering, staleness, two points for one series). */
   seenInExport = 0;
-  /** The export that last produced it in translate (two points for one series). */
-  claimedInExport = 0;
   /** The last export carried native histograms for it: its stale marker is a histogram. */
   histogram = false;
   /** Forgotten by the state: a cache entry that still points here is out of date. */

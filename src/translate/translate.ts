@@ -52,6 +52,11 @@ export interface TranslateOptions extends MetricNameOptions, ResourceOptions {
    * without a sum stay classic.
    */
   readonly explicitHistogramsAsNative?: boolean;
+  /**
+   * Leave out the points' start times: only RW 2.0 carries them, so an exporter that only ever
+   * sends 1.0 saves reading them.
+   */
+  readonly withoutStartTimestamps?: boolean;
 }
 
 /** State that outlives one export. */
@@ -184,7 +189,8 @@ class BatchBuilder {
 
   /** False (with a warning) if the export has that series already. */
   private claim(record: SeriesRecord): boolean {
-    if (record.claimedInExport === this.exportNumber) {
+    // Admitted already in this export (SeriesState.place): a second point for the series.
+    if (record.seenInExport === this.exportNumber) {
       // Two points for one series at one time are rejected by Prometheus with the whole request.
       const labels = record.labels;
       warnOnce(
@@ -195,7 +201,6 @@ class BatchBuilder {
       );
       return false;
     }
-    record.claimedInExport = this.exportNumber;
     return true;
   }
 }
@@ -339,7 +344,7 @@ function addMetric(
     return record;
   };
   // Counters and histograms count from the point's start time; a gauge has none.
-  const withStart = kind === 'histogram' || kind === 'counter';
+  const withStart = (kind === 'histogram' || kind === 'counter') && !options.withoutStartTimestamps;
   // The points of one collection usually share their end time (one array).
   let lastEnd: HrTime | undefined;
   let lastEndMs = 0;
