@@ -78,6 +78,8 @@ export interface TimeSeries {
    * state has them: the encoder copies them instead of encoding the labels again.
    */
   readonly encodedLabels?: string;
+  /** `encodedLabels.length`, when known. */
+  readonly labelsSize?: number;
 }
 
 /** Values of `prometheus.MetricMetadata.MetricType` (proto/types.proto). */

@@ -121,7 +121,8 @@ export function splitIntoChunks(
  */
 export function seriesSize(s: TimeSeries): number {
   let body = 0;
-  if (s.encodedLabels !== undefined) body = s.encodedLabels.length;
+  if (s.labelsSize !== undefined) body = s.labelsSize;
+  else if (s.encodedLabels !== undefined) body = s.encodedLabels.length;
   else for (const label of s.labels) body += fieldSize(labelSize(label));
   for (const sample of s.samples) body += sampleFieldSize(sample);
   if (s.histograms) {

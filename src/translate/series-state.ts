@@ -29,6 +29,8 @@ export class SeriesRecord {
   evicted = false;
   /** For delivery's sharding (exporter.ts), computed once. */
   shardHash: number | undefined = undefined;
+  /** Length of the encoded labels, kept here so that batching need not touch the string. */
+  readonly labelsSize: number | undefined;
   private decoded: readonly Label[] | undefined;
 
   constructor(
@@ -42,6 +44,7 @@ export class SeriesRecord {
     labels?: readonly Label[],
   ) {
     this.decoded = labels;
+    this.labelsSize = encoded ? key.length : undefined;
   }
 
   /** Decoded from the encoded bytes when first asked (RW 2.0, debug text, messages). */
@@ -59,6 +62,7 @@ export class CachedSeries implements TimeSeries {
   readonly key: string;
   readonly family: string;
   readonly encodedLabels: string | undefined;
+  readonly labelsSize: number | undefined;
 
   constructor(
     readonly record: SeriesRecord,
@@ -69,6 +73,7 @@ export class CachedSeries implements TimeSeries {
     this.key = record.key;
     this.family = record.family;
     this.encodedLabels = record.encoded ? record.key : undefined;
+    this.labelsSize = record.labelsSize;
   }
 
   get labels(): readonly Label[] {
