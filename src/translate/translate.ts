@@ -333,7 +333,7 @@ function addMetric(
   const high = options.withoutScopeInfo ? identity : mergeLayers([scopeLabels(scope), identity]);
   const exponential = metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM;
   const classic = kind === 'histogram' && !exponential && !options.explicitHistogramsAsNative;
-  const streams = builder.state.streamsFor(contextKey(kind, classic, name, low, high));
+  const streams = builder.state.streamsFor(contextKey(kind, classic, name, otelName, scope, low, high));
   const series = builder.state;
   /** The one record of a counter, gauge or native-histogram point: from the cache, else built. */
   const recordOf = (index: number, attributes: Attributes): SeriesRecord => {
@@ -414,10 +414,21 @@ function addMetric(
 
 /**
  * What the labels of a metric's series depend on besides the point's attributes: the cache of
- * records is per context, so a change of resource or scope labels starts a new one.
+ * records is per context, so a change of resource or scope labels starts a new one. The OTel name
+ * and the scope are in it too, so that two metrics never share (and overwrite) one cache, even
+ * when they map to one Prometheus name or the scope is not put in labels.
  */
-function contextKey(kind: NameKind, classic: boolean, name: string, low: LabelMap, high: LabelMap): string {
-  let key = `${kind}\u0000${classic ? 'c' : 'n'}\u0000${name}\u0000`;
+function contextKey(
+  kind: NameKind,
+  classic: boolean,
+  name: string,
+  otelName: string,
+  scope: ScopeMetrics['scope'],
+  low: LabelMap,
+  high: LabelMap,
+): string {
+  let key = `${kind}\u0000${classic ? 'c' : 'n'}\u0000${name}\u0000${otelName}\u0000`;
+  key += `${scope.name}\u0000${scope.version ?? ''}\u0000${scope.schemaUrl ?? ''}\u0000`;
   for (const [k, v] of low) key += `${k}\u0000${v}\u0000`;
   key += '\u0001';
   for (const [k, v] of high) key += `${k}\u0000${v}\u0000`;
