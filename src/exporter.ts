@@ -134,13 +134,20 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     try {
       // Translated at call time, so that the per-series state sees exports in call order. Each
       // request is encoded, compressed and queued as soon as it is full.
-      translate(metrics, this.translateOptions, this.state, outlet);
+      const batch = translate(metrics, this.translateOptions, this.state, outlet);
+      if (batch.problems) failure = new Error(`prometheus remote write: ${batch.problems.join('; ')}`);
       const stale = this.seriesState.admit([], Date.now(), outlet.metadata);
       if (this.options.markStaleWhenMissing) for (const s of stale) outlet.add(s);
       outlet.flush();
     } catch (err) {
-      // What was queued before the failure is still delivered; the result reports the failure.
+      // Input that cannot be read at all. What was made of it before is still sent; the result
+      // reports the failure.
       failure = asError(err);
+      try {
+        outlet.flush();
+      } catch {
+        // Nothing more can be sent from this export.
+      }
     }
     if (profile) {
       const inner = profile.encodeMs + profile.compressMs + profile.queueMs - inner0;

@@ -106,6 +106,8 @@ export interface MetricFamilyMetadata {
 export interface SeriesBatch {
   readonly series: TimeSeries[];
   readonly metadata: Map<string, MetricFamilyMetadata>;
+  /** Metrics left out because their data could not be read, one message each. */
+  readonly problems?: readonly string[];
 }
 
 const KEY_SEPARATOR = '\u0000';

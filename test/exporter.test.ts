@@ -9,6 +9,7 @@ import {
   InstrumentType,
   MeterProvider,
   PeriodicExportingMetricReader,
+  type MetricData,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
@@ -322,6 +323,24 @@ describe('failures', () => {
     assert.equal(result.code, ExportResultCode.FAILED);
     assert.ok(result.error instanceof Error);
     assert.equal(receiver.requests.length, 0);
+  });
+
+  it('a malformed metric is named in the result, and the other metrics are still sent', async () => {
+    const exporter = new PrometheusRemoteWriteExporter({ url: receiver.url, maxSamplesPerSend: 2 });
+    const broken = { ...gauge({ name: 'broken' }, []), dataPoints: null } as unknown as MetricData;
+    const now = Date.now();
+    const points = (n: number) => Array.from({ length: n }, (_, i) => point(i, { i: String(i) }, now));
+    const result = await exportOnce(
+      exporter,
+      resourceMetrics(
+        [gauge({ name: 'before' }, points(3)), broken, gauge({ name: 'after' }, points(2))],
+        {},
+      ),
+    );
+    assert.equal(result.code, ExportResultCode.FAILED);
+    assert.match(result.error?.message ?? '', /metric "broken" not sent/);
+    const names = receiver.requests.flatMap((r) => r.decoded.timeseries.map((t) => labelsOf(t)['__name__']));
+    assert.deepEqual(names, ['before', 'before', 'before', 'after', 'after']);
   });
 });
 

@@ -135,6 +135,8 @@ class BatchBuilder {
   maxTimestampMs = -Infinity;
   /** Whether any series was produced (the sink keeps none). */
   produced = false;
+  /** Metrics that could not be translated (see guarded). */
+  readonly problems: string[] = [];
   private readonly exportNumber: number;
 
   constructor(
@@ -242,13 +244,17 @@ export function translate(
             latestDeltaEnd = p.endTime;
         continue;
       }
-      addMetric(builder, scopeMetrics.scope, metric, low, resource.identity, options, state);
+      guarded(builder, metric, () =>
+        addMetric(builder, scopeMetrics.scope, metric, low, resource.identity, options, state),
+      );
     }
   }
   if (state.deltas.size > 0) {
     const now = latestDeltaEnd ?? millisToHrTime(Date.now());
     for (const { scope, metric } of state.deltas.collect(now)) {
-      addMetric(builder, scope, metric, low, resource.identity, options, state);
+      guarded(builder, metric, () =>
+        addMetric(builder, scope, metric, low, resource.identity, options, state),
+      );
     }
   }
 
@@ -260,7 +266,23 @@ export function translate(
       builder.add(builder.state.record(labels, name), { value: 1, timestampMs: builder.maxTimestampMs });
     }
   }
-  return { series: builder.series, metadata: builder.metadata };
+  return builder.problems.length > 0
+    ? { series: builder.series, metadata: builder.metadata, problems: builder.problems }
+    : { series: builder.series, metadata: builder.metadata };
+}
+
+/**
+ * A metric that cannot be read (malformed data from a hand-made producer) is reported and
+ * skipped; the other metrics of the export are still sent.
+ */
+function guarded(builder: BatchBuilder, metric: MetricData, add: () => void): void {
+  try {
+    add();
+  } catch (err) {
+    const name = (metric as Partial<MetricData> | null)?.descriptor?.name;
+    const reason = err instanceof Error ? err.message : String(err);
+    builder.problems.push(`metric ${JSON.stringify(name ?? '(no name)')} not sent: ${reason}`);
+  }
 }
 
 function isDelta(metric: MetricData): boolean {
