@@ -140,7 +140,7 @@ const EMPTY = {};
  * The attribute keys and values of an object, in enumeration order, if they can be checked by
  * identity later: primitives only (an array value could change in place).
  */
-export function attributeSnapshot(attributes: Attributes): unknown[] | undefined {
+function attributeSnapshot(attributes: Attributes): unknown[] | undefined {
   const out: unknown[] = [];
   for (const key in attributes) {
     const value = attributes[key];
@@ -151,7 +151,7 @@ export function attributeSnapshot(attributes: Attributes): unknown[] | undefined
 }
 
 /** Whether `attributes` still holds exactly what `snapshot` recorded (same keys, same order). */
-export function sameAttributes(attributes: Attributes, snapshot: unknown[]): boolean {
+function sameAttributes(attributes: Attributes, snapshot: unknown[]): boolean {
   let i = 0;
   for (const key in attributes) {
     if (snapshot[i] !== key || snapshot[i + 1] !== attributes[key]) return false;
