@@ -61,6 +61,8 @@ export interface WorkloadResult {
     maxRssBeforeKB: number;
     /** process.resourceUsage().maxRSS after the last export (KB). */
     peakRssKB: number;
+    /** process.resourceUsage().maxRSS after the first export and its delivery (KB). */
+    peakFirstRssKB: number;
     /** heapUsed after a full GC, after `heapEarlyAt` exports and after the last one (bytes). */
     heapEarly: number;
     heapEarlyAt: number;

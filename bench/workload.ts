@@ -176,6 +176,7 @@ async function main(): Promise<WorkloadResult> {
   const bodies: Buffer[] = [];
   let last = { samples: 0, requests: 0, rawBytes: 0, compressedBytes: 0 };
   let heapEarly = 0;
+  let peakFirstRssKB = 0;
   let shortened: string | undefined;
   const started = performance.now();
   let k = 0;
@@ -199,6 +200,7 @@ async function main(): Promise<WorkloadResult> {
     profile.onBody = undefined;
     await withTimeout(exporter.forceFlush(), 120_000, `forceFlush after export ${k + 1}`);
     const outcome = await withTimeout(result, 120_000, `result of export ${k + 1}`);
+    if (k === 0) peakFirstRssKB = process.resourceUsage().maxRSS;
     if (outcome.code !== ExportResultCode.SUCCESS) {
       throw new Error(`export ${k + 1} failed: ${outcome.error?.stack ?? outcome.error}`);
     }
@@ -286,6 +288,7 @@ async function main(): Promise<WorkloadResult> {
       baselineRssKB,
       maxRssBeforeKB,
       peakRssKB,
+      peakFirstRssKB,
       heapEarly,
       heapEarlyAt: spec.heapEarlyAt,
       heapLate,

@@ -371,6 +371,7 @@ function addMetric(
   let lastEnd: HrTime | undefined;
   let lastEndMs = 0;
   const points = metric.dataPoints;
+  streams.reserve(points.length);
   for (let index = 0; index < points.length; index++) {
     const point = points[index] as DataPoint<unknown>;
     if (point.endTime !== lastEnd) {
