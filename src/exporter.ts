@@ -10,7 +10,7 @@ import {
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import type { MetricFamilyMetadata, TimeSeries } from './model.js';
+import type { EncodedRun, Label, MetricFamilyMetadata, TimeSeries } from './model.js';
 import {
   InvalidOptionError,
   resolveOptions,
@@ -228,12 +228,14 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
         new Chunker(
           limits,
           (chunk) =>
-            results.push(this.queue.push(shard, this.request(chunk.series, chunk.samples, metadata))),
+            results.push(
+              this.queue.push(shard, this.request(chunk.series, chunk.runs, chunk.samples, metadata)),
+            ),
           warnOversize,
         ),
     );
     const first = chunkers[0] as Chunker;
-    return {
+    const outlet: Outlet = {
       metadata,
       results,
       add: shards === 1 ? (s) => first.add(s) : (s) => (chunkers[shardOf(s, shards)] as Chunker).add(s),
@@ -241,10 +243,17 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
         for (const chunker of chunkers) chunker.flush();
       },
     };
+    // Encoded runs (RW 1.0 bytes, translate's steady state) need one shard, a protocol fixed to
+    // 1.0 and no debug text, which is made from series.
+    if (shards === 1 && this.options.protocol === 'v1' && !this.options.debug) {
+      outlet.addRun = (block, from, to) => first.addRun(block, from, to);
+    }
+    return outlet;
   }
 
   private request(
     series: TimeSeries[],
+    runs: readonly EncodedRun[],
     samples: number,
     allMetadata: Map<string, MetricFamilyMetadata>,
   ): OutgoingRequest {
@@ -252,14 +261,21 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     const metadata = new Map<string, MetricFamilyMetadata>();
     let histograms = 0;
     let family: string | undefined;
-    for (const s of series) {
-      if (s.histograms !== undefined) histograms += s.histograms.length;
+    const addFamily = (name: string): void => {
       // The series of one family are adjacent: look each family up once.
-      if (s.family === family) continue;
-      family = s.family;
-      const meta = allMetadata.get(family);
-      if (meta && !metadata.has(family)) metadata.set(family, meta);
+      if (name === family) return;
+      family = name;
+      const meta = allMetadata.get(name);
+      if (meta && !metadata.has(name)) metadata.set(name, meta);
+    };
+    let nextRun = 0;
+    for (let i = 0; i < series.length; i++) {
+      while (nextRun < runs.length && runs[nextRun]!.at === i) addFamily(runs[nextRun++]!.block.family);
+      const s = series[i] as TimeSeries;
+      if (s.histograms !== undefined) histograms += s.histograms.length;
+      addFamily(s.family);
     }
+    while (nextRun < runs.length) addFamily(runs[nextRun++]!.block.family);
     if (this.options.debug) this.options.debug(formatDebugText(++this.requestSeq, series, metadata));
     const protocol = this.queue.protocol;
     if (this.profile) this.profile.queueMs += performance.now() - t0;
@@ -267,27 +283,34 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
       samples,
       histograms,
       protocol,
-      body: this.encode(series, metadata, protocol),
+      body: this.encode(series, runs, metadata, protocol),
       // Until `auto` has heard the receiver, the series are kept to re-send the request as 1.0.
       reencodeV1:
         protocol === 'v2' && !this.queue.protocolSettled
-          ? () => this.encode(series, metadata, 'v1')
+          ? () => this.encode(series, runs, metadata, 'v1')
           : undefined,
     };
   }
 
   private encode(
     series: readonly TimeSeries[],
+    runs: readonly EncodedRun[],
     metadata: Map<string, MetricFamilyMetadata>,
     protocol: WireProtocol,
   ): Buffer {
     const profile = this.profile;
     const t0 = profile ? performance.now() : 0;
-    // RW 2.0 always carries metadata (inline, per series); `sendMetadata` is about RW 1.0.
+    // RW 2.0 always carries metadata (inline, per series); `sendMetadata` is about RW 1.0. Runs
+    // are RW 1.0 bytes, made only when the protocol is fixed to 1.0 (outlet).
     const raw =
       protocol === 'v2'
         ? encodeRequestV2(series, metadata, this.writer)
-        : encodeWriteRequest(series, this.options.sendMetadata ? [...metadata.values()] : [], this.writer);
+        : encodeWriteRequest(
+            series,
+            this.options.sendMetadata ? [...metadata.values()] : [],
+            this.writer,
+            runs,
+          );
     if (!profile) return snappyCompress(raw);
     const t1 = performance.now();
     profile.onBody?.(raw);
@@ -323,9 +346,9 @@ function exportResult(results: RequestResult[]): ExportResult {
   return { code: ExportResultCode.FAILED, error };
 }
 
-function warnOversize(group: readonly TimeSeries[], samples: number, bytes: number): void {
+function warnOversize(labels: readonly Label[], others: number, samples: number, bytes: number): void {
   diag.warn(
-    `prometheus remote write: ${describe(group[0]!.labels)}${group.length > 1 ? ` (with ${group.length - 1} more series of its histogram point)` : ''} ` +
+    `prometheus remote write: ${describe(labels)}${others > 0 ? ` (with ${others} more series of its histogram point)` : ''} ` +
       `has ${samples} samples, ${bytes} bytes: over maxSamplesPerSend or maxRequestBytes; sent in a request of its own`,
   );
 }

@@ -82,6 +82,31 @@ export interface TimeSeries {
   readonly labelsSize?: number;
 }
 
+/**
+ * Series already encoded as consecutive RW 1.0 `TimeSeries` fields (`WriteRequest` field 1, key
+ * and length included), one float sample each: the steady state of a metric whose series did not
+ * change since the last export (wire/series-frame.ts). Batching splits it between series and the
+ * encoder copies the bytes, so nothing is built or encoded per series.
+ */
+export interface EncodedSeriesBlock {
+  readonly family: string;
+  /** The encoded fields of every series, back to back. */
+  readonly bytes: Uint8Array;
+  /** `ends[i]`: the offset just past series `i`; series `i` starts at `ends[i - 1]` (0 for the first). */
+  readonly ends: Int32Array;
+  /** The labels of series `i`, decoded from the bytes (for messages). */
+  labelsOf(index: number): readonly Label[];
+}
+
+/** Series `from` to `to` (exclusive) of a block: the part of it that goes in one request. */
+export interface EncodedRun {
+  readonly block: EncodedSeriesBlock;
+  readonly from: number;
+  readonly to: number;
+  /** Where the run goes among the request's other series: before `series[at]`. */
+  readonly at: number;
+}
+
 /** Values of `prometheus.MetricMetadata.MetricType` (proto/types.proto). */
 export const MetricType = {
   UNKNOWN: 0,

@@ -164,7 +164,7 @@ describe('splitIntoChunks', () => {
     const chunks = splitIntoChunks(
       [series('a'), big, series('b')],
       { maxSamples: 10, maxBytes: 1024 },
-      (g, _s, b) => reported.push(b),
+      (_labels, _others, _s, b) => reported.push(b),
     );
     assert.deepEqual(
       chunks.map((c) => c.series.map((s) => s.family)),

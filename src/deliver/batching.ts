@@ -4,7 +4,7 @@
  * receiver never stores half a histogram. Limits as Prometheus (`max_samples_per_send`, 2000)
  * and the Collector (`max_batch_size_bytes`, 3,000,000 uncompressed) (spec-digest §1.6).
  */
-import type { Label, TimeSeries } from '../model.js';
+import type { EncodedRun, EncodedSeriesBlock, Label, TimeSeries } from '../model.js';
 import { sampleFieldSize, varintSize } from '../wire/rw1.js';
 
 export interface BatchLimits {
@@ -16,12 +16,15 @@ export interface BatchLimits {
 
 export interface Chunk {
   readonly series: TimeSeries[];
+  /** Runs of encoded series, each placed among `series` by its `at`. */
+  readonly runs: EncodedRun[];
   /** Samples plus native histograms. */
   readonly samples: number;
   readonly bytes: number;
 }
 
-type OnOversize = (group: readonly TimeSeries[], samples: number, bytes: number) => void;
+/** A group (or series) over a limit: the labels of its first series and how many others it has. */
+type OnOversize = (labels: readonly Label[], others: number, samples: number, bytes: number) => void;
 
 /**
  * Greedy, in order: a request is closed when the next group would cross a limit. A group that
@@ -33,6 +36,7 @@ type OnOversize = (group: readonly TimeSeries[], samples: number, bytes: number)
  */
 export class Chunker {
   private current: TimeSeries[] = [];
+  private runs: EncodedRun[] = [];
   private samples = 0;
   private bytes = 0;
   /** The group being collected: adjacent series with one `group` number, or a lone series. */
@@ -55,7 +59,8 @@ export class Chunker {
       const { limits } = this;
       if (this.samples + samples > limits.maxSamples || this.bytes + bytes > limits.maxBytes)
         this.closeChunk();
-      if (samples > limits.maxSamples || bytes > limits.maxBytes) this.onOversize([s], samples, bytes);
+      if (samples > limits.maxSamples || bytes > limits.maxBytes)
+        this.onOversize(s.labels, 0, samples, bytes);
       this.current.push(s);
       this.samples += samples;
       this.bytes += bytes;
@@ -66,6 +71,46 @@ export class Chunker {
     this.groupId = s.group;
     this.groupSamples += s.samples.length + (s.histograms?.length ?? 0);
     this.groupBytes += seriesSize(s);
+  }
+
+  /**
+   * Series `from`…`to` of an encoded block (one sample each), split between series where the
+   * limits fall, as `add` would split the same series one by one.
+   */
+  addRun(block: EncodedSeriesBlock, from: number, to: number): void {
+    if (this.group.length > 0) this.closeGroup();
+    const { maxSamples, maxBytes } = this.limits;
+    const ends = block.ends;
+    while (from < to) {
+      const start = from === 0 ? 0 : (ends[from - 1] as number);
+      const roomBytes = maxBytes - this.bytes;
+      // The most series that fit: by samples, then by bytes (ends grow: binary search).
+      let fit = Math.min(to, from + Math.max(0, maxSamples - this.samples));
+      if (fit > from && (ends[fit - 1] as number) - start > roomBytes) {
+        let lo = from; // series from…lo fit
+        let hi = fit - 1; // series from…hi do not
+        while (hi - lo > 1) {
+          const mid = (lo + hi) >>> 1;
+          if ((ends[mid] as number) - start <= roomBytes) lo = mid;
+          else hi = mid;
+        }
+        fit = (ends[lo] as number) - start <= roomBytes ? lo + 1 : from;
+      }
+      if (fit === from) {
+        if (this.current.length > 0 || this.runs.length > 0) {
+          this.closeChunk();
+          continue;
+        }
+        // One series alone over the byte limit: sent alone, reported.
+        fit = from + 1;
+        this.onOversize(block.labelsOf(from), 0, 1, (ends[from] as number) - start);
+      }
+      this.runs.push({ block, from, to: fit, at: this.current.length });
+      this.samples += fit - from;
+      this.bytes += (ends[fit - 1] as number) - start;
+      from = fit;
+      if (from < to) this.closeChunk();
+    }
   }
 
   /** Hands over the last request. */
@@ -80,7 +125,7 @@ export class Chunker {
       this.closeChunk();
     }
     if (groupSamples > limits.maxSamples || groupBytes > limits.maxBytes) {
-      this.onOversize(this.group, groupSamples, groupBytes);
+      this.onOversize((this.group[0] as TimeSeries).labels, this.group.length - 1, groupSamples, groupBytes);
     }
     for (const s of this.group) this.current.push(s);
     this.samples += groupSamples;
@@ -92,9 +137,10 @@ export class Chunker {
   }
 
   private closeChunk(): void {
-    if (this.current.length === 0) return;
-    const chunk = { series: this.current, samples: this.samples, bytes: this.bytes };
+    if (this.current.length === 0 && this.runs.length === 0) return;
+    const chunk = { series: this.current, runs: this.runs, samples: this.samples, bytes: this.bytes };
     this.current = [];
+    this.runs = [];
     this.samples = 0;
     this.bytes = 0;
     this.onChunk(chunk);

@@ -17,6 +17,7 @@
 import { diag, type Attributes } from '@opentelemetry/api';
 import type { Label, MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
 import { decodeLabelFields, encodeLabelFields } from '../wire/label-fields.js';
+import type { SeriesFrame } from '../wire/series-frame.js';
 import { staleNativeHistogram } from './native-histogram.js';
 
 export class SeriesRecord {
@@ -101,6 +102,11 @@ export class MetricStreams {
   private snapshots: unknown[][] = [];
   private entries: Array<SeriesRecord | HistogramRecords> = [];
   usedInExport = 0;
+  /**
+   * The encoded series of the last export, by position, when they could all be framed (counters
+   * and gauges sent as RW 1.0 only): the steady state patches it (translate.ts).
+   */
+  frame: SeriesFrame | undefined = undefined;
 
   /**
    * Before a metric's points: a first export of many points gets arrays of exactly their size,
@@ -118,6 +124,11 @@ export class MetricStreams {
     if (this.attributes[index] !== attributes) return undefined;
     if (!sameAttributes(attributes, this.snapshots[index] as unknown[])) return undefined;
     return this.entries[index];
+  }
+
+  /** The entry at `index` whatever the attributes, if it can be found again by them. */
+  entryAt(index: number): SeriesRecord | HistogramRecords | undefined {
+    return this.attributes[index] === EMPTY ? undefined : this.entries[index];
   }
 
   set(index: number, attributes: Attributes, entry: SeriesRecord | HistogramRecords): void {
@@ -182,7 +193,7 @@ export class SeriesState {
   private readonly records = new Map<string, SeriesRecord>();
   private readonly families = new Map<string, MetricFamilyMetadata>();
   private readonly streams = new Map<string, MetricStreams>();
-  private exportNumber = 0;
+  private current = 0;
   private open = false;
   private seenCount = 0;
 
@@ -190,7 +201,17 @@ export class SeriesState {
   begin(): number {
     this.open = true;
     this.seenCount = 0;
-    return ++this.exportNumber;
+    return ++this.current;
+  }
+
+  /** The export under way (begin). */
+  get exportNumber(): number {
+    return this.current;
+  }
+
+  /** `count` records not seen before in this export were marked seen (translate's steady state). */
+  countSeen(count: number): void {
+    this.seenCount += count;
   }
 
   /** The cache of one metric context, kept while the context appears in exports. */
@@ -200,7 +221,7 @@ export class SeriesState {
       streams = new MetricStreams();
       this.streams.set(context, streams);
     }
-    streams.usedInExport = this.exportNumber;
+    streams.usedInExport = this.current;
     return streams;
   }
 
@@ -228,7 +249,7 @@ export class SeriesState {
    * and entries for the families of the returned stale markers are added to the map if missing.
    */
   admit(series: TimeSeries[], nowMs: number, metadata?: Map<string, MetricFamilyMetadata>): TimeSeries[] {
-    const exportNumber = this.open ? this.exportNumber : this.begin();
+    const exportNumber = this.open ? this.current : this.begin();
     this.open = false;
     if (metadata) for (const [family, meta] of metadata) this.families.set(family, meta);
     // Series from translate were admitted there (place), while their records were in cache.
@@ -251,8 +272,8 @@ export class SeriesState {
 
   /** Admits one series of the export under way: marks it seen and keeps its samples in order. */
   place(record: SeriesRecord, s: TimeSeries): void {
-    if (record.seenInExport !== this.exportNumber) {
-      record.seenInExport = this.exportNumber;
+    if (record.seenInExport !== this.current) {
+      record.seenInExport = this.current;
       this.seenCount++;
     }
     const histograms = s.histograms;

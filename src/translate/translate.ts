@@ -22,6 +22,7 @@ import {
 import {
   MetricType,
   type Label,
+  type EncodedSeriesBlock,
   type MetricFamilyMetadata,
   type NativeHistogram,
   type Sample,
@@ -37,11 +38,12 @@ import { resourceLabels, scopeLabels, type ResourceOptions } from './resource.js
 import {
   CachedSeries,
   describe,
+  SeriesRecord,
   type HistogramRecords,
   type MetricStreams,
-  type SeriesRecord,
   type SeriesState,
 } from './series-state.js';
+import { SeriesFrame } from '../wire/series-frame.js';
 
 export interface TranslateOptions extends MetricNameOptions, ResourceOptions {
   readonly withoutScopeInfo: boolean;
@@ -127,6 +129,11 @@ function byName(a: Label, b: Label): number {
 export interface SeriesSink {
   readonly metadata: Map<string, MetricFamilyMetadata>;
   add(series: TimeSeries): void;
+  /**
+   * Series `from`…`to` (exclusive) of an encoded block, valid until the export ends. A sink that
+   * has it takes RW 1.0 bytes as they are: counters and gauges are then framed (SeriesFrame).
+   */
+  addRun?(block: EncodedSeriesBlock, from: number, to: number): void;
 }
 
 class BatchBuilder {
@@ -146,6 +153,17 @@ class BatchBuilder {
   ) {
     this.exportNumber = state.begin();
     this.metadata = sink ? sink.metadata : new Map();
+  }
+
+  /** Whether the sink takes encoded runs (SeriesSink.addRun). */
+  get framing(): boolean {
+    return this.sink?.addRun !== undefined;
+  }
+
+  addRun(frame: SeriesFrame, from: number, to: number): void {
+    this.produced = true;
+    if (frame.timestampMs > this.maxTimestampMs) this.maxTimestampMs = frame.timestampMs;
+    (this.sink as Required<SeriesSink>).addRun(frame, from, to);
   }
 
   private push(series: TimeSeries): void {
@@ -358,19 +376,33 @@ function addMetric(
   const streams = builder.state.streamsFor(contextKey(kind, classic, name, otelName, scope, low, high));
   const series = builder.state;
   /** The one record of a counter, gauge or native-histogram point: from the cache, else built. */
+  let built = 0;
   const recordOf = (index: number, attributes: Attributes): SeriesRecord => {
     const cached = streams.get(index, attributes) as SeriesRecord | undefined;
     if (cached !== undefined && !cached.evicted) return cached;
+    built++;
     const record = series.record(buildLabels(name, attributesToLabels(attributes), low, high), name);
     streams.set(index, attributes, record);
     return record;
   };
   // Counters and histograms count from the point's start time; a gauge has none.
   const withStart = (kind === 'histogram' || kind === 'counter') && !options.withoutStartTimestamps;
+  const points = metric.dataPoints;
+  if (kind !== 'histogram' && !withStart && builder.framing) {
+    addFramed(builder, streams, points, name, (index, point) => {
+      const misses = built;
+      builder.add(recordOf(index, point.attributes), {
+        value: point.value as number,
+        timestampMs: hrTimeToMillis(point.endTime),
+      });
+      return built === misses;
+    });
+    streams.trim(points.length);
+    return;
+  }
   // The points of one collection usually share their end time (one array).
   let lastEnd: HrTime | undefined;
   let lastEndMs = 0;
-  const points = metric.dataPoints;
   streams.reserve(points.length);
   for (let index = 0; index < points.length; index++) {
     const point = points[index] as DataPoint<unknown>;
@@ -433,6 +465,113 @@ function addMetric(
     builder.add(records[r] as SeriesRecord, makeSample(h.count, ts, start), group);
   }
   streams.trim(points.length);
+}
+
+/**
+ * The points of a counter or gauge when the sink takes encoded runs. In the steady state (the
+ * same series at the same positions, one end time, non-zero values) each point only overwrites
+ * its value and timestamp in the metric's frame, and the frame goes to the sink as one run. A
+ * point that does not fit is translated on its own (`single`) and the runs continue around it;
+ * then, and whenever the points are not those of the frame, a new frame is built for the next
+ * export from what this one sent, unless most of its series were new.
+ */
+function addFramed(
+  builder: BatchBuilder,
+  streams: MetricStreams,
+  points: readonly DataPoint<unknown>[],
+  family: string,
+  /** Translates one point on its own; true if its series was in the cache. */
+  single: (index: number, point: DataPoint<unknown>) => boolean,
+): void {
+  const n = points.length;
+  const state = builder.state;
+  const exportNumber = state.exportNumber;
+  const frame = streams.frame;
+  let clean = frame !== undefined && frame.count === n;
+  let framed = 0;
+  let end: HrTime | undefined;
+  let ts = 0;
+  if (frame !== undefined && n > 0) {
+    end = (points[0] as DataPoint<unknown>).endTime;
+    ts = hrTimeToMillis(end);
+    if (frame.retime(ts)) framed = Math.min(n, frame.count);
+    else clean = false;
+  }
+  let runStart = 0;
+  let seen = 0;
+  let misses = 0;
+  for (let i = 0; i < framed; i++) {
+    const point = points[i] as DataPoint<unknown>;
+    const value = point.value;
+    // One end time: usually one array for all points, else the same millisecond.
+    if (
+      (point.endTime === end || hrTimeToMillis(point.endTime) === ts) &&
+      typeof value === 'number' &&
+      value !== 0
+    ) {
+      const record = streams.get(i, point.attributes);
+      // Not evicted, not in this export yet (else a second point for it: `single` warns), in order.
+      if (
+        record instanceof SeriesRecord &&
+        !record.evicted &&
+        record.seenInExport !== exportNumber &&
+        record.lastTimestampMs < ts
+      ) {
+        record.seenInExport = exportNumber;
+        record.lastTimestampMs = ts;
+        (frame as SeriesFrame).set(i, value);
+        seen++;
+        continue;
+      }
+    }
+    if (i > runStart) builder.addRun(frame as SeriesFrame, runStart, i);
+    runStart = i + 1;
+    clean = false;
+    if (!single(i, point)) misses++;
+  }
+  if (framed > runStart) builder.addRun(frame as SeriesFrame, runStart, framed);
+  state.countSeen(seen);
+  for (let i = framed; i < n; i++) if (!single(i, points[i] as DataPoint<unknown>)) misses++;
+  if (clean) return;
+  // Mostly new series (a first export): no frame yet, so that the first export, which holds the
+  // most garbage, does not hold a frame too; it is made at the next one.
+  streams.frame = misses * 2 > n ? undefined : frameOf(streams, points, exportNumber, family);
+}
+
+/**
+ * The frame of what this export sent for a metric's points, if every point was sent as a float
+ * sample that a frame can carry (non-zero, one end time, not moved in time), else none.
+ */
+function frameOf(
+  streams: MetricStreams,
+  points: readonly DataPoint<unknown>[],
+  exportNumber: number,
+  family: string,
+): SeriesFrame | undefined {
+  const n = points.length;
+  if (n === 0) return undefined;
+  const end = (points[0] as DataPoint<unknown>).endTime;
+  const ts = hrTimeToMillis(end);
+  if (!(ts > 0)) return undefined;
+  const labels = new Array<string>(n);
+  const values = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const point = points[i] as DataPoint<unknown>;
+    const value = point.value;
+    if (point.endTime !== end && hrTimeToMillis(point.endTime) !== ts) return undefined;
+    if (typeof value !== 'number' || value === 0) return undefined;
+    const record = streams.entryAt(i);
+    if (
+      !(record instanceof SeriesRecord) ||
+      !record.encoded ||
+      record.seenInExport !== exportNumber ||
+      record.lastTimestampMs !== ts
+    )
+      return undefined;
+    labels[i] = record.key;
+    values[i] = value;
+  }
+  return SeriesFrame.build(family, labels, values, ts);
 }
 
 /**

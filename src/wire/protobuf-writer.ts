@@ -262,6 +262,13 @@ export class ProtobufWriter {
     this.pos += this.buf.latin1Write(bytes, this.pos);
   }
 
+  /** Bytes `start`…`end` of `source`, already encoded, copied as they are. */
+  raw(source: Uint8Array, start: number, end: number): void {
+    this.ensure(end - start);
+    this.buf.set(source.subarray(start, end), this.pos);
+    this.pos += end - start;
+  }
+
   /** Starts a length-delimited sub-message; pass the result to `end`. */
   begin(field: number): number {
     this.tag(field, WIRE_LEN);

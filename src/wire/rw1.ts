@@ -3,7 +3,14 @@
  * Native histograms go in `TimeSeries.histograms` (field 4), the de-facto extension Prometheus
  * accepts with `--enable-feature=native-histograms` (spec digest §1.2).
  */
-import type { BucketSpan, MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
+import type {
+  BucketSpan,
+  EncodedRun,
+  MetricFamilyMetadata,
+  NativeHistogram,
+  Sample,
+  TimeSeries,
+} from '../model.js';
 import { writeLabelFields } from './label-fields.js';
 import { ProtobufWriter, varintLength } from './protobuf-writer.js';
 
@@ -30,9 +37,14 @@ export function encodeWriteRequest(
   series: readonly TimeSeries[],
   metadata: readonly MetricFamilyMetadata[],
   writer: ProtobufWriter = new ProtobufWriter(),
+  runs: readonly EncodedRun[] = [],
 ): Buffer {
   writer.reset();
-  for (const s of series) {
+  let nextRun = 0;
+  for (let index = 0; index < series.length; index++) {
+    while (nextRun < runs.length && (runs[nextRun] as EncodedRun).at === index)
+      writeRun(writer, runs[nextRun++]!);
+    const s = series[index] as TimeSeries;
     const encodedLabels = s.encodedLabels;
     const samples = s.samples;
     if (encodedLabels !== undefined && samples.length === 1 && s.histograms === undefined) {
@@ -72,6 +84,7 @@ export function encodeWriteRequest(
     }
     writer.end(ts);
   }
+  while (nextRun < runs.length) writeRun(writer, runs[nextRun++]!);
   for (const meta of metadata) {
     const m = writer.begin(WRITE_REQUEST_METADATA);
     if (meta.type !== 0) writer.uint(METADATA_TYPE, meta.type);
@@ -81,6 +94,16 @@ export function encodeWriteRequest(
     writer.end(m);
   }
   return writer.view();
+}
+
+/** A run of series encoded already (wire/series-frame.ts): its bytes as they are. */
+function writeRun(writer: ProtobufWriter, run: EncodedRun): void {
+  const ends = run.block.ends;
+  writer.raw(
+    run.block.bytes,
+    run.from === 0 ? 0 : (ends[run.from - 1] as number),
+    ends[run.to - 1] as number,
+  );
 }
 
 /**

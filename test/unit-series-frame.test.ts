@@ -1,0 +1,365 @@
+/**
+ * The encoded steady state (wire/series-frame.ts, translate's addFramed, Chunker.addRun): a
+ * counter or gauge whose series did not change is sent by patching its frame. What it sends must
+ * be, byte for byte, what the per-series path sends and what protobufjs writes, with the same
+ * request boundaries, in every way a frame can go out of date.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import protobuf from 'protobufjs';
+import { Chunker, type Chunk } from '../src/deliver/batching.js';
+import { PrometheusRemoteWriteExporter } from '../src/exporter.js';
+import type { EncodedSeriesBlock, Label, TimeSeries } from '../src/model.js';
+import { DeltaAccumulator } from '../src/translate/delta.js';
+import { SeriesState } from '../src/translate/series-state.js';
+import { translate, type SeriesSink, type TranslateOptions } from '../src/translate/translate.js';
+import { encodeLabelFields } from '../src/wire/label-fields.js';
+import { ProtobufWriter } from '../src/wire/protobuf-writer.js';
+import { encodeWriteRequest } from '../src/wire/rw1.js';
+import { SeriesFrame } from '../src/wire/series-frame.js';
+import { snappyUncompress } from '../src/wire/snappy.js';
+import { T0_MS, gauge, hr, resourceMetrics, sum } from './helpers/otel.js';
+
+const root = protobuf.loadSync(fileURLToPath(new URL('../proto/remote.proto', import.meta.url)));
+const WriteRequest = root.lookupType('prometheus.WriteRequest');
+
+/** protobufjs decoding our bytes and encoding them again: the same bytes if ours are canonical. */
+function reencoded(body: Uint8Array): Buffer {
+  return Buffer.from(WriteRequest.encode(WriteRequest.decode(body)).finish());
+}
+
+const labelSet = (i: number): Label[] => [
+  { name: '__name__', value: 'jobs_total' },
+  { name: 'city', value: i % 2 ? 'Zürich' : '東京' },
+  { name: 'id', value: `${i}`.repeat(1 + (i % 40)) }, // lengths from 1 to 160 bytes: 1- and 2-byte varints
+];
+
+function floatSeries(labels: Label[], value: number, timestampMs: number): TimeSeries {
+  return { key: encodeLabelFields(labels), labels, family: 'jobs', samples: [{ value, timestampMs }] };
+}
+
+describe('SeriesFrame', () => {
+  const values = [1, -1, 0.5, 1e300, -1e-300, Infinity, -Infinity, NaN, 2 ** 53, 123456.789];
+
+  it('is, byte for byte, what encodeWriteRequest writes for the same series', () => {
+    for (const ts of [1, 127, 128, T0_MS, 2 ** 52]) {
+      const labels = values.map((_, i) => labelSet(i));
+      const frame = SeriesFrame.build('jobs', labels.map(encodeLabelFields), values, ts);
+      const expected = encodeWriteRequest(
+        labels.map((l, i) => floatSeries(l, values[i] as number, ts)),
+        [],
+        new ProtobufWriter(),
+      );
+      assert.equal(Buffer.compare(frame.bytes, expected), 0, `timestamp ${ts}`);
+      assert.equal(frame.ends[frame.count - 1], expected.length);
+      assert.equal(Buffer.compare(reencoded(frame.bytes), frame.bytes), 0, 'canonical for protobufjs');
+    }
+  });
+
+  it('takes new values and a new timestamp in place', () => {
+    const labels = Array.from({ length: 60 }, (_, i) => labelSet(i));
+    const frame = SeriesFrame.build(
+      'jobs',
+      labels.map(encodeLabelFields),
+      labels.map((_, i) => i + 1),
+      T0_MS,
+    );
+    assert.ok(frame.retime(T0_MS + 15_000));
+    const next = labels.map((_, i) => (i % 3 === 0 ? -i - 0.25 : i * 1e9 + 7));
+    next.forEach((v, i) => frame.set(i, v));
+    const expected = encodeWriteRequest(
+      labels.map((l, i) => floatSeries(l, next[i] as number, T0_MS + 15_000)),
+      [],
+      new ProtobufWriter(),
+    );
+    assert.equal(Buffer.compare(frame.bytes, expected), 0);
+  });
+
+  it('refuses a timestamp whose varint has another length', () => {
+    const frame = SeriesFrame.build('jobs', [encodeLabelFields(labelSet(1))], [1], 100);
+    assert.equal(frame.retime(127), true);
+    assert.equal(frame.retime(128), false, '2 bytes instead of 1');
+    assert.equal(frame.retime(0), false, 'a zero timestamp is left out');
+    assert.equal(frame.timestampMs, 127);
+  });
+
+  it('gives back the labels of each series', () => {
+    const labels = Array.from({ length: 45 }, (_, i) => labelSet(i));
+    const frame = SeriesFrame.build(
+      'jobs',
+      labels.map(encodeLabelFields),
+      labels.map(() => 2),
+      T0_MS,
+    );
+    labels.forEach((l, i) => assert.deepEqual(frame.labelsOf(i), l));
+  });
+});
+
+describe('Chunker.addRun', () => {
+  const labels = Array.from({ length: 90 }, (_, i) => labelSet(i));
+  const frame = SeriesFrame.build(
+    'jobs',
+    labels.map(encodeLabelFields),
+    labels.map((_, i) => i + 1),
+    T0_MS,
+  );
+  const series = labels.map((l, i) => floatSeries(l, i + 1, T0_MS));
+
+  type Shape = Array<{ samples: number; bytes: number; body: Buffer }>;
+  const shape = (chunks: Chunk[]): Shape =>
+    chunks.map((c) => ({
+      samples: c.samples,
+      bytes: c.bytes,
+      body: Buffer.from(encodeWriteRequest(c.series, [], new ProtobufWriter(), c.runs)),
+    }));
+
+  function split(limits: { maxSamples: number; maxBytes: number }, feed: (c: Chunker) => void) {
+    const chunks: Chunk[] = [];
+    const oversize: Array<[readonly Label[], number]> = [];
+    const chunker = new Chunker(
+      limits,
+      (c) => chunks.push(c),
+      (l, _o, _s, bytes) => oversize.push([l, bytes]),
+    );
+    feed(chunker);
+    chunker.flush();
+    return { chunks: shape(chunks), oversize };
+  }
+
+  const table: Array<[string, { maxSamples: number; maxBytes: number }]> = [
+    ['no limit reached', { maxSamples: 1000, maxBytes: 1e9 }],
+    ['by samples', { maxSamples: 7, maxBytes: 1e9 }],
+    ['one sample per request', { maxSamples: 1, maxBytes: 1e9 }],
+    ['by bytes', { maxSamples: 1000, maxBytes: 700 }],
+    ['by both', { maxSamples: 9, maxBytes: 900 }],
+    ['series over the byte limit', { maxSamples: 1000, maxBytes: 150 }],
+  ];
+  for (const [name, limits] of table) {
+    it(`${name}: the requests of series added one by one`, () => {
+      const one = split(limits, (c) => series.forEach((s) => c.add(s)));
+      const run = split(limits, (c) => c.addRun(frame, 0, frame.count));
+      assert.deepEqual(run.chunks, one.chunks);
+      assert.deepEqual(run.oversize, one.oversize);
+      for (const c of run.chunks) assert.equal(c.body.length, c.bytes, 'size is exact');
+    });
+  }
+
+  it('runs and single series mixed keep their order', () => {
+    const limits = { maxSamples: 11, maxBytes: 5000 };
+    const one = split(limits, (c) => series.forEach((s) => c.add(s)));
+    const mixed = split(limits, (c) => {
+      c.addRun(frame, 0, 20);
+      for (let i = 20; i < 25; i++) c.add(series[i]!);
+      c.addRun(frame, 25, 26);
+      c.add(series[26]!);
+      c.addRun(frame, 27, 90);
+    });
+    assert.deepEqual(mixed.chunks, one.chunks);
+  });
+});
+
+/** Export k of a scripted life: steady stretches and every way a frame can go out of date. */
+function script(): Array<() => ResourceMetrics> {
+  const n = 300;
+  const attributes: Attributes[] = Array.from({ length: n }, (_, i) => ({
+    queue: `q${i}`,
+    region: i % 3 ? 'eu' : 'ünïcode',
+  }));
+  const rooms: Attributes[] = Array.from({ length: 40 }, (_, i) => ({ room: `r${i}` }));
+  const at = (k: number): HrTime => hr(T0_MS + k * 1000);
+  const build = (k: number, end: HrTime, value: (i: number) => number, attrs = attributes) => {
+    const points: DataPoint<number>[] = attrs.map((a, i) => ({
+      attributes: a,
+      startTime: hr(T0_MS - 60_000),
+      endTime: end,
+      value: value(i),
+    }));
+    const temps: DataPoint<number>[] = rooms.map((a, i) => ({
+      attributes: a,
+      startTime: end,
+      endTime: end,
+      value: (i - 20) * 0.5 + k,
+    }));
+    return resourceMetrics([sum({ name: 'jobs' }, points), gauge({ name: 'temperature' }, temps)]);
+  };
+  const steady = (k: number) => () => build(k, at(k), (i) => (i + 1) * (k + 1));
+  return [
+    steady(0),
+    steady(1),
+    steady(2),
+    // A counter at zero, a gauge at −0 (k = 20 − i·0.5 … the room 20 is at 0).
+    () => build(3, at(3), (i) => (i === 7 ? 0 : i === 8 ? -0 : (i + 1) * 4)),
+    steady(4),
+    // An attributes object changed in place: a value, then a new key.
+    () => {
+      (attributes[5] as Record<string, string>).region = 'us';
+      (attributes[6] as Record<string, string>).extra = 'x';
+      return build(5, at(5), (i) => (i + 1) * 6);
+    },
+    steady(6),
+    // Streams removed from the middle (positions shift) and new ones at the end.
+    () => {
+      attributes.splice(100, 20);
+      for (let i = 0; i < 25; i++) attributes.push({ queue: `new${i}`, region: 'eu' });
+      return build(7, at(7), (i) => (i + 1) * 8);
+    },
+    steady(8),
+    steady(9),
+    // The same end time again (moved 1 ms later), then one in the past.
+    () => build(10, at(9), (i) => (i + 1) * 11),
+    () => build(11, at(2), (i) => (i + 1) * 12),
+    steady(11),
+    // One end-time array per point (a hand-made producer), same millisecond.
+    () => {
+      const rm = build(12, at(12), (i) => (i + 1) * 13);
+      for (const p of rm.scopeMetrics[0]!.metrics[0]!.dataPoints) (p as { endTime: HrTime }).endTime = at(12);
+      return rm;
+    },
+    // Two points with equal attributes (two objects): one series, sent once with a warning.
+    () => build(13, at(13), (i) => i + 1, [...attributes, { ...attributes[3] }]),
+    steady(14),
+    steady(15),
+  ];
+}
+
+async function bodiesOf(options: { debug?: (text: string) => void; maxSamplesPerSend: number }) {
+  const bodies: Buffer[][] = [];
+  let current: Buffer[] = [];
+  const exporter = new PrometheusRemoteWriteExporter(
+    { url: 'http://127.0.0.1:9/api/v1/write', maxRequestBytes: 4000, markStaleWhenMissing: true, ...options },
+    {
+      post: async (body) => {
+        current.push(snappyUncompress(body));
+        return { status: 204, statusText: 'No Content', headers: {}, bodyPrefix: '' };
+      },
+    },
+  );
+  for (const make of script()) {
+    await new Promise<void>((resolve, reject) =>
+      exporter.export(make(), (r) => (r.code === 0 ? resolve() : reject(r.error))),
+    );
+    await exporter.forceFlush();
+    bodies.push(current);
+    current = [];
+  }
+  await exporter.shutdown();
+  return bodies;
+}
+
+describe('the exporter with frames', () => {
+  it('sends, export by export, the bytes of the per-series path and of protobufjs', async (t) => {
+    // Stale markers carry the time of the export: one clock for both exporters.
+    t.mock.method(Date, 'now', () => T0_MS + 3_600_000);
+    // A debug hook needs series, so that exporter never frames: the reference.
+    const framed = await bodiesOf({ maxSamplesPerSend: 37 });
+    const perSeries = await bodiesOf({ maxSamplesPerSend: 37, debug: () => {} });
+    assert.equal(framed.length, perSeries.length);
+    for (let k = 0; k < framed.length; k++) {
+      assert.equal(framed[k]!.length, perSeries[k]!.length, `export ${k}: requests`);
+      assert.ok(framed[k]!.length >= 9, `export ${k}: split into requests`);
+      framed[k]!.forEach((body, r) => {
+        assert.equal(Buffer.compare(body, perSeries[k]![r]!), 0, `export ${k}, request ${r}`);
+        assert.equal(Buffer.compare(reencoded(body), body), 0, `export ${k}, request ${r}: protobufjs`);
+      });
+    }
+    // What the script changed is in what was sent.
+    const sent = (k: number) =>
+      framed[k]!.flatMap(
+        (b) => (WriteRequest.toObject(WriteRequest.decode(b), { longs: Number }) as Decoded).timeseries,
+      );
+    const find = (k: number, queue: string) =>
+      sent(k).filter((s) => s.labels.some((l) => l.name === 'queue' && l.value === queue));
+    assert.equal(find(3, 'q7')[0]!.samples[0]!.value ?? 0, 0, 'a zero is sent');
+    assert.deepEqual(
+      find(5, 'q5')[0]!.labels.find((l) => l.name === 'region'),
+      { name: 'region', value: 'us' },
+      'an object changed in place: its new value',
+    );
+    assert.ok(
+      find(5, 'q6')[0]!.labels.some((l) => l.name === 'extra'),
+      'an object changed in place: its new key',
+    );
+    assert.equal(find(10, 'q0')[0]!.samples[0]!.timestamp, T0_MS + 9001, 'the same end time: 1 ms later');
+    assert.equal(
+      find(11, 'q0')[0]!.samples[0]!.timestamp,
+      T0_MS + 9002,
+      'an end time in the past: 1 ms later',
+    );
+    assert.equal(find(14, 'q3').length, 1, 'a series twice in one export: sent once');
+    assert.equal(find(15, 'new24').length, 1);
+  });
+});
+
+interface Decoded {
+  timeseries: Array<{ labels: Label[]; samples: Array<{ value?: number; timestamp: number }> }>;
+}
+
+describe('translate with a sink that takes runs', () => {
+  const options: TranslateOptions = {
+    addMetricSuffixes: true,
+    namespace: '',
+    externalLabels: new Map(),
+    withoutTargetInfo: true,
+    withoutScopeInfo: true,
+    promoteResourceAttributes: [],
+    withoutStartTimestamps: true,
+  };
+  const attributes = Array.from({ length: 50 }, (_, i) => ({ id: `${i}` }));
+  const rmAt = (k: number, value: (i: number) => number = (i) => i + k + 1) => {
+    const endTime = hr(T0_MS + k * 1000);
+    const points = attributes.map((a, i) => ({
+      attributes: a,
+      startTime: endTime,
+      endTime,
+      value: value(i),
+    }));
+    return resourceMetrics([gauge({ name: 'level' }, points)]);
+  };
+  function run(state: ReturnType<typeof newState>, rm: ResourceMetrics) {
+    const runs: Array<[EncodedSeriesBlock, number, number]> = [];
+    const series: TimeSeries[] = [];
+    const sink: SeriesSink = {
+      metadata: new Map(),
+      add: (s) => series.push(s),
+      addRun: (block, from, to) => runs.push([block, from, to]),
+    };
+    translate(rm, options, state, sink);
+    state.series.admit([], T0_MS);
+    return { runs: runs.map(([, from, to]) => [from, to]), series: series.map((s) => s.labels[1]!.value) };
+  }
+  const newState = () => ({
+    deltas: new DeltaAccumulator(),
+    warned: new Set<string>(),
+    series: new SeriesState(),
+  });
+
+  it('frames from the third export on, and runs around a point that does not fit', () => {
+    const state = newState();
+    assert.equal(run(state, rmAt(0)).series.length, 50, 'first export: new series, no frame');
+    assert.equal(run(state, rmAt(1)).series.length, 50, 'second export: series, and a frame built');
+    assert.deepEqual(run(state, rmAt(2)), { runs: [[0, 50]], series: [] });
+    assert.deepEqual(
+      run(
+        state,
+        rmAt(3, (i) => (i === 10 || i === 11 ? 0 : i + 1)),
+      ),
+      {
+        runs: [
+          [0, 10],
+          [12, 50],
+        ],
+        series: ['10', '11'],
+      },
+    );
+    // The zeros did not fit the frame: built again, with them as they are now.
+    assert.equal(run(state, rmAt(4)).runs.length, 0, 'a zero in the last export: no frame');
+    assert.deepEqual(run(state, rmAt(5)).runs, [[0, 50]]);
+    // Churn: a quarter of the streams replaced. Runs around them, and a frame again at once.
+    for (let i = 0; i < 50; i += 4) attributes[i] = { id: `new${i}` };
+    assert.equal(run(state, rmAt(6)).series.length, 13);
+    assert.deepEqual(run(state, rmAt(7)), { runs: [[0, 50]], series: [] });
+  });
+});
