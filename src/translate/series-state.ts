@@ -99,7 +99,15 @@ export interface HistogramRecords {
  */
 export class MetricStreams {
   private attributes: object[] = [];
-  private snapshots: unknown[][] = [];
+  /**
+   * Per position, the snapshot of its attributes object: its keys in enumeration order (one
+   * array shared by the positions with the same keys) and its values, in `values` from
+   * position × `stride`. Flat, so that the check of every point in an export reads memory in order.
+   */
+  private keys: Array<readonly string[]> = [];
+  private values: unknown[] = [];
+  private stride = 0;
+  private readonly shapes = new Map<string, readonly string[]>();
   private entries: Array<SeriesRecord | HistogramRecords> = [];
   usedInExport = 0;
   /**
@@ -112,18 +120,30 @@ export class MetricStreams {
    * Before a metric's points: a first export of many points gets arrays of exactly their size,
    * instead of ones grown step by step (each step leaves the old arrays behind as garbage).
    */
-  reserve(points: number): void {
+  reserve(points: number, first: Attributes | undefined): void {
     if (this.attributes.length > 0 || points < 1024) return;
+    let stride = 0;
+    for (const _ in first) stride++;
     this.attributes = new Array<object>(points);
-    this.snapshots = new Array<unknown[]>(points);
+    this.keys = new Array<readonly string[]>(points);
     this.entries = new Array<SeriesRecord | HistogramRecords>(points);
+    this.stride = stride;
+    this.values = new Array<unknown>(points * stride);
   }
 
   /** The entry of the point at `index`, if it has the attributes the entry was made from. */
   get(index: number, attributes: Attributes): SeriesRecord | HistogramRecords | undefined {
     if (this.attributes[index] !== attributes) return undefined;
-    if (!sameAttributes(attributes, this.snapshots[index] as unknown[])) return undefined;
-    return this.entries[index];
+    // Still the same keys and values (an object may have been changed in place).
+    const keys = this.keys[index] as readonly string[];
+    const values = this.values;
+    const base = index * this.stride;
+    let j = 0;
+    for (const key in attributes) {
+      if (keys[j] !== key || values[base + j] !== attributes[key]) return undefined;
+      j++;
+    }
+    return j === keys.length ? this.entries[index] : undefined;
   }
 
   /** The entry at `index` whatever the attributes, if it can be found again by them. */
@@ -133,61 +153,62 @@ export class MetricStreams {
 
   set(index: number, attributes: Attributes, entry: SeriesRecord | HistogramRecords): void {
     if (index > this.attributes.length) return; // keep the arrays dense
-    const snapshot = attributeSnapshot(attributes);
-    if (snapshot === undefined) {
-      // Not checkable later: the position stays empty (this object is never matched).
-      this.attributes[index] = EMPTY;
-      this.snapshots[index] = [];
-      this.entries[index] = entry;
-      return;
-    }
-    this.attributes[index] = attributes;
-    this.snapshots[index] = snapshot;
     this.entries[index] = entry;
+    const keys: string[] = [];
+    for (const key in attributes) {
+      const value = attributes[key];
+      // Checkable by identity later: primitives only (an array value could change in place).
+      if (typeof value === 'object' && value !== null) {
+        // The position stays empty: this object is never matched.
+        this.attributes[index] = EMPTY;
+        this.keys[index] = NO_KEYS;
+        return;
+      }
+      keys.push(key);
+    }
+    if (keys.length > this.stride) this.widen(keys.length);
+    const base = index * this.stride;
+    for (let j = 0; j < keys.length; j++) this.values[base + j] = attributes[keys[j] as string];
+    for (let j = keys.length; j < this.stride; j++) this.values[base + j] = undefined;
+    this.attributes[index] = attributes;
+    this.keys[index] = this.shape(keys);
   }
 
   /** After a metric's points: positions past its last point are dropped. */
   trim(points: number): void {
     if (this.attributes.length > points) {
       this.attributes.length = points;
-      this.snapshots.length = points;
+      this.keys.length = points;
       this.entries.length = points;
+      this.values.length = points * this.stride;
     }
+  }
+
+  /** One array for each list of keys (bounded: forgotten past 64 lists, then shared anew). */
+  private shape(keys: string[]): readonly string[] {
+    const id = keys.join('\u0000');
+    const known = this.shapes.get(id);
+    if (known !== undefined) return known;
+    if (this.shapes.size >= 64) this.shapes.clear();
+    this.shapes.set(id, keys);
+    return keys;
+  }
+
+  /** Room for `stride` values per position. */
+  private widen(stride: number): void {
+    const old = this.values;
+    const oldStride = this.stride;
+    const values = new Array<unknown>(this.attributes.length * stride);
+    for (let i = 0; i < this.attributes.length; i++) {
+      for (let j = 0; j < oldStride; j++) values[i * stride + j] = old[i * oldStride + j];
+    }
+    this.values = values;
+    this.stride = stride;
   }
 }
 
 const EMPTY = {};
-
-/**
- * The attribute keys and values of an object, in enumeration order, if they can be checked by
- * identity later: primitives only (an array value could change in place).
- */
-function attributeSnapshot(attributes: Attributes): unknown[] | undefined {
-  let size = 0;
-  for (const key in attributes) {
-    const value = attributes[key];
-    if (typeof value === 'object' && value !== null) return undefined;
-    size += 2;
-  }
-  // Sized up front: an array grown by push keeps room for about 17 more elements, per series.
-  const out = new Array<unknown>(size);
-  let i = 0;
-  for (const key in attributes) {
-    out[i++] = key;
-    out[i++] = attributes[key];
-  }
-  return out;
-}
-
-/** Whether `attributes` still holds exactly what `snapshot` recorded (same keys, same order). */
-function sameAttributes(attributes: Attributes, snapshot: unknown[]): boolean {
-  let i = 0;
-  for (const key in attributes) {
-    if (snapshot[i] !== key || snapshot[i + 1] !== attributes[key]) return false;
-    i += 2;
-  }
-  return i === snapshot.length;
-}
+const NO_KEYS: readonly string[] = [];
 
 export class SeriesState {
   private readonly records = new Map<string, SeriesRecord>();

@@ -388,6 +388,7 @@ function addMetric(
   // Counters and histograms count from the point's start time; a gauge has none.
   const withStart = (kind === 'histogram' || kind === 'counter') && !options.withoutStartTimestamps;
   const points = metric.dataPoints;
+  streams.reserve(points.length, points[0]?.attributes);
   if (kind !== 'histogram' && !withStart && builder.framing) {
     addFramed(builder, streams, points, name, (index, point) => {
       const misses = built;
@@ -403,7 +404,6 @@ function addMetric(
   // The points of one collection usually share their end time (one array).
   let lastEnd: HrTime | undefined;
   let lastEndMs = 0;
-  streams.reserve(points.length);
   for (let index = 0; index < points.length; index++) {
     const point = points[index] as DataPoint<unknown>;
     if (point.endTime !== lastEnd) {
