@@ -170,7 +170,18 @@ function script(): Array<() => ResourceMetrics> {
   }));
   const rooms: Attributes[] = Array.from({ length: 40 }, (_, i) => ({ room: `r${i}` }));
   const at = (k: number): HrTime => hr(T0_MS + k * 1000);
-  const build = (k: number, end: HrTime, value: (i: number) => number, attrs = attributes) => {
+  /** Another metric whose series is also one of `jobs` (the same Prometheus name and labels). */
+  const twin = (end: HrTime, value: number) =>
+    sum({ name: 'jobs_total' }, [
+      { attributes: { ...attributes[1] }, startTime: hr(T0_MS - 60_000), endTime: end, value },
+    ]);
+  const build = (
+    k: number,
+    end: HrTime,
+    value: (i: number) => number,
+    attrs = attributes,
+    twins: { before?: boolean; after?: boolean } = {},
+  ) => {
     const points: DataPoint<number>[] = attrs.map((a, i) => ({
       attributes: a,
       startTime: hr(T0_MS - 60_000),
@@ -183,7 +194,12 @@ function script(): Array<() => ResourceMetrics> {
       endTime: end,
       value: (i - 20) * 0.5 + k,
     }));
-    return resourceMetrics([sum({ name: 'jobs' }, points), gauge({ name: 'temperature' }, temps)]);
+    return resourceMetrics([
+      ...(twins.before ? [twin(end, -k)] : []),
+      sum({ name: 'jobs' }, points),
+      ...(twins.after ? [twin(end, -k)] : []),
+      gauge({ name: 'temperature' }, temps),
+    ]);
   };
   const steady = (k: number) => () => build(k, at(k), (i) => (i + 1) * (k + 1));
   return [
@@ -222,6 +238,15 @@ function script(): Array<() => ResourceMetrics> {
     () => build(13, at(13), (i) => i + 1, [...attributes, { ...attributes[3] }]),
     steady(14),
     steady(15),
+    steady(16),
+    // A series of the frame also made by another metric: after the framed one (the twin is not
+    // sent), then before it (the twin is sent, not the framed point), then steady again.
+    () => build(17, at(17), (i) => (i + 1) * 18, attributes, { after: true }),
+    () => build(18, at(18), (i) => (i + 1) * 19, attributes, { before: true }),
+    () => build(19, at(19), (i) => (i + 1) * 20, attributes, { before: true }),
+    steady(20),
+    steady(21),
+    steady(22),
   ];
 }
 
@@ -290,6 +315,11 @@ describe('the exporter with frames', () => {
     );
     assert.equal(find(14, 'q3').length, 1, 'a series twice in one export: sent once');
     assert.equal(find(15, 'new24').length, 1);
+    // q1 where the twin comes first (exports 19, 20) carries its value; else the framed one's.
+    assert.deepEqual(
+      [18, 19, 20, 21].map((k) => find(k, 'q1').map((s) => s.samples[0]!.value)),
+      [[36], [-18], [-19], [42]],
+    );
   });
 });
 

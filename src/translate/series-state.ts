@@ -21,9 +21,10 @@ import type { SeriesFrame } from '../wire/series-frame.js';
 import { staleNativeHistogram } from './native-histogram.js';
 
 export class SeriesRecord {
-  lastTimestampMs = -Infinity;
-  /** The export that last admitted it (ordering, staleness, two points for one series). */
-  seenInExport = 0;
+  private ownSeen = 0;
+  private ownLast = -Infinity;
+  /** Set while a frame keeps this record's export and timestamp (FramedRecords). */
+  owner: FramedRecords | undefined = undefined;
   /** The last export carried native histograms for it: its stale marker is a histogram. */
   histogram = false;
   /** Forgotten by the state: a cache entry that still points here is out of date. */
@@ -51,6 +52,82 @@ export class SeriesRecord {
   /** Decoded from the encoded bytes when first asked (RW 2.0, debug text, messages). */
   get labels(): readonly Label[] {
     return (this.decoded ??= decodeLabelFields(this.key));
+  }
+
+  /** The export that last admitted it (ordering, staleness, two points for one series). */
+  get seenInExport(): number {
+    const owner = this.owner;
+    return owner === undefined ? this.ownSeen : owner.seenInExport;
+  }
+
+  set seenInExport(exportNumber: number) {
+    this.owner?.dissolve();
+    this.ownSeen = exportNumber;
+  }
+
+  /** The timestamp of the last sample or histogram sent for it. */
+  get lastTimestampMs(): number {
+    const owner = this.owner;
+    return owner === undefined ? this.ownLast : owner.lastTimestampMs;
+  }
+
+  set lastTimestampMs(timestampMs: number) {
+    this.owner?.dissolve();
+    this.ownLast = timestampMs;
+  }
+
+  /** No longer kept by a frame: its own values again. */
+  release(seenInExport: number, lastTimestampMs: number): void {
+    this.owner = undefined;
+    this.ownSeen = seenInExport;
+    this.ownLast = lastTimestampMs;
+  }
+}
+
+/**
+ * The records of a metric's frame, while the frame is used whole. Their last export and last
+ * timestamp are the same for all of them and are kept here once, so that a steady-state export
+ * checks and updates them in one place and never reads the records themselves (each one is a
+ * memory access of its own). Any write to one of the records from elsewhere (a second point for
+ * the series, from another metric) dissolves it first: every record gets its values back.
+ */
+export class FramedRecords {
+  private live = true;
+  private records: readonly SeriesRecord[] = [];
+
+  /** For records seen in `seenInExport`, at `lastTimestampMs` (their own values too). */
+  constructor(
+    public seenInExport: number,
+    public lastTimestampMs: number,
+  ) {}
+
+  /** Takes over these records, whose `owner` is already set to it. */
+  adopt(records: readonly SeriesRecord[]): void {
+    this.records = records;
+  }
+
+  get isLive(): boolean {
+    return this.live;
+  }
+
+  /** Every record back to its own values: those kept here. */
+  dissolve(): void {
+    this.dissolveAt(0, 0, 0);
+  }
+
+  /**
+   * The same, the first `seen` records having been seen in `exportNumber` at `timestampMs`
+   * (an export that stopped using the frame there).
+   */
+  dissolveAt(seen: number, exportNumber: number, timestampMs: number): void {
+    if (!this.live) return;
+    this.live = false;
+    const records = this.records;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as SeriesRecord;
+      if (i < seen) r.release(exportNumber, timestampMs);
+      else r.release(this.seenInExport, this.lastTimestampMs);
+    }
   }
 }
 
@@ -115,6 +192,8 @@ export class MetricStreams {
    * and gauges sent as RW 1.0 only): the steady state patches it (translate.ts).
    */
   frame: SeriesFrame | undefined = undefined;
+  /** The records of `frame`, while it is used whole. */
+  framed: FramedRecords | undefined = undefined;
 
   /**
    * Before a metric's points: a first export of many points gets arrays of exactly their size,
@@ -133,17 +212,60 @@ export class MetricStreams {
 
   /** The entry of the point at `index`, if it has the attributes the entry was made from. */
   get(index: number, attributes: Attributes): SeriesRecord | HistogramRecords | undefined {
-    if (this.attributes[index] !== attributes) return undefined;
+    return this.matches(index, attributes) ? this.entries[index] : undefined;
+  }
+
+  /** Whether the point at `index` has the attributes its entry was made from. */
+  matches(index: number, attributes: Attributes): boolean {
+    if (this.attributes[index] !== attributes) return false;
     // Still the same keys and values (an object may have been changed in place).
     const keys = this.keys[index] as readonly string[];
     const values = this.values;
     const base = index * this.stride;
     let j = 0;
     for (const key in attributes) {
-      if (keys[j] !== key || values[base + j] !== attributes[key]) return undefined;
+      if (keys[j] !== key || values[base + j] !== attributes[key]) return false;
       j++;
     }
-    return j === keys.length ? this.entries[index] : undefined;
+    return j === keys.length;
+  }
+
+  /**
+   * The steady state of a framed metric (translate.ts): from the first point, each point whose
+   * attributes are still those of its position, with the frame's end time `endMs` (or the same
+   * `end` array) and a non-zero number as value, gets its value written in `frame`. Returns the
+   * index of the first point that does not fit (`points.length` when all did). The `matches`
+   * check, inlined: it is most of the work of a steady-state export.
+   */
+  patch(frame: SeriesFrame, points: readonly PointLike[], end: unknown, endMs: number): number {
+    const held = this.attributes;
+    const allKeys = this.keys;
+    const values = this.values;
+    const stride = this.stride;
+    const n = points.length;
+    let i = 0;
+    for (; i < n; i++) {
+      const point = points[i] as PointLike;
+      const value = point.value;
+      if (point.endTime !== end && endTimeMs(point.endTime) !== endMs) break;
+      if (typeof value !== 'number' || value === 0) break;
+      const attributes = point.attributes;
+      if (held[i] !== attributes) break;
+      const keys = allKeys[i] as readonly string[];
+      const base = i * stride;
+      let j = 0;
+      let same = true;
+      for (const key in attributes) {
+        if (keys[j] !== key || values[base + j] !== attributes[key]) {
+          same = false;
+          break;
+        }
+        j++;
+      }
+      if (!same || j !== keys.length) break;
+      frame.set(i, value);
+    }
+    return i;
   }
 
   /** The entry at `index` whatever the attributes, if it can be found again by them. */
@@ -205,6 +327,17 @@ export class MetricStreams {
     this.values = values;
     this.stride = stride;
   }
+}
+
+/** What `patch` reads of a data point (`DataPoint` of the SDK). */
+export interface PointLike {
+  readonly attributes: Attributes;
+  readonly endTime: readonly [number, number];
+  readonly value: unknown;
+}
+
+function endTimeMs(time: readonly [number, number]): number {
+  return time[0] * 1000 + Math.floor(time[1] / 1e6);
 }
 
 const EMPTY = {};

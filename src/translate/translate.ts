@@ -38,6 +38,7 @@ import { resourceLabels, scopeLabels, type ResourceOptions } from './resource.js
 import {
   CachedSeries,
   describe,
+  FramedRecords,
   SeriesRecord,
   type HistogramRecords,
   type MetricStreams,
@@ -470,7 +471,8 @@ function addMetric(
 /**
  * The points of a counter or gauge when the sink takes encoded runs. In the steady state (the
  * same series at the same positions, one end time, non-zero values) each point only overwrites
- * its value and timestamp in the metric's frame, and the frame goes to the sink as one run. A
+ * its value and timestamp in the metric's frame, and the frame goes to the sink as one run; the
+ * records are neither read nor written (FramedRecords keeps their state for all of them). A
  * point that does not fit is translated on its own (`single`) and the runs continue around it;
  * then, and whenever the points are not those of the frame, a new frame is built for the next
  * export from what this one sent, unless most of its series were new.
@@ -487,7 +489,7 @@ function addFramed(
   const state = builder.state;
   const exportNumber = state.exportNumber;
   const frame = streams.frame;
-  let clean = frame !== undefined && frame.count === n;
+  const owners = streams.framed;
   let framed = 0;
   let end: HrTime | undefined;
   let ts = 0;
@@ -495,66 +497,97 @@ function addFramed(
     end = (points[0] as DataPoint<unknown>).endTime;
     ts = hrTimeToMillis(end);
     if (frame.retime(ts)) framed = Math.min(n, frame.count);
-    else clean = false;
   }
+  // The frame was used whole at the metric's last export and this one is later: its records need
+  // no look (a record written elsewhere since has dissolved `owners`).
+  let trusted =
+    owners !== undefined &&
+    owners.isLive &&
+    framed === n &&
+    owners.seenInExport !== exportNumber &&
+    owners.lastTimestampMs < ts;
+  if (!trusted) owners?.dissolve();
   let runStart = 0;
   let seen = 0;
   let misses = 0;
-  for (let i = 0; i < framed; i++) {
-    const point = points[i] as DataPoint<unknown>;
-    const value = point.value;
-    // One end time: usually one array for all points, else the same millisecond.
-    if (
-      (point.endTime === end || hrTimeToMillis(point.endTime) === ts) &&
-      typeof value === 'number' &&
-      value !== 0
-    ) {
-      const record = streams.get(i, point.attributes);
-      // Not evicted, not in this export yet (else a second point for it: `single` warns), in order.
-      if (
-        record instanceof SeriesRecord &&
-        !record.evicted &&
-        record.seenInExport !== exportNumber &&
-        record.lastTimestampMs < ts
-      ) {
-        record.seenInExport = exportNumber;
-        record.lastTimestampMs = ts;
-        (frame as SeriesFrame).set(i, value);
-        seen++;
-        continue;
+  try {
+    let i = 0;
+    if (trusted) {
+      i = streams.patch(frame as SeriesFrame, points, end, ts);
+      if (i === n) {
+        (owners as FramedRecords).seenInExport = exportNumber;
+        (owners as FramedRecords).lastTimestampMs = ts;
+        builder.addRun(frame as SeriesFrame, 0, n);
+        state.countSeen(n);
+        return;
       }
+      // From here on, record by record: the ones before were seen now.
+      (owners as FramedRecords).dissolveAt(i, exportNumber, ts);
+      seen = i;
+      trusted = false;
     }
-    if (i > runStart) builder.addRun(frame as SeriesFrame, runStart, i);
-    runStart = i + 1;
-    clean = false;
-    if (!single(i, point)) misses++;
+    for (; i < framed; i++) {
+      const point = points[i] as DataPoint<unknown>;
+      const value = point.value;
+      // One end time: usually one array for all points, else the same millisecond.
+      if (
+        (point.endTime === end || hrTimeToMillis(point.endTime) === ts) &&
+        typeof value === 'number' &&
+        value !== 0
+      ) {
+        const record = streams.get(i, point.attributes);
+        // Not evicted, not in this export yet (else a second point for it: `single` warns), in order.
+        if (
+          record instanceof SeriesRecord &&
+          !record.evicted &&
+          record.seenInExport !== exportNumber &&
+          record.lastTimestampMs < ts
+        ) {
+          record.seenInExport = exportNumber;
+          record.lastTimestampMs = ts;
+          (frame as SeriesFrame).set(i, value);
+          seen++;
+          continue;
+        }
+      }
+      if (i > runStart) builder.addRun(frame as SeriesFrame, runStart, i);
+      runStart = i + 1;
+      if (!single(i, point)) misses++;
+    }
+    if (framed > runStart) builder.addRun(frame as SeriesFrame, runStart, framed);
+    state.countSeen(seen);
+    for (let i = framed; i < n; i++) if (!single(i, points[i] as DataPoint<unknown>)) misses++;
+  } catch (err) {
+    // Unreadable points: no frame until the metric is read whole again.
+    owners?.dissolve();
+    streams.frame = undefined;
+    streams.framed = undefined;
+    throw err;
   }
-  if (framed > runStart) builder.addRun(frame as SeriesFrame, runStart, framed);
-  state.countSeen(seen);
-  for (let i = framed; i < n; i++) if (!single(i, points[i] as DataPoint<unknown>)) misses++;
-  if (clean) return;
   // Mostly new series (a first export): no frame yet, so that the first export, which holds the
   // most garbage, does not hold a frame too; it is made at the next one.
-  streams.frame = misses * 2 > n ? undefined : frameOf(streams, points, exportNumber, family);
+  const next = misses * 2 > n ? undefined : frameOf(streams, points, exportNumber, family);
+  streams.frame = next?.frame;
+  streams.framed = next?.owners;
 }
 
 /**
- * The frame of what this export sent for a metric's points, if every point was sent as a float
- * sample that a frame can carry (non-zero, one end time, not moved in time), else none.
+ * The frame of what this export sent for a metric's points, and its records, if every point was
+ * sent as a float sample that a frame can carry (non-zero, one end time, not moved in time) and
+ * has a series of its own that no other frame keeps; else none.
  */
 function frameOf(
   streams: MetricStreams,
   points: readonly DataPoint<unknown>[],
   exportNumber: number,
   family: string,
-): SeriesFrame | undefined {
+): { frame: SeriesFrame; owners: FramedRecords } | undefined {
   const n = points.length;
   if (n === 0) return undefined;
   const end = (points[0] as DataPoint<unknown>).endTime;
   const ts = hrTimeToMillis(end);
   if (!(ts > 0)) return undefined;
-  const labels = new Array<string>(n);
-  const values = new Array<number>(n);
+  const records = new Array<SeriesRecord>(n);
   for (let i = 0; i < n; i++) {
     const point = points[i] as DataPoint<unknown>;
     const value = point.value;
@@ -564,14 +597,31 @@ function frameOf(
     if (
       !(record instanceof SeriesRecord) ||
       !record.encoded ||
+      record.owner !== undefined ||
       record.seenInExport !== exportNumber ||
       record.lastTimestampMs !== ts
     )
       return undefined;
-    labels[i] = record.key;
-    values[i] = value;
+    records[i] = record;
   }
-  return SeriesFrame.build(family, labels, values, ts);
+  // One series at two positions (attributes that sanitize alike) would be sent twice.
+  const owners = new FramedRecords(exportNumber, ts);
+  for (let i = 0; i < n; i++) {
+    const record = records[i] as SeriesRecord;
+    if (record.owner !== undefined) {
+      for (let j = 0; j < i; j++) (records[j] as SeriesRecord).owner = undefined;
+      return undefined;
+    }
+    record.owner = owners;
+  }
+  owners.adopt(records);
+  const labels = new Array<string>(n);
+  const values = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = (records[i] as SeriesRecord).key;
+    values[i] = (points[i] as DataPoint<unknown>).value as number;
+  }
+  return { frame: SeriesFrame.build(family, labels, values, ts), owners };
 }
 
 /**

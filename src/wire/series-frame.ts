@@ -24,6 +24,11 @@ export class SeriesFrame implements EncodedSeriesBlock {
   readonly ends: Int32Array;
   private timestampLength: number;
   private readonly timestampBytes = new Uint8Array(10);
+  /**
+   * The first byte of the timestamp varint that `set` writes: the ones before it did not change
+   * since the last timestamp, which every series of the frame carries (see retime).
+   */
+  private changedFrom = 0;
 
   private constructor(
     readonly family: string,
@@ -65,7 +70,9 @@ export class SeriesFrame implements EncodedSeriesBlock {
       bytes[pos++] = SAMPLES_FIELD_KEY;
       bytes[pos++] = sampleSize;
       bytes[pos++] = VALUE_FIELD_KEY;
-      pos += 8 + 1 + timestampLength;
+      pos += 8;
+      bytes[pos++] = TIMESTAMP_FIELD_KEY;
+      pos += timestampLength;
       ends[i] = pos;
       frame.set(i, values[i] as number);
     }
@@ -77,13 +84,22 @@ export class SeriesFrame implements EncodedSeriesBlock {
   }
 
   /**
-   * Sets the timestamp that `set` writes from now on. False when its varint has another length
+   * Sets the timestamp that `set` writes from now on, for a frame every series of which was given
+   * the last one by `set` (translate keeps no other). False when its varint has another length
    * than the frame's (about once in 70 years for millisecond times): the frame cannot take it.
    */
   retime(timestampMs: number): boolean {
-    if (timestampMs === this.timestampMs) return true;
+    if (timestampMs === this.timestampMs) {
+      this.changedFrom = this.timestampLength;
+      return true;
+    }
     if (timestampMs <= 0 || varintLength(timestampMs) !== this.timestampLength) return false;
-    writeVarint(this.timestampBytes, 0, timestampMs);
+    const t = this.timestampBytes;
+    const before = t.slice(0, this.timestampLength);
+    writeVarint(t, 0, timestampMs);
+    let from = 0;
+    while (from < this.timestampLength && t[from] === before[from]) from++;
+    this.changedFrom = from;
     this.timestampMs = timestampMs;
     return true;
   }
@@ -92,12 +108,14 @@ export class SeriesFrame implements EncodedSeriesBlock {
   set(index: number, value: number): void {
     const bytes = this.bytes;
     const length = this.timestampLength;
-    const end = this.ends[index] as number;
-    let pos = end - length;
-    bytes.writeDoubleLE(value, pos - 9);
-    bytes[pos - 1] = TIMESTAMP_FIELD_KEY;
+    const start = (this.ends[index] as number) - length;
+    // The double's bytes, little-endian as the wire wants (Buffer#writeDoubleLE, without its checks).
+    DOUBLE[0] = value;
+    const v = start - 9;
+    if (LITTLE_ENDIAN) for (let i = 0; i < 8; i++) bytes[v + i] = DOUBLE_BYTES[i] as number;
+    else for (let i = 0; i < 8; i++) bytes[v + i] = DOUBLE_BYTES[7 - i] as number;
     const t = this.timestampBytes;
-    for (let i = 0; i < length; i++) bytes[pos++] = t[i] as number;
+    for (let i = this.changedFrom; i < length; i++) bytes[start + i] = t[i] as number;
   }
 
   labelsOf(index: number): readonly Label[] {
@@ -109,6 +127,11 @@ export class SeriesFrame implements EncodedSeriesBlock {
     return decodeLabelFields(this.bytes.toString('latin1', pos, labelsEnd));
   }
 }
+
+const DOUBLE = new Float64Array(1);
+const DOUBLE_BYTES = new Uint8Array(DOUBLE.buffer);
+/** Typed arrays use the machine's byte order. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Writes the varint of a non-negative integer up to 2^53 at `pos`; returns the position after it. */
 function writeVarint(out: Uint8Array, pos: number, value: number): number {
