@@ -392,4 +392,23 @@ describe('translate with a sink that takes runs', () => {
     assert.equal(run(state, rmAt(6)).series.length, 13);
     assert.deepEqual(run(state, rmAt(7)), { runs: [[0, 50]], series: [] });
   });
+
+  it('a point that cannot be read drops the frame; the next exports rebuild it', () => {
+    const state = newState();
+    for (let k = 0; k < 3; k++) run(state, rmAt(k));
+    const bad = rmAt(3);
+    Object.defineProperty(bad.scopeMetrics[0]!.metrics[0]!.dataPoints[20], 'value', {
+      get: () => {
+        throw new Error('unreadable');
+      },
+    });
+    const sink: SeriesSink = { metadata: new Map(), add: () => {}, addRun: () => {} };
+    const batch = translate(bad, options, state, sink);
+    assert.match(batch.problems?.[0] ?? '', /metric "level" not sent: unreadable/);
+    // Its series were not sent: stale now, and new records next time.
+    assert.equal(state.series.admit([], T0_MS).length, 50);
+    assert.equal(run(state, rmAt(4)).series.length, 50, 'all new again: no frame');
+    assert.equal(run(state, rmAt(5)).series.length, 50, 'a frame built');
+    assert.deepEqual(run(state, rmAt(6)), { runs: [[0, 50]], series: [] });
+  });
 });
