@@ -20,6 +20,13 @@ export interface Comparison {
   iterations: number;
   /** snappy alone (src/wire/snappy.ts) on our uncompressed bodies of one export. */
   snappyAlone: number;
+  /**
+   * The same, timed once right after each of our timed exports (outside their timed region), so
+   * that both are measured over the same minutes of a machine whose speed drifts.
+   */
+  snappyInterleaved?: number;
+  /** Median over our timed exports of (that export's time ÷ the snappy-alone pass after it). */
+  oursOverSnappyInterleaved?: number;
   /** `prometheus-remote-write` 0.5.1 `pushTimeseries`, one awaited call per request of ours. */
   promRemoteWrite: number;
   /** protobufjs 8 reflection `fromObject` + `encode().finish()` + snappy (src/wire/snappy.ts), per request of ours. */

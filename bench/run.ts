@@ -176,6 +176,9 @@ function comparisonTable(results: WorkloadResult[]): string {
         r.title,
         ms(ours),
         `${ms(c.snappyAlone)} (ours ${times(ours / c.snappyAlone)})`,
+        c.snappyInterleaved === undefined || c.oursOverSnappyInterleaved === undefined
+          ? '—'
+          : `${ms(c.snappyInterleaved)} (ours ${times(c.oursOverSnappyInterleaved)})`,
         f(r.rawBytesPerExport / 1e6 / (c.snappyAlone / 1000), 0),
         `${ms(c.promRemoteWrite)} (${times(c.promRemoteWrite / ours)})`,
         `${ms(c.protobufjs)} (${times(c.protobufjs / ours)})`,
@@ -189,6 +192,7 @@ function comparisonTable(results: WorkloadResult[]): string {
       'Workload',
       'Ours ms',
       'snappy alone ms (ours ÷ it)',
+      'snappy alone after each export ms (median of ours ÷ it)',
       'snappy MB/s',
       'prometheus-remote-write ms (ours N× faster)',
       'protobufjs 8 + snappy ms (N×)',
@@ -220,7 +224,18 @@ function targets(byId: Map<WorkloadId, WorkloadResult>): Target[] {
     });
   const c = a?.comparison;
   const ours = a?.median.total;
-  add('(a) our export ÷ snappy alone', c && ours && ours / c.snappyAlone, '≤ 2.0×', (v) => v <= 2);
+  add(
+    '(a) our export ÷ snappy alone (each export ÷ the snappy pass right after it, median)',
+    c?.oursOverSnappyInterleaved,
+    '≤ 2.0×',
+    (v) => v <= 2,
+  );
+  out.push({
+    name: '(a) our median export ÷ snappy alone timed after all exports (information)',
+    measured: c && ours ? times(ours / c.snappyAlone) : 'not run',
+    limit: '—',
+    pass: undefined,
+  });
   add(
     '(a) faster than prometheus-remote-write',
     c && ours && c.promRemoteWrite / ours,

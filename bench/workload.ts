@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { PrometheusRemoteWriteExporter, type ExportProfile } from '../src/exporter.js';
+import { snappyCompress } from '../src/wire/snappy.js';
 import { compare } from './compare.js';
 import { ChurningPool, counterMetrics, histogramMetrics, streamPool } from './inputs.js';
 import {
@@ -174,6 +175,7 @@ async function main(): Promise<WorkloadResult> {
   const times: ExportTimes[] = [];
   const builds: number[] = [];
   const bodies: Buffer[] = [];
+  const snappyTimes: number[] = [];
   let last = { samples: 0, requests: 0, rawBytes: 0, compressedBytes: 0 };
   let heapEarly = 0;
   let peakFirstRssKB = 0;
@@ -205,6 +207,12 @@ async function main(): Promise<WorkloadResult> {
       throw new Error(`export ${k + 1} failed: ${outcome.error?.stack ?? outcome.error}`);
     }
     checkStats(exporter, `after export ${k + 1}`);
+    if (bodies.length > 0 && k >= spec.warmup) {
+      // snappy alone on our bodies, now: the floor, in the same minutes as this export.
+      const s0 = performance.now();
+      for (const body of bodies) snappyCompress(body);
+      snappyTimes.push(performance.now() - s0);
+    }
     const phases: Record<string, number> = {};
     let phasesTotal = 0;
     for (const key of phaseKeys) {
@@ -251,6 +259,12 @@ async function main(): Promise<WorkloadResult> {
       warmup: spec.compare.warmup,
       log,
     });
+    const ours = times.slice(spec.warmup, spec.warmup + snappyTimes.length);
+    comparison.snappyInterleaved = median(snappyTimes);
+    comparison.oursOverSnappyInterleaved = median(ours.map((t, i) => t.total / (snappyTimes[i] as number)));
+    log(
+      `snappy alone after each export ${comparison.snappyInterleaved.toFixed(2)} ms, ours ÷ it ${comparison.oursOverSnappyInterleaved.toFixed(2)}×`,
+    );
   }
 
   await withTimeout(exporter.shutdown(), 30_000, 'shutdown');
