@@ -1,0 +1,121 @@
+/**
+ * The steady state end to end: a real MeterProvider hands the exporter the same attributes objects
+ * at every collection, so from the third export on its counters and gauges are sent from their
+ * frames (wire/series-frame.ts). Prometheus 2.42 and VictoriaMetrics 1.79 must then hold every
+ * sample of every collection, with the labels and values the SDK recorded, including a series
+ * added late, an up-down counter back at zero (a point a frame cannot carry) and a stream whose
+ * attributes object was changed in place.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Attributes } from '@opentelemetry/api';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { PrometheusRemoteWriteExporter } from '../src/index.js';
+import { SeriesFrame } from '../src/wire/series-frame.js';
+import {
+  receiverOrSkip,
+  startPrometheus,
+  startVictoriaMetrics,
+  type QueryResultSample,
+  type Receiver,
+} from './helpers/receivers.js';
+
+const STREAMS = 200;
+const COLLECTIONS = 6;
+/** The reader's shutdown collects and exports once more. */
+const EXPORTS = COLLECTIONS + 1;
+
+/** Counts the values written into frames: proof that the steady state took that path. */
+function countFramePatches(): { count: () => number; restore: () => void } {
+  const original = SeriesFrame.prototype.set;
+  let n = 0;
+  SeriesFrame.prototype.set = function (this: SeriesFrame, index: number, value: number) {
+    n++;
+    original.call(this, index, value);
+  };
+  return { count: () => n, restore: () => void (SeriesFrame.prototype.set = original) };
+}
+
+async function run(receiver: Receiver): Promise<{ patched: number; endSec: number }> {
+  const exporter = new PrometheusRemoteWriteExporter({ url: receiver.writeUrl, withoutTargetInfo: true });
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': 'frames', 'service.instance.id': 'i-1' }),
+    readers: [reader],
+  });
+  const meter = provider.getMeter('frames-test', '1.0.0');
+  const requests = meter.createCounter('frames.requests');
+  const inflight = meter.createUpDownCounter('frames.inflight');
+  const attributes: Attributes[] = Array.from({ length: STREAMS }, (_, i) => ({
+    route: `/r/${i}`,
+    zone: i % 2 ? 'b' : 'a',
+  }));
+  const late: Attributes = { route: '/late', zone: 'a' };
+  const patches = countFramePatches();
+  try {
+    for (let k = 0; k < COLLECTIONS; k++) {
+      // The SDK keeps the object it was first given: changed in place (and not recorded with
+      // again, which would start another stream), its stream is reported with the new value.
+      if (k === 4) (attributes[7] as Record<string, string>).zone = 'changed';
+      for (let i = 0; i < STREAMS; i++) if (i !== 7 || k < 4) requests.add(i + 1, attributes[i]);
+      if (k >= 3) requests.add(1000, late);
+      // Up, then back to 0 at collection 3, then up again.
+      inflight.add(k === 3 ? -3 : 1, { pool: 'p' });
+      await reader.forceFlush();
+      await sleep(20); // later end times, in whole milliseconds
+    }
+  } finally {
+    patches.restore();
+    await provider.shutdown();
+  }
+  return { patched: patches.count(), endSec: Date.now() / 1000 };
+}
+
+const byRoute = (r: QueryResultSample[]) =>
+  new Map(r.map((s) => [`${s.metric.route}|${s.metric.zone}`, Number(s.value[1])]));
+
+async function check(receiver: Receiver, endSec: number): Promise<void> {
+  const counts = byRoute(
+    await receiver.queryUntil('count_over_time(frames_requests_total[2m])', (r) => r.length >= STREAMS + 2, {
+      time: endSec + 1,
+    }),
+  );
+  const last = byRoute(await receiver.query('last_over_time(frames_requests_total[2m])', endSec + 1));
+  for (let i = 0; i < STREAMS; i++) {
+    if (i === 7) continue;
+    const key = `/r/${i}|${i % 2 ? 'b' : 'a'}`;
+    assert.equal(counts.get(key), EXPORTS, `${key}: one sample per export`);
+    assert.equal(last.get(key), (i + 1) * COLLECTIONS, `${key}: the last value`);
+  }
+  // Stream 7 under its labels of before (collections 0–3) and after the change (4, 5, shutdown).
+  assert.equal(counts.get('/r/7|b'), 4);
+  assert.equal(counts.get('/r/7|changed'), EXPORTS - 4);
+  assert.equal(last.get('/r/7|changed'), 8 * 4);
+  assert.equal(counts.get('/late|a'), EXPORTS - 3);
+  assert.equal(last.get('/late|a'), 1000 * (COLLECTIONS - 3));
+  const inflight = await receiver.query('count_over_time(frames_inflight[2m])', endSec + 1);
+  assert.equal(inflight[0]?.value[1], String(EXPORTS));
+  const atZero = await receiver.query('min_over_time(frames_inflight[2m])', endSec + 1);
+  assert.equal(atZero[0]?.value[1], '0', 'the collection at zero is there');
+}
+
+for (const kind of ['prometheus', 'victoriametrics'] as const) {
+  const { skip } = receiverOrSkip(kind);
+  describe(`end to end: steady exports from frames into ${kind}`, { skip }, () => {
+    let receiver: Receiver;
+    before(async () => {
+      receiver = kind === 'prometheus' ? await startPrometheus() : await startVictoriaMetrics();
+    });
+    after(async () => {
+      await receiver?.stop();
+    });
+    it(`${COLLECTIONS} collections of ${STREAMS} streams by a MeterProvider: every sample stored, with its labels`, async () => {
+      const { patched, endSec } = await run(receiver);
+      // Collections 2 and 3 (from the third on; 4 and 5 rebuild after the late stream and the change).
+      assert.ok(patched >= STREAMS, `frames were used (${patched} values patched)`);
+      await check(receiver, endSec);
+    });
+  });
+}
