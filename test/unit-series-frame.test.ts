@@ -393,6 +393,35 @@ describe('translate with a sink that takes runs', () => {
     assert.deepEqual(run(state, rmAt(7)), { runs: [[0, 50]], series: [] });
   });
 
+  it('streams that end: the rest still from the frame, stale markers for the ended ones', () => {
+    const state = newState();
+    for (let k = 0; k < 3; k++) run(state, rmAt(k));
+    const fewer = rmAt(3);
+    const points = fewer.scopeMetrics[0]!.metrics[0]!.dataPoints;
+    points.length = 40;
+    const runs: Array<[number, number]> = [];
+    const sink: SeriesSink = {
+      metadata: new Map(),
+      add: () => assert.fail('no series on their own'),
+      addRun: (_block, from, to) => runs.push([from, to]),
+    };
+    translate(fewer, options, state, sink);
+    assert.deepEqual(runs, [[0, 40]]);
+    const stale = state.series.admit([], T0_MS + 3500);
+    assert.deepEqual(
+      stale.map((s) => s.labels[1]!.value),
+      attributes.slice(40).map((a) => a.id),
+    );
+    // The ten streams back: new series after the frame's forty, and a frame of fifty again.
+    const back = run(state, rmAt(4));
+    assert.deepEqual(back.runs, [[0, 40]]);
+    assert.deepEqual(
+      back.series,
+      attributes.slice(40).map((a) => a.id),
+    );
+    assert.deepEqual(run(state, rmAt(5)), { runs: [[0, 50]], series: [] });
+  });
+
   it('a point that cannot be read drops the frame; the next exports rebuild it', () => {
     const state = newState();
     for (let k = 0; k < 3; k++) run(state, rmAt(k));

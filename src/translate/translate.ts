@@ -498,12 +498,14 @@ function addFramed(
     ts = hrTimeToMillis(end);
     if (frame.retime(ts)) framed = Math.min(n, frame.count);
   }
-  // The frame was used whole at the metric's last export and this one is later: its records need
-  // no look (a record written elsewhere since has dissolved `owners`).
+  // The frame was used whole at the metric's last export, has exactly these points (all its
+  // records are seen if they all match) and this export is later: its records need no look (a
+  // record written elsewhere since has dissolved `owners`).
   let trusted =
     owners !== undefined &&
     owners.isLive &&
     framed === n &&
+    (frame as SeriesFrame).count === n &&
     owners.seenInExport !== exportNumber &&
     owners.lastTimestampMs < ts;
   if (!trusted) owners?.dissolve();
