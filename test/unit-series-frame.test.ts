@@ -323,6 +323,129 @@ describe('the exporter with frames', () => {
   });
 });
 
+/** A small seeded generator (mulberry32), so that a failing case can be run again. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A random life of two metrics: streams that come and go, attributes changed in place, zeros,
+ * repeated and past end times, per-point end-time arrays, one series twice, a colliding metric
+ * before or after, a metric left out of an export.
+ */
+function randomLife(seed: number, exports: number): Array<() => ResourceMetrics> {
+  const r = random(seed);
+  const pick = (n: number) => Math.floor(r() * n);
+  let next = 0;
+  const stream = (): Attributes => ({ id: `s${next++}`, zone: pick(2) ? 'a' : 'b' });
+  const counters: Attributes[] = Array.from({ length: 20 + pick(30) }, stream);
+  const gauges: Attributes[] = Array.from({ length: 1 + pick(10) }, stream);
+  const totals = new Map<Attributes, number>();
+  let endMs = T0_MS;
+  return Array.from({ length: exports }, (_, k) => () => {
+    if (k > 0 && r() < 0.2) counters.splice(pick(counters.length), 1 + pick(4));
+    if (k > 0 && r() < 0.1) counters.length = Math.max(0, counters.length - 1 - pick(3));
+    if (r() < 0.2) for (let i = pick(5); i >= 0; i--) counters.push(stream());
+    if (r() < 0.15 && counters.length > 0) {
+      const a = counters[pick(counters.length)] as Record<string, string>;
+      if (r() < 0.5) a.zone = `z${k}`;
+      else a[`extra${k}`] = 'x';
+    }
+    const moment = r();
+    endMs = moment < 0.1 ? endMs : moment < 0.15 ? endMs - 5000 : endMs + 1000 + pick(3);
+    const end = hr(endMs);
+    const ownArrays = r() < 0.1;
+    const zeros = r() < 0.15;
+    const points = counters.map((a) => {
+      const total = (totals.get(a) ?? 0) + (zeros && r() < 0.3 ? 0 : 1 + pick(100));
+      totals.set(a, total);
+      return {
+        attributes: a,
+        startTime: hr(T0_MS - 1000),
+        endTime: ownArrays ? hr(endMs) : end,
+        value: total,
+      };
+    });
+    if (r() < 0.1 && counters.length > 0) {
+      points.push({ ...points[pick(points.length)]!, attributes: { ...counters[pick(counters.length)] } });
+    }
+    const twin =
+      r() < 0.15 && counters.length > 0
+        ? sum({ name: 'jobs_total' }, [
+            {
+              attributes: { ...counters[pick(counters.length)] },
+              startTime: end,
+              endTime: r() < 0.5 ? end : hr(endMs - 1),
+              value: k + 1,
+            },
+          ])
+        : undefined;
+    const twinFirst = r() < 0.5;
+    const metrics = [
+      ...(twin && twinFirst ? [twin] : []),
+      sum({ name: 'jobs' }, points),
+      ...(twin && !twinFirst ? [twin] : []),
+      ...(r() < 0.1
+        ? []
+        : [
+            gauge(
+              { name: 'level' },
+              gauges.map((a, i) => ({
+                attributes: a,
+                startTime: end,
+                endTime: end,
+                value: zeros && i === 0 ? 0 : (i + 1) * (k % 3) - 0.5,
+              })),
+            ),
+          ]),
+    ];
+    return resourceMetrics(metrics);
+  });
+}
+
+describe('the exporter with frames, random lives', () => {
+  it('40 lives of 12 exports each: the bytes of the per-series path, request by request', async (t) => {
+    t.mock.method(Date, 'now', () => T0_MS + 3_600_000);
+    const patched = t.mock.method(SeriesFrame.prototype, 'set');
+    const ok = { status: 204, statusText: 'No Content', headers: {}, bodyPrefix: '' };
+    for (let seed = 1; seed <= 40; seed++) {
+      const limits = { maxSamplesPerSend: 5 + (seed % 30), maxRequestBytes: 1500 + seed * 97 };
+      const sent: Buffer[][] = [[], []];
+      const exporters = [{}, { debug: () => {} }].map(
+        (extra, which) =>
+          new PrometheusRemoteWriteExporter(
+            { url: 'http://127.0.0.1:9/api/v1/write', markStaleWhenMissing: true, ...limits, ...extra },
+            { post: async (body) => (sent[which]!.push(snappyUncompress(body)), ok) },
+          ),
+      );
+      const life = randomLife(seed, 12);
+      for (let k = 0; k < life.length; k++) {
+        const rm = (life[k] as () => ResourceMetrics)();
+        for (const exporter of exporters) {
+          await new Promise<void>((resolve) => exporter.export(rm, () => resolve()));
+          await exporter.forceFlush();
+        }
+        const [framed, perSeries] = sent as [Buffer[], Buffer[]];
+        assert.equal(framed.length, perSeries.length, `seed ${seed}, export ${k}: requests`);
+        framed.forEach((body, i) =>
+          assert.equal(Buffer.compare(body, perSeries[i]!), 0, `seed ${seed}, export ${k}, request ${i}`),
+        );
+        sent[0] = [];
+        sent[1] = [];
+      }
+      for (const exporter of exporters) await exporter.shutdown();
+    }
+    assert.ok(patched.mock.callCount() > 5000, `values written into frames: ${patched.mock.callCount()}`);
+  });
+});
+
 interface Decoded {
   timeseries: Array<{ labels: Label[]; samples: Array<{ value?: number; timestamp: number }> }>;
 }
