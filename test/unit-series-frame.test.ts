@@ -59,6 +59,28 @@ describe('SeriesFrame', () => {
     }
   });
 
+  it('a +0 has no value field, as in encodeWriteRequest; −0 has one', () => {
+    const withZeros = [0, 1, -0, 0, 2.5, 0];
+    const labels = withZeros.map((_, i) => labelSet(i));
+    const frame = SeriesFrame.build('jobs', labels.map(encodeLabelFields), withZeros, T0_MS);
+    const expected = (values: number[], ts: number) =>
+      encodeWriteRequest(
+        labels.map((l, i) => floatSeries(l, values[i] as number, ts)),
+        [],
+        new ProtobufWriter(),
+      );
+    assert.equal(Buffer.compare(frame.bytes, expected(withZeros, T0_MS)), 0);
+    assert.deepEqual(
+      withZeros.map((_, i) => [frame.fits(i, 0), frame.fits(i, -0), frame.fits(i, 7)]),
+      withZeros.map((v) => (Object.is(v, 0) ? [true, false, false] : [false, true, true])),
+    );
+    assert.ok(frame.retime(T0_MS + 1000));
+    const next = [0, 3, 4, 0, -0, 0];
+    next.forEach((v, i) => frame.set(i, v));
+    assert.equal(Buffer.compare(frame.bytes, expected(next, T0_MS + 1000)), 0);
+    labels.forEach((l, i) => assert.deepEqual(frame.labelsOf(i), l));
+  });
+
   it('takes new values and a new timestamp in place', () => {
     const labels = Array.from({ length: 60 }, (_, i) => labelSet(i));
     const frame = SeriesFrame.build(
@@ -401,7 +423,7 @@ function randomLife(seed: number, exports: number): Array<() => ResourceMetrics>
                 attributes: a,
                 startTime: end,
                 endTime: end,
-                value: zeros && i === 0 ? 0 : (i + 1) * (k % 3) - 0.5,
+                value: i % 4 === 1 ? 0 : zeros && i === 0 ? (k % 2 ? 0 : -0) : (i + 1) * (k % 3) - 0.5,
               })),
             ),
           ]),
@@ -507,13 +529,24 @@ describe('translate with a sink that takes runs', () => {
         series: ['10', '11'],
       },
     );
-    // The zeros did not fit the frame: built again, with them as they are now.
-    assert.equal(run(state, rmAt(4)).runs.length, 0, 'a zero in the last export: no frame');
+    // The zeros did not fit the frame (a +0 has no value field): built again with them, then
+    // the values back from zero do not fit either, then the frame holds again.
+    assert.deepEqual(run(state, rmAt(4)), {
+      runs: [
+        [0, 10],
+        [12, 50],
+      ],
+      series: ['10', '11'],
+    });
     assert.deepEqual(run(state, rmAt(5)).runs, [[0, 50]]);
+    // Zeros that stay (an idle counter, an empty bucket) are framed like any value.
+    const idle = (i: number) => (i % 3 === 0 ? 0 : i + 1);
+    run(state, rmAt(6, idle));
+    assert.deepEqual(run(state, rmAt(7, idle)), { runs: [[0, 50]], series: [] });
     // Churn: a quarter of the streams replaced. Runs around them, and a frame again at once.
     for (let i = 0; i < 50; i += 4) attributes[i] = { id: `new${i}` };
-    assert.equal(run(state, rmAt(6)).series.length, 13);
-    assert.deepEqual(run(state, rmAt(7)), { runs: [[0, 50]], series: [] });
+    assert.equal(run(state, rmAt(8, idle)).series.length, 13);
+    assert.deepEqual(run(state, rmAt(9, idle)), { runs: [[0, 50]], series: [] });
   });
 
   it('streams that end: the rest still from the frame, stale markers for the ended ones', () => {

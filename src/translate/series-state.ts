@@ -233,7 +233,7 @@ export class MetricStreams {
   /**
    * The steady state of a framed metric (translate.ts): from the first point, each point whose
    * attributes are still those of its position, with the frame's end time `endMs` (or the same
-   * `end` array) and a non-zero number as value, gets its value written in `frame`. Returns the
+   * `end` array) and a number that the frame can take as value, gets it written in `frame`. Returns the
    * index of the first point that does not fit (`points.length` when all did). The `matches`
    * check, inlined: it is most of the work of a steady-state export.
    */
@@ -248,7 +248,7 @@ export class MetricStreams {
       const point = points[i] as PointLike;
       const value = point.value;
       if (point.endTime !== end && endTimeMs(point.endTime) !== endMs) break;
-      if (typeof value !== 'number' || value === 0) break;
+      if (typeof value !== 'number' || !frame.fits(i, value)) break;
       const attributes = point.attributes;
       if (held[i] !== attributes) break;
       const keys = allKeys[i] as readonly string[];

@@ -470,7 +470,7 @@ function addMetric(
 
 /**
  * The points of a counter or gauge when the sink takes encoded runs. In the steady state (the
- * same series at the same positions, one end time, non-zero values) each point only overwrites
+ * same series at the same positions, one end time, values at +0 where they were) each point only overwrites
  * its value and timestamp in the metric's frame, and the frame goes to the sink as one run; the
  * records are neither read nor written (FramedRecords keeps their state for all of them). A
  * point that does not fit is translated on its own (`single`) and the runs continue around it;
@@ -535,7 +535,7 @@ function addFramed(
       if (
         (point.endTime === end || hrTimeToMillis(point.endTime) === ts) &&
         typeof value === 'number' &&
-        value !== 0
+        (frame as SeriesFrame).fits(i, value)
       ) {
         const record = streams.get(i, point.attributes);
         // Not evicted, not in this export yet (else a second point for it: `single` warns), in order.
@@ -575,8 +575,8 @@ function addFramed(
 
 /**
  * The frame of what this export sent for a metric's points, and its records, if every point was
- * sent as a float sample that a frame can carry (non-zero, one end time, not moved in time) and
- * has a series of its own that no other frame keeps; else none.
+ * sent as a float sample that a frame can carry (one end time, not moved in time) and has a
+ * series of its own that no other frame keeps; else none.
  */
 function frameOf(
   streams: MetricStreams,
@@ -594,7 +594,7 @@ function frameOf(
     const point = points[i] as DataPoint<unknown>;
     const value = point.value;
     if (point.endTime !== end && hrTimeToMillis(point.endTime) !== ts) return undefined;
-    if (typeof value !== 'number' || value === 0) return undefined;
+    if (typeof value !== 'number') return undefined;
     const record = streams.entryAt(i);
     if (
       !(record instanceof SeriesRecord) ||

@@ -6,10 +6,12 @@
  * and batching and the encoder copy whole runs of series (DESIGN.md, performance principles:
  * "a memcpy of cached label bytes plus 17 bytes of sample per series").
  *
- * The layout is fixed: a value is always written (a zero would be left out, as proto3 and
- * protobufjs do, and shorten the series), and every series has the same timestamp, whose varint
- * length is part of the layout. Whatever does not fit (a zero, another timestamp length) is for
- * the caller to send another way and to build the frame again.
+ * The layout is fixed: a series whose value was +0 has no value field (proto3 and protobufjs
+ * leave a default out), every other series has one, and every series has the same timestamp,
+ * whose varint length is part of the layout. Whatever does not fit (a value becoming or ceasing
+ * to be +0, another timestamp length: `fits`, `retime`) is for the caller to send another way and
+ * to build the frame again. A cumulative counter or histogram bucket at 0 stays there until its
+ * first count, so this is rare.
  */
 import type { EncodedSeriesBlock, Label } from '../model.js';
 import { decodeLabelFields } from './label-fields.js';
@@ -22,6 +24,8 @@ const TIMESTAMP_FIELD_KEY = 0x10; // Sample.timestamp = 2, varint
 
 export class SeriesFrame implements EncodedSeriesBlock {
   readonly ends: Int32Array;
+  /** 1 where the series' value is +0: no value field. */
+  private readonly zero: Uint8Array;
   private timestampLength: number;
   private readonly timestampBytes = new Uint8Array(10);
   /**
@@ -34,16 +38,18 @@ export class SeriesFrame implements EncodedSeriesBlock {
     readonly family: string,
     readonly bytes: Buffer,
     ends: Int32Array,
+    zero: Uint8Array,
     /** The timestamp every series carries now. */
     public timestampMs: number,
   ) {
     this.ends = ends;
+    this.zero = zero;
     this.timestampLength = writeVarint(this.timestampBytes, 0, timestampMs);
   }
 
   /**
    * A frame of series with these encoded labels (latin1 strings, wire/label-fields.ts), values
-   * and one timestamp. Every value must be a non-zero number and the timestamp positive.
+   * and one timestamp, which must be positive.
    */
   static build(
     family: string,
@@ -52,25 +58,29 @@ export class SeriesFrame implements EncodedSeriesBlock {
     timestampMs: number,
   ): SeriesFrame {
     const timestampLength = varintLength(timestampMs);
-    const sampleSize = 1 + 8 + 1 + timestampLength;
+    const zero = new Uint8Array(labels.length);
     let total = 0;
-    for (const l of labels) {
-      const size = l.length + 2 + sampleSize;
+    for (let i = 0; i < labels.length; i++) {
+      if (isPlusZero(values[i] as number)) zero[i] = 1;
+      const size = (labels[i] as string).length + 2 + sampleSize(zero[i] === 1, timestampLength);
       total += 1 + varintLength(size) + size;
     }
     const bytes = Buffer.allocUnsafe(total);
     const ends = new Int32Array(labels.length);
-    const frame = new SeriesFrame(family, bytes, ends, timestampMs);
+    const frame = new SeriesFrame(family, bytes, ends, zero, timestampMs);
     let pos = 0;
     for (let i = 0; i < labels.length; i++) {
       const l = labels[i] as string;
+      const inner = sampleSize(zero[i] === 1, timestampLength);
       bytes[pos++] = TIMESERIES_FIELD_KEY;
-      pos = writeVarint(bytes, pos, l.length + 2 + sampleSize);
+      pos = writeVarint(bytes, pos, l.length + 2 + inner);
       pos += bytes.latin1Write(l, pos);
       bytes[pos++] = SAMPLES_FIELD_KEY;
-      bytes[pos++] = sampleSize;
-      bytes[pos++] = VALUE_FIELD_KEY;
-      pos += 8;
+      bytes[pos++] = inner;
+      if (zero[i] === 0) {
+        bytes[pos++] = VALUE_FIELD_KEY;
+        pos += 8;
+      }
       bytes[pos++] = TIMESTAMP_FIELD_KEY;
       pos += timestampLength;
       ends[i] = pos;
@@ -104,16 +114,23 @@ export class SeriesFrame implements EncodedSeriesBlock {
     return true;
   }
 
-  /** Series `index` gets `value` (a non-zero number) and the frame's timestamp. */
+  /** Whether series `index` can take `value`: +0 where it had +0, anything else elsewhere. */
+  fits(index: number, value: number): boolean {
+    return (this.zero[index] === 1) === isPlusZero(value);
+  }
+
+  /** Series `index` gets `value` (one that `fits`) and the frame's timestamp. */
   set(index: number, value: number): void {
     const bytes = this.bytes;
     const length = this.timestampLength;
     const start = (this.ends[index] as number) - length;
-    // The double's bytes, little-endian as the wire wants (Buffer#writeDoubleLE, without its checks).
-    DOUBLE[0] = value;
-    const v = start - 9;
-    if (LITTLE_ENDIAN) for (let i = 0; i < 8; i++) bytes[v + i] = DOUBLE_BYTES[i] as number;
-    else for (let i = 0; i < 8; i++) bytes[v + i] = DOUBLE_BYTES[7 - i] as number;
+    if (this.zero[index] === 0) {
+      // The double's bytes, little-endian as the wire wants (Buffer#writeDoubleLE, without its checks).
+      DOUBLE[0] = value;
+      const v = start - 9;
+      if (LITTLE_ENDIAN) for (let i = 0; i < 8; i++) bytes[v + i] = DOUBLE_BYTES[i] as number;
+      else for (let i = 0; i < 8; i++) bytes[v + i] = DOUBLE_BYTES[7 - i] as number;
+    }
     const t = this.timestampBytes;
     for (let i = this.changedFrom; i < length; i++) bytes[start + i] = t[i] as number;
   }
@@ -123,9 +140,20 @@ export class SeriesFrame implements EncodedSeriesBlock {
     let pos = start + 1;
     while ((this.bytes[pos] as number) >= 0x80) pos++; // the length varint
     pos++;
-    const labelsEnd = (this.ends[index] as number) - (2 + 1 + 8 + 1 + this.timestampLength);
+    const labelsEnd =
+      (this.ends[index] as number) - 2 - sampleSize(this.zero[index] === 1, this.timestampLength);
     return decodeLabelFields(this.bytes.toString('latin1', pos, labelsEnd));
   }
+}
+
+/** The `Sample` message: the value field unless the value is +0, and the timestamp field. */
+function sampleSize(zero: boolean, timestampLength: number): number {
+  return (zero ? 0 : 9) + 1 + timestampLength;
+}
+
+/** +0, the proto3 default, which the encoder leaves out (−0 is written: its bits are not 0). */
+function isPlusZero(value: number): boolean {
+  return value === 0 && 1 / value > 0;
 }
 
 const DOUBLE = new Float64Array(1);
