@@ -246,7 +246,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     // Encoded runs (RW 1.0 bytes, translate's steady state) need one shard, a protocol fixed to
     // 1.0 and no debug text, which is made from series.
     if (shards === 1 && this.options.protocol === 'v1' && !this.options.debug) {
-      outlet.addRun = (block, from, to) => first.addRun(block, from, to);
+      outlet.addRun = (block, from, to, group) => first.addRun(block, from, to, group);
     }
     return outlet;
   }

@@ -48,6 +48,11 @@ async function run(receiver: Receiver): Promise<{ patched: number; endSec: numbe
   const meter = provider.getMeter('frames-test', '1.0.0');
   const requests = meter.createCounter('frames.requests');
   const inflight = meter.createUpDownCounter('frames.inflight');
+  const latency = meter.createHistogram('frames.latency', {
+    unit: 's',
+    advice: { explicitBucketBoundaries: [0.1, 1, 10] },
+  });
+  const shards: Attributes[] = Array.from({ length: 20 }, (_, i) => ({ shard: `s${i}` }));
   const attributes: Attributes[] = Array.from({ length: STREAMS }, (_, i) => ({
     route: `/r/${i}`,
     zone: i % 2 ? 'b' : 'a',
@@ -63,6 +68,11 @@ async function run(receiver: Receiver): Promise<{ patched: number; endSec: numbe
       if (k >= 3) requests.add(1000, late);
       // Up, then back to 0 at collection 3, then up again.
       inflight.add(k === 3 ? -3 : 1, { pool: 'p' });
+      // 0.5 s every time; 5 s from collection 2 on (the 10 s bucket leaves zero then).
+      for (const a of shards) {
+        latency.record(0.5, a);
+        if (k >= 2) latency.record(5, a);
+      }
       await reader.forceFlush();
       await sleep(20); // later end times, in whole milliseconds
     }
@@ -99,6 +109,25 @@ async function check(receiver: Receiver, endSec: number): Promise<void> {
   assert.equal(inflight[0]?.value[1], String(EXPORTS));
   const atZero = await receiver.query('min_over_time(frames_inflight[2m])', endSec + 1);
   assert.equal(atZero[0]?.value[1], '0', 'the collection at zero is there');
+  // Histograms: every bucket of every shard, every export; the last counts as recorded.
+  const bucketSamples = await receiver.query(
+    'count_over_time(frames_latency_seconds_bucket[2m])',
+    endSec + 1,
+  );
+  assert.equal(bucketSamples.length, 20 * 4, 'bounds 0.1, 1, 10 and +Inf of 20 shards');
+  for (const b of bucketSamples) assert.equal(b.value[1], String(EXPORTS), JSON.stringify(b.metric));
+  const buckets = await receiver.query(
+    'last_over_time(frames_latency_seconds_bucket{shard="s3"}[2m])',
+    endSec + 1,
+  );
+  const byLe = Object.fromEntries(buckets.map((b) => [b.metric.le, Number(b.value[1])]));
+  const slow = COLLECTIONS - 2;
+  assert.deepEqual(
+    [byLe['0.1'], byLe['1'], byLe['10'], byLe['+Inf']],
+    [0, COLLECTIONS, COLLECTIONS + slow, COLLECTIONS + slow],
+  );
+  const sums = await receiver.query('last_over_time(frames_latency_seconds_sum{shard="s3"}[2m])', endSec + 1);
+  assert.equal(Number(sums[0]?.value[1]), 0.5 * COLLECTIONS + 5 * slow);
 }
 
 for (const kind of ['prometheus', 'victoriametrics'] as const) {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import type { DataPoint, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { DataPoint, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import protobuf from 'protobufjs';
 import { Chunker, type Chunk } from '../src/deliver/batching.js';
 import { PrometheusRemoteWriteExporter } from '../src/exporter.js';
@@ -21,7 +21,7 @@ import { ProtobufWriter } from '../src/wire/protobuf-writer.js';
 import { encodeWriteRequest } from '../src/wire/rw1.js';
 import { SeriesFrame } from '../src/wire/series-frame.js';
 import { snappyUncompress } from '../src/wire/snappy.js';
-import { T0_MS, gauge, hr, resourceMetrics, sum } from './helpers/otel.js';
+import { T0_MS, gauge, histogram, hr, resourceMetrics, sum } from './helpers/otel.js';
 
 const root = protobuf.loadSync(fileURLToPath(new URL('../proto/remote.proto', import.meta.url)));
 const WriteRequest = root.lookupType('prometheus.WriteRequest');
@@ -140,11 +140,11 @@ describe('Chunker.addRun', () => {
 
   function split(limits: { maxSamples: number; maxBytes: number }, feed: (c: Chunker) => void) {
     const chunks: Chunk[] = [];
-    const oversize: Array<[readonly Label[], number]> = [];
+    const oversize: Array<[readonly Label[], number, number, number]> = [];
     const chunker = new Chunker(
       limits,
       (c) => chunks.push(c),
-      (l, _o, _s, bytes) => oversize.push([l, bytes]),
+      (l, others, samples, bytes) => oversize.push([l, others, samples, bytes]),
     );
     feed(chunker);
     chunker.flush();
@@ -166,6 +166,24 @@ describe('Chunker.addRun', () => {
       assert.deepEqual(run.chunks, one.chunks);
       assert.deepEqual(run.oversize, one.oversize);
       for (const c of run.chunks) assert.equal(c.body.length, c.bytes, 'size is exact');
+    });
+  }
+
+  for (const [name, limits] of [
+    ['groups, no limit reached', { maxSamples: 1000, maxBytes: 1e9 }],
+    ['groups, by samples', { maxSamples: 40, maxBytes: 1e9 }],
+    ['groups, by bytes', { maxSamples: 1000, maxBytes: 3000 }],
+    ['a group over the sample limit', { maxSamples: 10, maxBytes: 1e9 }],
+    ['a group over the byte limit', { maxSamples: 1000, maxBytes: 1000 }],
+  ] as const) {
+    it(`${name}: groups of 15 (histogram points) as their series added one by one`, () => {
+      // The series of one point share a group number (TimeSeries.group) and are never split.
+      const grouped = series.map((s, i) => ({ ...s, group: Math.floor(i / 15) }));
+      const one = split(limits, (c) => grouped.forEach((s) => c.add(s)));
+      const run = split(limits, (c) => c.addRun(frame, 0, frame.count, 15));
+      assert.deepEqual(run.chunks, one.chunks);
+      assert.deepEqual(run.oversize, one.oversize);
+      for (const c of run.chunks) assert.equal(c.samples % 15, 0, 'whole points');
     });
   }
 
@@ -370,6 +388,9 @@ function randomLife(seed: number, exports: number): Array<() => ResourceMetrics>
   const counters: Attributes[] = Array.from({ length: 20 + pick(30) }, stream);
   const gauges: Attributes[] = Array.from({ length: 1 + pick(10) }, stream);
   const totals = new Map<Attributes, number>();
+  const BOUNDS = [0.1, 1, 10, 100];
+  const histograms: Attributes[] = Array.from({ length: 2 + pick(10) }, stream);
+  const buckets = new Map<Attributes, number[]>();
   let endMs = T0_MS;
   return Array.from({ length: exports }, (_, k) => () => {
     if (k > 0 && r() < 0.2) counters.splice(pick(counters.length), 1 + pick(4));
@@ -410,7 +431,29 @@ function randomLife(seed: number, exports: number): Array<() => ResourceMetrics>
           ])
         : undefined;
     const twinFirst = r() < 0.5;
+    if (k > 0 && r() < 0.1) histograms.splice(pick(histograms.length), 1);
+    if (r() < 0.1) histograms.push(stream());
+    if (r() < 0.1 && histograms.length > 0)
+      (histograms[pick(histograms.length)] as Record<string, string>).zone = `h${k}`;
+    // Bounds: the one array, an equal copy, or other bounds for one export.
+    const bounds = r() < 0.05 ? [0.5, 5] : r() < 0.1 ? [...BOUNDS] : BOUNDS;
+    const hPoints: DataPoint<Histogram>[] = histograms.map((a) => {
+      let counts = buckets.get(a);
+      if (counts === undefined || counts.length !== bounds.length + 1)
+        counts = new Array<number>(bounds.length + 1).fill(0);
+      // Some buckets stay empty for a while, then fill (a bucket leaving zero leaves the frame).
+      counts = counts.map((c, b) => c + (r() < 0.3 + b * 0.1 ? pick(3) : 0));
+      buckets.set(a, counts);
+      const count = counts.reduce((x, y) => x + y, 0);
+      return {
+        attributes: a,
+        startTime: hr(T0_MS - 1000),
+        endTime: end,
+        value: { buckets: { boundaries: bounds, counts }, count, sum: r() < 0.05 ? undefined : count * 0.7 },
+      };
+    });
     const metrics = [
+      histogram({ name: 'latency', unit: 's' }, hPoints),
       ...(twin && twinFirst ? [twin] : []),
       sum({ name: 'jobs' }, points),
       ...(twin && !twinFirst ? [twin] : []),

@@ -74,37 +74,41 @@ export class Chunker {
   }
 
   /**
-   * Series `from`…`to` of an encoded block (one sample each), split between series where the
+   * Series `from`…`to` of an encoded block (one sample each), in groups of `group` series (the
+   * series of one histogram point; `to − from` a multiple of it), split between groups where the
    * limits fall, as `add` would split the same series one by one.
    */
-  addRun(block: EncodedSeriesBlock, from: number, to: number): void {
+  addRun(block: EncodedSeriesBlock, from: number, to: number, group = 1): void {
     if (this.group.length > 0) this.closeGroup();
     const { maxSamples, maxBytes } = this.limits;
     const ends = block.ends;
+    const bytesTo = (start: number, groups: number): number =>
+      (ends[from + groups * group - 1] as number) - start;
     while (from < to) {
       const start = from === 0 ? 0 : (ends[from - 1] as number);
       const roomBytes = maxBytes - this.bytes;
-      // The most series that fit: by samples, then by bytes (ends grow: binary search).
-      let fit = Math.min(to, from + Math.max(0, maxSamples - this.samples));
-      if (fit > from && (ends[fit - 1] as number) - start > roomBytes) {
-        let lo = from; // series from…lo fit
-        let hi = fit - 1; // series from…hi do not
+      // The most groups that fit: by samples, then by bytes (ends grow: binary search).
+      let groups = Math.floor(Math.min(to - from, Math.max(0, maxSamples - this.samples)) / group);
+      if (groups > 0 && bytesTo(start, groups) > roomBytes) {
+        let lo = 0; // lo groups fit
+        let hi = groups; // hi groups do not
         while (hi - lo > 1) {
           const mid = (lo + hi) >>> 1;
-          if ((ends[mid] as number) - start <= roomBytes) lo = mid;
+          if (bytesTo(start, mid) <= roomBytes) lo = mid;
           else hi = mid;
         }
-        fit = (ends[lo] as number) - start <= roomBytes ? lo + 1 : from;
+        groups = lo;
       }
-      if (fit === from) {
+      if (groups === 0) {
         if (this.current.length > 0 || this.runs.length > 0) {
           this.closeChunk();
           continue;
         }
-        // One series alone over the byte limit: sent alone, reported.
-        fit = from + 1;
-        this.onOversize(block.labelsOf(from), 0, 1, (ends[from] as number) - start);
+        // One group alone over a limit: sent alone, reported.
+        groups = 1;
+        this.onOversize(block.labelsOf(from), group - 1, group, bytesTo(start, 1));
       }
+      const fit = from + groups * group;
       this.runs.push({ block, from, to: fit, at: this.current.length });
       this.samples += fit - from;
       this.bytes += (ends[fit - 1] as number) - start;

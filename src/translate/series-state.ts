@@ -194,6 +194,8 @@ export class MetricStreams {
   frame: SeriesFrame | undefined = undefined;
   /** The records of `frame`, while it is used whole. */
   framed: FramedRecords | undefined = undefined;
+  /** For a frame of classic-histogram points: what all its points share. */
+  frameShape: FrameShape | undefined = undefined;
 
   /**
    * Before a metric's points: a first export of many points gets arrays of exactly their size,
@@ -327,6 +329,16 @@ export class MetricStreams {
     this.values = values;
     this.stride = stride;
   }
+}
+
+/** The points of a classic-histogram frame: one set of bounds, a sum or not. */
+export interface FrameShape {
+  readonly boundaries: readonly number[];
+  readonly hasSum: boolean;
+  /** Bounds before the first infinite one: the `_bucket` series before `+Inf`. */
+  readonly finite: number;
+  /** Series per point: `finite` + `+Inf` + `_sum` if any + `_count`. */
+  readonly width: number;
 }
 
 /** What `patch` reads of a data point (`DataPoint` of the SDK). */

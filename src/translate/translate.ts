@@ -40,6 +40,7 @@ import {
   describe,
   FramedRecords,
   SeriesRecord,
+  type FrameShape,
   type HistogramRecords,
   type MetricStreams,
   type SeriesState,
@@ -131,10 +132,11 @@ export interface SeriesSink {
   readonly metadata: Map<string, MetricFamilyMetadata>;
   add(series: TimeSeries): void;
   /**
-   * Series `from`…`to` (exclusive) of an encoded block, valid until the export ends. A sink that
-   * has it takes RW 1.0 bytes as they are: counters and gauges are then framed (SeriesFrame).
+   * Series `from`…`to` (exclusive) of an encoded block, valid until the export ends, in groups of
+   * `group` series never to be split (a classic-histogram point). A sink that has it takes RW 1.0
+   * bytes as they are: counters, gauges and classic histograms are then framed (SeriesFrame).
    */
-  addRun?(block: EncodedSeriesBlock, from: number, to: number): void;
+  addRun?(block: EncodedSeriesBlock, from: number, to: number, group?: number): void;
 }
 
 class BatchBuilder {
@@ -161,10 +163,10 @@ class BatchBuilder {
     return this.sink?.addRun !== undefined;
   }
 
-  addRun(frame: SeriesFrame, from: number, to: number): void {
+  addRun(frame: SeriesFrame, from: number, to: number, group = 1): void {
     this.produced = true;
     if (frame.timestampMs > this.maxTimestampMs) this.maxTimestampMs = frame.timestampMs;
-    (this.sink as Required<SeriesSink>).addRun(frame, from, to);
+    (this.sink as Required<SeriesSink>).addRun(frame, from, to, group);
   }
 
   private push(series: TimeSeries): void {
@@ -386,10 +388,45 @@ function addMetric(
     streams.set(index, attributes, record);
     return record;
   };
+  /** The `_bucket`…, `_sum`, `_count` series of one classic-histogram point. */
+  const classicPoint = (index: number, attributes: Attributes, h: Histogram, ts: number, start: number) => {
+    const { records } = histogramRecords(
+      streams,
+      index,
+      series,
+      attributes,
+      h,
+      name,
+      low,
+      high,
+      () => built++,
+    );
+    const group = builder.nextGroup++;
+    let cumulative = 0;
+    const { boundaries, counts } = h.buckets;
+    let r = 0;
+    for (let i = 0; i < boundaries.length; i++) {
+      cumulative += counts[i] ?? 0;
+      if (boundaries[i] === Infinity) break; // the +Inf bucket below is the count
+      builder.add(records[r++] as SeriesRecord, makeSample(cumulative, ts, start), group);
+    }
+    builder.add(records[r++] as SeriesRecord, makeSample(h.count, ts, start), group);
+    if (h.sum !== undefined) builder.add(records[r++] as SeriesRecord, makeSample(h.sum, ts, start), group);
+    builder.add(records[r] as SeriesRecord, makeSample(h.count, ts, start), group);
+  };
   // Counters and histograms count from the point's start time; a gauge has none.
   const withStart = (kind === 'histogram' || kind === 'counter') && !options.withoutStartTimestamps;
   const points = metric.dataPoints;
   streams.reserve(points.length, points[0]?.attributes);
+  if (classic && !withStart && builder.framing) {
+    addFramedHistograms(builder, streams, points, name, (index, point) => {
+      const misses = built;
+      classicPoint(index, point.attributes, point.value as Histogram, hrTimeToMillis(point.endTime), 0);
+      return built === misses;
+    });
+    streams.trim(points.length);
+    return;
+  }
   if (kind !== 'histogram' && !withStart && builder.framing) {
     addFramed(builder, streams, points, name, (index, point) => {
       const misses = built;
@@ -451,19 +488,7 @@ function addMetric(
         continue;
       }
     }
-    const { records } = histogramRecords(streams, index, series, point.attributes, h, name, low, high);
-    const group = builder.nextGroup++;
-    let cumulative = 0;
-    const { boundaries, counts } = h.buckets;
-    let r = 0;
-    for (let i = 0; i < boundaries.length; i++) {
-      cumulative += counts[i] ?? 0;
-      if (boundaries[i] === Infinity) break; // the +Inf bucket below is the count
-      builder.add(records[r++] as SeriesRecord, makeSample(cumulative, ts, start), group);
-    }
-    builder.add(records[r++] as SeriesRecord, makeSample(h.count, ts, start), group);
-    if (h.sum !== undefined) builder.add(records[r++] as SeriesRecord, makeSample(h.sum, ts, start), group);
-    builder.add(records[r] as SeriesRecord, makeSample(h.count, ts, start), group);
+    classicPoint(index, point.attributes, h, ts, start);
   }
   streams.trim(points.length);
 }
@@ -606,9 +631,25 @@ function frameOf(
       return undefined;
     records[i] = record;
   }
-  // One series at two positions (attributes that sanitize alike) would be sent twice.
-  const owners = new FramedRecords(exportNumber, ts);
-  for (let i = 0; i < n; i++) {
+  const values = new Array<number>(n);
+  for (let i = 0; i < n; i++) values[i] = (points[i] as DataPoint<unknown>).value as number;
+  return frameFrom(records, values, family, exportNumber, ts);
+}
+
+/**
+ * The frame of these records (every one seen in `exportNumber` at `timestampMs`, with these
+ * values), owned by a new FramedRecords; none if a record is at two places or kept by another
+ * frame: one series at two positions (attributes that sanitize alike) would be sent twice.
+ */
+function frameFrom(
+  records: SeriesRecord[],
+  values: number[],
+  family: string,
+  exportNumber: number,
+  timestampMs: number,
+): { frame: SeriesFrame; owners: FramedRecords } | undefined {
+  const owners = new FramedRecords(exportNumber, timestampMs);
+  for (let i = 0; i < records.length; i++) {
     const record = records[i] as SeriesRecord;
     if (record.owner !== undefined) {
       for (let j = 0; j < i; j++) (records[j] as SeriesRecord).owner = undefined;
@@ -617,13 +658,226 @@ function frameOf(
     record.owner = owners;
   }
   owners.adopt(records);
-  const labels = new Array<string>(n);
-  const values = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = (records[i] as SeriesRecord).key;
-    values[i] = (points[i] as DataPoint<unknown>).value as number;
+  const labels = records.map((r) => r.key);
+  return { frame: SeriesFrame.build(family, labels, values, timestampMs), owners };
+}
+
+/**
+ * The points of a classic histogram when the sink takes encoded runs: as addFramed, a point being
+ * its `_bucket`…, `_sum`, `_count` series (FrameShape.width of them, the same for every point of a
+ * frame: one set of bounds, a sum or not), so that runs hold whole points and batching keeps
+ * them whole (RW1 §Ordering: a receiver never stores half a histogram).
+ */
+function addFramedHistograms(
+  builder: BatchBuilder,
+  streams: MetricStreams,
+  points: readonly DataPoint<unknown>[],
+  family: string,
+  /** Translates one point on its own; true if its series were in the cache. */
+  single: (index: number, point: DataPoint<unknown>) => boolean,
+): void {
+  const n = points.length;
+  const state = builder.state;
+  const exportNumber = state.exportNumber;
+  const frame = streams.frame;
+  const owners = streams.framed;
+  const shape = streams.frameShape;
+  const width = shape?.width ?? 1;
+  let framed = 0;
+  let end: HrTime | undefined;
+  let ts = 0;
+  if (frame !== undefined && shape !== undefined && n > 0) {
+    end = (points[0] as DataPoint<unknown>).endTime;
+    ts = hrTimeToMillis(end);
+    if (frame.retime(ts)) framed = Math.min(n, frame.count / width);
   }
-  return { frame: SeriesFrame.build(family, labels, values, ts), owners };
+  // As in addFramed: used whole last time, exactly these points, a later export.
+  let trusted =
+    owners !== undefined &&
+    owners.isLive &&
+    framed === n &&
+    (frame as SeriesFrame).count === n * width &&
+    owners.seenInExport !== exportNumber &&
+    owners.lastTimestampMs < ts;
+  if (!trusted) owners?.dissolve();
+  let runStart = 0;
+  let seen = 0;
+  let misses = 0;
+  try {
+    let i = 0;
+    if (trusted) {
+      for (; i < n; i++) {
+        const point = points[i] as DataPoint<unknown>;
+        if (point.endTime !== end && hrTimeToMillis(point.endTime) !== ts) break;
+        if (!streams.matches(i, point.attributes)) break;
+        const h = point.value as Histogram;
+        if (!fitsShape(h, shape as FrameShape)) break;
+        if (!patchHistogram(frame as SeriesFrame, i * width, shape as FrameShape, h)) break;
+      }
+      if (i === n) {
+        (owners as FramedRecords).seenInExport = exportNumber;
+        (owners as FramedRecords).lastTimestampMs = ts;
+        builder.addRun(frame as SeriesFrame, 0, n * width, width);
+        state.countSeen(n * width);
+        return;
+      }
+      (owners as FramedRecords).dissolveAt(i * width, exportNumber, ts);
+      seen = i * width;
+      trusted = false;
+    }
+    for (; i < framed; i++) {
+      const point = points[i] as DataPoint<unknown>;
+      const h = point.value as Histogram;
+      if (
+        (point.endTime === end || hrTimeToMillis(point.endTime) === ts) &&
+        fitsShape(h, shape as FrameShape)
+      ) {
+        const entry = streams.get(i, point.attributes);
+        if (
+          entry !== undefined &&
+          !(entry instanceof SeriesRecord) &&
+          entry.records.length === width &&
+          entry.records.every(
+            (r) => !r.evicted && r.seenInExport !== exportNumber && r.lastTimestampMs < ts,
+          ) &&
+          patchHistogram(frame as SeriesFrame, i * width, shape as FrameShape, h)
+        ) {
+          for (const r of entry.records) {
+            r.seenInExport = exportNumber;
+            r.lastTimestampMs = ts;
+          }
+          seen += width;
+          continue;
+        }
+      }
+      if (i > runStart) builder.addRun(frame as SeriesFrame, runStart * width, i * width, width);
+      runStart = i + 1;
+      if (!single(i, point)) misses++;
+    }
+    if (framed > runStart) builder.addRun(frame as SeriesFrame, runStart * width, framed * width, width);
+    state.countSeen(seen);
+    for (let i = framed; i < n; i++) if (!single(i, points[i] as DataPoint<unknown>)) misses++;
+  } catch (err) {
+    owners?.dissolve();
+    streams.frame = undefined;
+    streams.framed = undefined;
+    streams.frameShape = undefined;
+    throw err;
+  }
+  const next = misses * 2 > n ? undefined : histogramFrameOf(streams, points, exportNumber, family);
+  streams.frame = next?.frame;
+  streams.framed = next?.owners;
+  streams.frameShape = next?.shape;
+}
+
+/** The shape of the frame a histogram point would make: its bounds, sum, number of series. */
+function shapeOf(h: Histogram): FrameShape {
+  const boundaries = h.buckets.boundaries;
+  let finite = boundaries.indexOf(Infinity);
+  if (finite < 0) finite = boundaries.length;
+  const hasSum = h.sum !== undefined;
+  return { boundaries, hasSum, finite, width: finite + 1 + (hasSum ? 1 : 0) + 1 };
+}
+
+/** Whether a histogram point has the frame's bounds and sum. */
+function fitsShape(h: Histogram, shape: FrameShape): boolean {
+  if (typeof h !== 'object' || h === null) return false;
+  const boundaries = h.buckets.boundaries;
+  return (
+    (h.sum !== undefined) === shape.hasSum &&
+    (boundaries === shape.boundaries || sameBoundaries(boundaries, shape.boundaries))
+  );
+}
+
+/**
+ * Writes the series values of a histogram point in the order of its records (cumulative
+ * `_bucket`s, `+Inf` = count, `_sum`, `_count`) from slot `base`; false as soon as one does not
+ * fit (a bucket leaving zero): the point then goes on its own and the frame is made again.
+ */
+function patchHistogram(frame: SeriesFrame, base: number, shape: FrameShape, h: Histogram): boolean {
+  const counts = h.buckets.counts;
+  let cumulative = 0;
+  let slot = base;
+  for (let b = 0; b < shape.finite; b++) {
+    cumulative += counts[b] ?? 0;
+    if (!frame.fits(slot, cumulative)) return false;
+    frame.set(slot++, cumulative);
+  }
+  if (!frame.fits(slot, h.count)) return false;
+  frame.set(slot++, h.count);
+  if (shape.hasSum) {
+    if (!frame.fits(slot, h.sum as number)) return false;
+    frame.set(slot++, h.sum as number);
+  }
+  if (!frame.fits(slot, h.count)) return false;
+  frame.set(slot, h.count);
+  return true;
+}
+
+/** histogramFrameOf's values of one point, as patchHistogram writes them. */
+function histogramValues(h: Histogram, shape: FrameShape, out: number[], base: number): void {
+  const counts = h.buckets.counts;
+  let cumulative = 0;
+  let slot = base;
+  for (let b = 0; b < shape.finite; b++) {
+    cumulative += counts[b] ?? 0;
+    out[slot++] = cumulative;
+  }
+  out[slot++] = h.count;
+  if (shape.hasSum) out[slot++] = h.sum as number;
+  out[slot] = h.count;
+}
+
+/**
+ * As frameOf, for classic-histogram points: every point sent whole with the first point's bounds
+ * and sum, at one end time, its records cached at its position.
+ */
+function histogramFrameOf(
+  streams: MetricStreams,
+  points: readonly DataPoint<unknown>[],
+  exportNumber: number,
+  family: string,
+): { frame: SeriesFrame; owners: FramedRecords; shape: FrameShape } | undefined {
+  const n = points.length;
+  if (n === 0) return undefined;
+  const first = points[0] as DataPoint<unknown>;
+  const end = first.endTime;
+  const ts = hrTimeToMillis(end);
+  const h0 = first.value as Histogram;
+  if (!(ts > 0) || typeof h0 !== 'object' || h0 === null) return undefined;
+  const shape = shapeOf(h0);
+  const width = shape.width;
+  const records = new Array<SeriesRecord>(n * width);
+  const values = new Array<number>(n * width);
+  for (let i = 0; i < n; i++) {
+    const point = points[i] as DataPoint<unknown>;
+    const h = point.value as Histogram;
+    if (point.endTime !== end && hrTimeToMillis(point.endTime) !== ts) return undefined;
+    if (!fitsShape(h, shape)) return undefined;
+    const entry = streams.entryAt(i);
+    if (
+      entry === undefined ||
+      entry instanceof SeriesRecord ||
+      entry.records.length !== width ||
+      entry.hasSum !== shape.hasSum ||
+      !sameBoundaries(entry.boundaries, shape.boundaries)
+    )
+      return undefined;
+    for (let j = 0; j < width; j++) {
+      const record = entry.records[j] as SeriesRecord;
+      if (
+        !record.encoded ||
+        record.owner !== undefined ||
+        record.seenInExport !== exportNumber ||
+        record.lastTimestampMs !== ts
+      )
+        return undefined;
+      records[i * width + j] = record;
+    }
+    histogramValues(h, shape, values, i * width);
+  }
+  const made = frameFrom(records, values, family, exportNumber, ts);
+  return made && { ...made, shape };
 }
 
 /**
@@ -659,6 +913,7 @@ function histogramRecords(
   name: string,
   low: LabelMap,
   high: LabelMap,
+  onBuilt: () => void,
 ): HistogramRecords {
   const boundaries = h.buckets.boundaries;
   const hasSum = h.sum !== undefined;
@@ -670,6 +925,7 @@ function histogramRecords(
     cached.records.every((r) => !r.evicted)
   )
     return cached;
+  onBuilt();
   const labels = attributesToLabels(attributes);
   const records: SeriesRecord[] = [];
   for (const bound of boundaries) {
