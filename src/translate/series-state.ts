@@ -19,6 +19,7 @@ import type { Label, MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries }
 import { decodeLabelFields, encodeLabelFields } from '../wire/label-fields.js';
 import type { SeriesFrame } from '../wire/series-frame.js';
 import { staleNativeHistogram } from './native-histogram.js';
+import { hrTimeToMillis } from './time.js';
 
 export class SeriesRecord {
   private ownSeen = 0;
@@ -249,7 +250,7 @@ export class MetricStreams {
     for (; i < n; i++) {
       const point = points[i] as PointLike;
       const value = point.value;
-      if (point.endTime !== end && endTimeMs(point.endTime) !== endMs) break;
+      if (point.endTime !== end && hrTimeToMillis(point.endTime) !== endMs) break;
       if (typeof value !== 'number' || !frame.fits(i, value)) break;
       const attributes = point.attributes;
       if (held[i] !== attributes) break;
@@ -346,10 +347,6 @@ export interface PointLike {
   readonly attributes: Attributes;
   readonly endTime: readonly [number, number];
   readonly value: unknown;
-}
-
-function endTimeMs(time: readonly [number, number]): number {
-  return time[0] * 1000 + Math.floor(time[1] / 1e6);
 }
 
 const EMPTY = {};

@@ -46,6 +46,9 @@ import {
   type SeriesState,
 } from './series-state.js';
 import { SeriesFrame } from '../wire/series-frame.js';
+import { hrTimeToMillis } from './time.js';
+
+export { hrTimeToMillis };
 
 export interface TranslateOptions extends MetricNameOptions, ResourceOptions {
   readonly withoutScopeInfo: boolean;
@@ -70,10 +73,6 @@ export interface TranslateState {
   readonly series: SeriesState;
   /** Metrics already warned about, so a warning is given once, not every interval. */
   readonly warned: Set<string>;
-}
-
-export function hrTimeToMillis(time: HrTime): number {
-  return time[0] * 1000 + Math.floor(time[1] / 1e6);
 }
 
 function millisToHrTime(ms: number): HrTime {

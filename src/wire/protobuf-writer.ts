@@ -34,6 +34,27 @@ export function varintLength(n: number): number {
   return n < 0x100000000000000 ? 8 : 9;
 }
 
+/**
+ * Writes the varint of a non-negative integer up to 2^53 into `out` at `pos`; returns the
+ * position after it (for buffers the writer does not own, e.g. wire/series-frame.ts).
+ */
+export function writeVarint(out: Uint8Array, pos: number, value: number): number {
+  while (value >= 0x80) {
+    out[pos++] = (value % 0x80) | 0x80;
+    value = Math.floor(value / 0x80);
+  }
+  out[pos++] = value;
+  return pos;
+}
+
+/**
+ * Whether a double field is written: proto3 (and protobufjs) leave out the default +0, but not
+ * −0, whose bits are not 0.
+ */
+export function writesDouble(value: number): boolean {
+  return value !== 0 || Object.is(value, -0);
+}
+
 export function zigzag(value: number): number {
   return value >= 0 ? value * 2 : -value * 2 - 1;
 }
@@ -195,7 +216,7 @@ export class ProtobufWriter {
     this.ensure(32);
     const buf = this.buf;
     let pos = this.pos;
-    const writeValue = valueBytes !== undefined || value !== 0 || Object.is(value, -0);
+    const writeValue = valueBytes !== undefined || writesDouble(value);
     let size = writeValue ? 9 : 0;
     if (int !== 0) size += 1 + varintLength(int);
     buf[pos++] = field * 8 + WIRE_LEN; // fields < 16, size < 128: one byte each
@@ -226,7 +247,7 @@ export class ProtobufWriter {
     valueBytes: Uint8Array | undefined,
     int: number,
   ): void {
-    const writeValue = valueBytes !== undefined || value !== 0 || Object.is(value, -0);
+    const writeValue = valueBytes !== undefined || writesDouble(value);
     let innerSize = writeValue ? 9 : 0;
     if (int !== 0) innerSize += 1 + varintLength(int);
     const size = bytes.length + 2 + innerSize;

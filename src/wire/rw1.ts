@@ -12,7 +12,7 @@ import type {
   TimeSeries,
 } from '../model.js';
 import { writeLabelFields } from './label-fields.js';
-import { ProtobufWriter, varintLength } from './protobuf-writer.js';
+import { ProtobufWriter, varintLength, writesDouble } from './protobuf-writer.js';
 
 /** The stale marker NaN 0x7ff0000000000002, little-endian (RW1 §Stale Markers). */
 export const STALE_NAN_BYTES = Uint8Array.from([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
@@ -111,7 +111,7 @@ function writeRun(writer: ProtobufWriter, run: EncodedRun): void {
  * this encoder, for the same bytes as protobufjs); a negative int64 takes 10 bytes.
  */
 export function sampleMessageSize(sample: Sample): number {
-  const valueBytes = sample.stale || sample.value !== 0 || Object.is(sample.value, -0) ? 9 : 0;
+  const valueBytes = sample.stale || writesDouble(sample.value) ? 9 : 0;
   const t = sample.timestampMs;
   const timestampBytes = t === 0 ? 0 : 1 + (t < 0 ? 10 : varintLength(t));
   return valueBytes + timestampBytes;
@@ -135,7 +135,7 @@ function writeSample(writer: ProtobufWriter, sample: Sample): void {
   }
   writer.header(TIMESERIES_SAMPLES, sampleMessageSize(sample));
   if (sample.stale) writer.rawDouble(SAMPLE_VALUE, STALE_NAN_BYTES);
-  else if (sample.value !== 0 || Object.is(sample.value, -0)) writer.double(SAMPLE_VALUE, sample.value);
+  else if (writesDouble(sample.value)) writer.double(SAMPLE_VALUE, sample.value);
   writer.int64(SAMPLE_TIMESTAMP, t);
 }
 

@@ -7,7 +7,7 @@
  * counters and cumulative histograms carry their start time in `start_timestamp`.
  */
 import type { MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
-import { ProtobufWriter } from './protobuf-writer.js';
+import { ProtobufWriter, writesDouble } from './protobuf-writer.js';
 import { STALE_NAN_BYTES, writeHistogramFields } from './rw1.js';
 
 // Field numbers, as upstream io.prometheus.write.v2 (rc.4).
@@ -113,7 +113,7 @@ function writeSeries(
     const m = writer.begin(TIMESERIES_SAMPLES);
     // Zero values are left out as proto3 does; the stale marker is written as its exact bits.
     if (sample.stale) writer.rawDouble(SAMPLE_VALUE, STALE_NAN_BYTES);
-    else if (sample.value !== 0 || Object.is(sample.value, -0)) writer.double(SAMPLE_VALUE, sample.value);
+    else if (writesDouble(sample.value)) writer.double(SAMPLE_VALUE, sample.value);
     if (sample.timestampMs !== 0) writer.int64(SAMPLE_TIMESTAMP, sample.timestampMs);
     const start = startTimestampToWrite(sample.startTimestampMs, sample.timestampMs);
     if (start !== 0) writer.int64(SAMPLE_START_TIMESTAMP, start);

@@ -15,7 +15,7 @@
  */
 import type { EncodedSeriesBlock, Label } from '../model.js';
 import { decodeLabelFields } from './label-fields.js';
-import { varintLength } from './protobuf-writer.js';
+import { varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
 
 const TIMESERIES_FIELD_KEY = 0x0a; // WriteRequest.timeseries = 1, length-delimited
 const SAMPLES_FIELD_KEY = 0x12; // TimeSeries.samples = 2, length-delimited
@@ -151,22 +151,12 @@ function sampleSize(zero: boolean, timestampLength: number): number {
   return (zero ? 0 : 9) + 1 + timestampLength;
 }
 
-/** +0, the proto3 default, which the encoder leaves out (−0 is written: its bits are not 0). */
+/** +0, the proto3 default, which the encoder leaves out. */
 function isPlusZero(value: number): boolean {
-  return value === 0 && 1 / value > 0;
+  return !writesDouble(value);
 }
 
 const DOUBLE = new Float64Array(1);
 const DOUBLE_BYTES = new Uint8Array(DOUBLE.buffer);
 /** Typed arrays use the machine's byte order. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** Writes the varint of a non-negative integer up to 2^53 at `pos`; returns the position after it. */
-function writeVarint(out: Uint8Array, pos: number, value: number): number {
-  while (value >= 0x80) {
-    out[pos++] = (value % 0x80) | 0x80;
-    value = Math.floor(value / 0x80);
-  }
-  out[pos++] = value;
-  return pos;
-}
