@@ -38,14 +38,13 @@ import { resourceLabels, scopeLabels, type ResourceOptions } from './resource.js
 import {
   CachedSeries,
   describe,
-  FramedRecords,
-  SeriesRecord,
-  type FrameShape,
   type HistogramRecords,
   type MetricStreams,
+  type SeriesRecord,
   type SeriesState,
 } from './series-state.js';
-import { SeriesFrame } from '../wire/series-frame.js';
+import type { SeriesFrame } from '../wire/series-frame.js';
+import { addFramed, counterFrames, histogramFrames, sameBoundaries } from './frames.js';
 import { hrTimeToMillis } from './time.js';
 
 export { hrTimeToMillis };
@@ -162,7 +161,7 @@ class BatchBuilder {
     return this.sink?.addRun !== undefined;
   }
 
-  addRun(frame: SeriesFrame, from: number, to: number, group = 1): void {
+  addRun(frame: SeriesFrame, from: number, to: number, group: number): void {
     this.produced = true;
     if (frame.timestampMs > this.maxTimestampMs) this.maxTimestampMs = frame.timestampMs;
     (this.sink as Required<SeriesSink>).addRun(frame, from, to, group);
@@ -417,23 +416,14 @@ function addMetric(
   const withStart = (kind === 'histogram' || kind === 'counter') && !options.withoutStartTimestamps;
   const points = metric.dataPoints;
   streams.reserve(points.length, points[0]?.attributes);
-  if (classic && !withStart && builder.framing) {
-    addFramedHistograms(builder, streams, points, name, (index, point) => {
-      const misses = built;
-      classicPoint(index, point.attributes, point.value as Histogram, hrTimeToMillis(point.endTime), 0);
-      return built === misses;
-    });
-    streams.trim(points.length);
-    return;
-  }
-  if (kind !== 'histogram' && !withStart && builder.framing) {
-    addFramed(builder, streams, points, name, (index, point) => {
-      const misses = built;
-      builder.add(recordOf(index, point.attributes), {
-        value: point.value as number,
-        timestampMs: hrTimeToMillis(point.endTime),
-      });
-      return built === misses;
+  if (!withStart && builder.framing && (kind !== 'histogram' || classic)) {
+    const frames = kind === 'histogram' ? histogramFrames(streams, name) : counterFrames(streams, name);
+    addFramed(builder, streams, points, frames, (index, point) => {
+      const before = built;
+      const ts = hrTimeToMillis(point.endTime);
+      if (kind === 'histogram') classicPoint(index, point.attributes, point.value as Histogram, ts, 0);
+      else builder.add(recordOf(index, point.attributes), { value: point.value as number, timestampMs: ts });
+      return built === before;
     });
     streams.trim(points.length);
     return;
@@ -490,393 +480,6 @@ function addMetric(
     classicPoint(index, point.attributes, h, ts, start);
   }
   streams.trim(points.length);
-}
-
-/**
- * The points of a counter or gauge when the sink takes encoded runs. In the steady state (the
- * same series at the same positions, one end time, values at +0 where they were) each point only overwrites
- * its value and timestamp in the metric's frame, and the frame goes to the sink as one run; the
- * records are neither read nor written (FramedRecords keeps their state for all of them). A
- * point that does not fit is translated on its own (`single`) and the runs continue around it;
- * then, and whenever the points are not those of the frame, a new frame is built for the next
- * export from what this one sent, unless most of its series were new.
- */
-function addFramed(
-  builder: BatchBuilder,
-  streams: MetricStreams,
-  points: readonly DataPoint<unknown>[],
-  family: string,
-  /** Translates one point on its own; true if its series was in the cache. */
-  single: (index: number, point: DataPoint<unknown>) => boolean,
-): void {
-  const n = points.length;
-  const state = builder.state;
-  const exportNumber = state.exportNumber;
-  const frame = streams.frame;
-  const owners = streams.framed;
-  let framed = 0;
-  let end: HrTime | undefined;
-  let ts = 0;
-  if (frame !== undefined && n > 0) {
-    end = (points[0] as DataPoint<unknown>).endTime;
-    ts = hrTimeToMillis(end);
-    if (frame.retime(ts)) framed = Math.min(n, frame.count);
-  }
-  // The frame was used whole at the metric's last export, has exactly these points (all its
-  // records are seen if they all match) and this export is later: its records need no look (a
-  // record written elsewhere since has dissolved `owners`).
-  let trusted =
-    owners !== undefined &&
-    owners.isLive &&
-    framed === n &&
-    (frame as SeriesFrame).count === n &&
-    owners.seenInExport !== exportNumber &&
-    owners.lastTimestampMs < ts;
-  if (!trusted) owners?.dissolve();
-  let runStart = 0;
-  let seen = 0;
-  let misses = 0;
-  try {
-    let i = 0;
-    if (trusted) {
-      i = streams.patch(frame as SeriesFrame, points, end, ts);
-      if (i === n) {
-        (owners as FramedRecords).seenInExport = exportNumber;
-        (owners as FramedRecords).lastTimestampMs = ts;
-        builder.addRun(frame as SeriesFrame, 0, n);
-        state.countSeen(n);
-        return;
-      }
-      // From here on, record by record: the ones before were seen now.
-      (owners as FramedRecords).dissolveAt(i, exportNumber, ts);
-      seen = i;
-      trusted = false;
-    }
-    for (; i < framed; i++) {
-      const point = points[i] as DataPoint<unknown>;
-      const value = point.value;
-      // One end time: usually one array for all points, else the same millisecond.
-      if (
-        (point.endTime === end || hrTimeToMillis(point.endTime) === ts) &&
-        typeof value === 'number' &&
-        (frame as SeriesFrame).fits(i, value)
-      ) {
-        const record = streams.get(i, point.attributes);
-        // Not evicted, not in this export yet (else a second point for it: `single` warns), in order.
-        if (
-          record instanceof SeriesRecord &&
-          !record.evicted &&
-          record.seenInExport !== exportNumber &&
-          record.lastTimestampMs < ts
-        ) {
-          record.seenInExport = exportNumber;
-          record.lastTimestampMs = ts;
-          (frame as SeriesFrame).set(i, value);
-          seen++;
-          continue;
-        }
-      }
-      if (i > runStart) builder.addRun(frame as SeriesFrame, runStart, i);
-      runStart = i + 1;
-      if (!single(i, point)) misses++;
-    }
-    if (framed > runStart) builder.addRun(frame as SeriesFrame, runStart, framed);
-    state.countSeen(seen);
-    for (let i = framed; i < n; i++) if (!single(i, points[i] as DataPoint<unknown>)) misses++;
-  } catch (err) {
-    // Unreadable points: no frame until the metric is read whole again.
-    owners?.dissolve();
-    streams.frame = undefined;
-    streams.framed = undefined;
-    throw err;
-  }
-  // Mostly new series (a first export): no frame yet, so that the first export, which holds the
-  // most garbage, does not hold a frame too; it is made at the next one.
-  const next = misses * 2 > n ? undefined : frameOf(streams, points, exportNumber, family);
-  streams.frame = next?.frame;
-  streams.framed = next?.owners;
-}
-
-/**
- * The frame of what this export sent for a metric's points, and its records, if every point was
- * sent as a float sample that a frame can carry (one end time, not moved in time) and has a
- * series of its own that no other frame keeps; else none.
- */
-function frameOf(
-  streams: MetricStreams,
-  points: readonly DataPoint<unknown>[],
-  exportNumber: number,
-  family: string,
-): { frame: SeriesFrame; owners: FramedRecords } | undefined {
-  const n = points.length;
-  if (n === 0) return undefined;
-  const end = (points[0] as DataPoint<unknown>).endTime;
-  const ts = hrTimeToMillis(end);
-  if (!(ts > 0)) return undefined;
-  const records = new Array<SeriesRecord>(n);
-  for (let i = 0; i < n; i++) {
-    const point = points[i] as DataPoint<unknown>;
-    const value = point.value;
-    if (point.endTime !== end && hrTimeToMillis(point.endTime) !== ts) return undefined;
-    if (typeof value !== 'number') return undefined;
-    const record = streams.entryAt(i);
-    if (
-      !(record instanceof SeriesRecord) ||
-      !record.encoded ||
-      record.owner !== undefined ||
-      record.seenInExport !== exportNumber ||
-      record.lastTimestampMs !== ts
-    )
-      return undefined;
-    records[i] = record;
-  }
-  const values = new Array<number>(n);
-  for (let i = 0; i < n; i++) values[i] = (points[i] as DataPoint<unknown>).value as number;
-  return frameFrom(records, values, family, exportNumber, ts);
-}
-
-/**
- * The frame of these records (every one seen in `exportNumber` at `timestampMs`, with these
- * values), owned by a new FramedRecords; none if a record is at two places or kept by another
- * frame: one series at two positions (attributes that sanitize alike) would be sent twice.
- */
-function frameFrom(
-  records: SeriesRecord[],
-  values: number[],
-  family: string,
-  exportNumber: number,
-  timestampMs: number,
-): { frame: SeriesFrame; owners: FramedRecords } | undefined {
-  const owners = new FramedRecords(exportNumber, timestampMs);
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i] as SeriesRecord;
-    if (record.owner !== undefined) {
-      for (let j = 0; j < i; j++) (records[j] as SeriesRecord).owner = undefined;
-      return undefined;
-    }
-    record.owner = owners;
-  }
-  owners.adopt(records);
-  const labels = records.map((r) => r.key);
-  return { frame: SeriesFrame.build(family, labels, values, timestampMs), owners };
-}
-
-/**
- * The points of a classic histogram when the sink takes encoded runs: as addFramed, a point being
- * its `_bucket`…, `_sum`, `_count` series (FrameShape.width of them, the same for every point of a
- * frame: one set of bounds, a sum or not), so that runs hold whole points and batching keeps
- * them whole (RW1 §Ordering: a receiver never stores half a histogram).
- */
-function addFramedHistograms(
-  builder: BatchBuilder,
-  streams: MetricStreams,
-  points: readonly DataPoint<unknown>[],
-  family: string,
-  /** Translates one point on its own; true if its series were in the cache. */
-  single: (index: number, point: DataPoint<unknown>) => boolean,
-): void {
-  const n = points.length;
-  const state = builder.state;
-  const exportNumber = state.exportNumber;
-  const frame = streams.frame;
-  const owners = streams.framed;
-  const shape = streams.frameShape;
-  const width = shape?.width ?? 1;
-  let framed = 0;
-  let end: HrTime | undefined;
-  let ts = 0;
-  if (frame !== undefined && shape !== undefined && n > 0) {
-    end = (points[0] as DataPoint<unknown>).endTime;
-    ts = hrTimeToMillis(end);
-    if (frame.retime(ts)) framed = Math.min(n, frame.count / width);
-  }
-  // As in addFramed: used whole last time, exactly these points, a later export.
-  let trusted =
-    owners !== undefined &&
-    owners.isLive &&
-    framed === n &&
-    (frame as SeriesFrame).count === n * width &&
-    owners.seenInExport !== exportNumber &&
-    owners.lastTimestampMs < ts;
-  if (!trusted) owners?.dissolve();
-  let runStart = 0;
-  let seen = 0;
-  let misses = 0;
-  try {
-    let i = 0;
-    if (trusted) {
-      for (; i < n; i++) {
-        const point = points[i] as DataPoint<unknown>;
-        if (point.endTime !== end && hrTimeToMillis(point.endTime) !== ts) break;
-        if (!streams.matches(i, point.attributes)) break;
-        const h = point.value as Histogram;
-        if (!fitsShape(h, shape as FrameShape)) break;
-        if (!patchHistogram(frame as SeriesFrame, i * width, shape as FrameShape, h)) break;
-      }
-      if (i === n) {
-        (owners as FramedRecords).seenInExport = exportNumber;
-        (owners as FramedRecords).lastTimestampMs = ts;
-        builder.addRun(frame as SeriesFrame, 0, n * width, width);
-        state.countSeen(n * width);
-        return;
-      }
-      (owners as FramedRecords).dissolveAt(i * width, exportNumber, ts);
-      seen = i * width;
-      trusted = false;
-    }
-    for (; i < framed; i++) {
-      const point = points[i] as DataPoint<unknown>;
-      const h = point.value as Histogram;
-      if (
-        (point.endTime === end || hrTimeToMillis(point.endTime) === ts) &&
-        fitsShape(h, shape as FrameShape)
-      ) {
-        const entry = streams.get(i, point.attributes);
-        if (
-          entry !== undefined &&
-          !(entry instanceof SeriesRecord) &&
-          entry.records.length === width &&
-          entry.records.every(
-            (r) => !r.evicted && r.seenInExport !== exportNumber && r.lastTimestampMs < ts,
-          ) &&
-          patchHistogram(frame as SeriesFrame, i * width, shape as FrameShape, h)
-        ) {
-          for (const r of entry.records) {
-            r.seenInExport = exportNumber;
-            r.lastTimestampMs = ts;
-          }
-          seen += width;
-          continue;
-        }
-      }
-      if (i > runStart) builder.addRun(frame as SeriesFrame, runStart * width, i * width, width);
-      runStart = i + 1;
-      if (!single(i, point)) misses++;
-    }
-    if (framed > runStart) builder.addRun(frame as SeriesFrame, runStart * width, framed * width, width);
-    state.countSeen(seen);
-    for (let i = framed; i < n; i++) if (!single(i, points[i] as DataPoint<unknown>)) misses++;
-  } catch (err) {
-    owners?.dissolve();
-    streams.frame = undefined;
-    streams.framed = undefined;
-    streams.frameShape = undefined;
-    throw err;
-  }
-  const next = misses * 2 > n ? undefined : histogramFrameOf(streams, points, exportNumber, family);
-  streams.frame = next?.frame;
-  streams.framed = next?.owners;
-  streams.frameShape = next?.shape;
-}
-
-/** The shape of the frame a histogram point would make: its bounds, sum, number of series. */
-function shapeOf(h: Histogram): FrameShape {
-  const boundaries = h.buckets.boundaries;
-  let finite = boundaries.indexOf(Infinity);
-  if (finite < 0) finite = boundaries.length;
-  const hasSum = h.sum !== undefined;
-  return { boundaries, hasSum, finite, width: finite + 1 + (hasSum ? 1 : 0) + 1 };
-}
-
-/** Whether a histogram point has the frame's bounds and sum. */
-function fitsShape(h: Histogram, shape: FrameShape): boolean {
-  if (typeof h !== 'object' || h === null) return false;
-  const boundaries = h.buckets.boundaries;
-  return (
-    (h.sum !== undefined) === shape.hasSum &&
-    (boundaries === shape.boundaries || sameBoundaries(boundaries, shape.boundaries))
-  );
-}
-
-/**
- * Writes the series values of a histogram point in the order of its records (cumulative
- * `_bucket`s, `+Inf` = count, `_sum`, `_count`) from slot `base`; false as soon as one does not
- * fit (a bucket leaving zero): the point then goes on its own and the frame is made again.
- */
-function patchHistogram(frame: SeriesFrame, base: number, shape: FrameShape, h: Histogram): boolean {
-  const counts = h.buckets.counts;
-  let cumulative = 0;
-  let slot = base;
-  for (let b = 0; b < shape.finite; b++) {
-    cumulative += counts[b] ?? 0;
-    if (!frame.fits(slot, cumulative)) return false;
-    frame.set(slot++, cumulative);
-  }
-  if (!frame.fits(slot, h.count)) return false;
-  frame.set(slot++, h.count);
-  if (shape.hasSum) {
-    if (!frame.fits(slot, h.sum as number)) return false;
-    frame.set(slot++, h.sum as number);
-  }
-  if (!frame.fits(slot, h.count)) return false;
-  frame.set(slot, h.count);
-  return true;
-}
-
-/** histogramFrameOf's values of one point, as patchHistogram writes them. */
-function histogramValues(h: Histogram, shape: FrameShape, out: number[], base: number): void {
-  const counts = h.buckets.counts;
-  let cumulative = 0;
-  let slot = base;
-  for (let b = 0; b < shape.finite; b++) {
-    cumulative += counts[b] ?? 0;
-    out[slot++] = cumulative;
-  }
-  out[slot++] = h.count;
-  if (shape.hasSum) out[slot++] = h.sum as number;
-  out[slot] = h.count;
-}
-
-/**
- * As frameOf, for classic-histogram points: every point sent whole with the first point's bounds
- * and sum, at one end time, its records cached at its position.
- */
-function histogramFrameOf(
-  streams: MetricStreams,
-  points: readonly DataPoint<unknown>[],
-  exportNumber: number,
-  family: string,
-): { frame: SeriesFrame; owners: FramedRecords; shape: FrameShape } | undefined {
-  const n = points.length;
-  if (n === 0) return undefined;
-  const first = points[0] as DataPoint<unknown>;
-  const end = first.endTime;
-  const ts = hrTimeToMillis(end);
-  const h0 = first.value as Histogram;
-  if (!(ts > 0) || typeof h0 !== 'object' || h0 === null) return undefined;
-  const shape = shapeOf(h0);
-  const width = shape.width;
-  const records = new Array<SeriesRecord>(n * width);
-  const values = new Array<number>(n * width);
-  for (let i = 0; i < n; i++) {
-    const point = points[i] as DataPoint<unknown>;
-    const h = point.value as Histogram;
-    if (point.endTime !== end && hrTimeToMillis(point.endTime) !== ts) return undefined;
-    if (!fitsShape(h, shape)) return undefined;
-    const entry = streams.entryAt(i);
-    if (
-      entry === undefined ||
-      entry instanceof SeriesRecord ||
-      entry.records.length !== width ||
-      entry.hasSum !== shape.hasSum ||
-      !sameBoundaries(entry.boundaries, shape.boundaries)
-    )
-      return undefined;
-    for (let j = 0; j < width; j++) {
-      const record = entry.records[j] as SeriesRecord;
-      if (
-        !record.encoded ||
-        record.owner !== undefined ||
-        record.seenInExport !== exportNumber ||
-        record.lastTimestampMs !== ts
-      )
-        return undefined;
-      records[i * width + j] = record;
-    }
-    histogramValues(h, shape, values, i * width);
-  }
-  const made = frameFrom(records, values, family, exportNumber, ts);
-  return made && { ...made, shape };
 }
 
 /**
@@ -939,11 +542,4 @@ function histogramRecords(
   const entry: HistogramRecords = { records, boundaries: [...boundaries], hasSum };
   streams.set(index, attributes, entry);
   return entry;
-}
-
-function sameBoundaries(a: readonly number[], b: readonly number[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

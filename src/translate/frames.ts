@@ -1,0 +1,354 @@
+/**
+ * Translate's steady state for counters, gauges and classic histograms sent as RW 1.0 (DESIGN.md,
+ * performance principles). A cumulative SDK reports the same series at the same positions at
+ * every collection, so each metric keeps the encoded series of its last export (a frame,
+ * wire/series-frame.ts): a point whose attributes and value layout did not change only overwrites
+ * its values and timestamp in it, and the frame goes to the sink as runs of encoded series. The
+ * records are neither read nor written while the frame is used whole (FramedRecords keeps their
+ * state for all of them). A point that does not fit is translated on its own and the runs continue
+ * around it; the frame is then made again from what the export sent, unless most of its series
+ * were new (a first export, whose peak memory must not also hold a frame).
+ */
+import type { HrTime } from '@opentelemetry/api';
+import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
+import { SeriesFrame } from '../wire/series-frame.js';
+import {
+  FramedRecords,
+  SeriesRecord,
+  type FrameShape,
+  type MetricStreams,
+  type SeriesState,
+} from './series-state.js';
+import { hrTimeToMillis } from './time.js';
+
+/** Where framed runs go: translate's batch builder. */
+export interface FrameSink {
+  readonly state: SeriesState;
+  /** Series `from`…`to` of `frame`, in groups of `group` series never to be split. */
+  addRun(frame: SeriesFrame, from: number, to: number, group: number): void;
+}
+
+/** How the points of one kind of metric sit in a frame. */
+export interface FramedKind {
+  /** Series per point in the metric's frame: 1, or a histogram point's. */
+  readonly width: number;
+  /**
+   * From the first point, writes into the frame every point that still fits it (same attributes,
+   * the frame's end time, values keeping their layout); returns the index of the first that does
+   * not. For a frame whose records need no look (see addFramed).
+   */
+  patchAll(frame: SeriesFrame, points: readonly DataPoint<unknown>[], end: HrTime, ts: number): number;
+  /**
+   * The same for point `index` alone, its records checked and marked seen one by one: true if it
+   * was written. Its end time is checked already.
+   */
+  patchOne(
+    frame: SeriesFrame,
+    index: number,
+    point: DataPoint<unknown>,
+    exportNumber: number,
+    ts: number,
+  ): boolean;
+  /** The frame of what this export sent for the points, if one can be made. */
+  build(points: readonly DataPoint<unknown>[], exportNumber: number): MadeFrame | undefined;
+}
+
+interface MadeFrame {
+  readonly frame: SeriesFrame;
+  readonly owners: FramedRecords;
+  readonly shape?: FrameShape;
+}
+
+/**
+ * The points of one framed metric. `single` translates one point on its own (the per-series
+ * path) and says whether its series were in the cache.
+ */
+export function addFramed(
+  sink: FrameSink,
+  streams: MetricStreams,
+  points: readonly DataPoint<unknown>[],
+  kind: FramedKind,
+  single: (index: number, point: DataPoint<unknown>) => boolean,
+): void {
+  const n = points.length;
+  const state = sink.state;
+  const exportNumber = state.exportNumber;
+  const frame = streams.frame;
+  const owners = streams.framed;
+  const width = kind.width;
+  let places = 0; // points the frame has places for, at this export's time
+  let end: HrTime | undefined;
+  let ts = 0;
+  if (frame !== undefined && n > 0) {
+    end = (points[0] as DataPoint<unknown>).endTime;
+    ts = hrTimeToMillis(end);
+    if (frame.retime(ts)) places = Math.min(n, frame.count / width);
+  }
+  // The frame was used whole at the metric's last export, has exactly these points (all its
+  // records are seen if they all match) and this export is later: its records need no look (a
+  // record written elsewhere since has dissolved `owners`).
+  const trusted =
+    owners !== undefined &&
+    owners.isLive &&
+    places === n &&
+    (frame as SeriesFrame).count === n * width &&
+    owners.seenInExport !== exportNumber &&
+    owners.lastTimestampMs < ts;
+  if (!trusted) owners?.dissolve();
+  let runStart = 0;
+  let seen = 0;
+  let misses = 0;
+  try {
+    let i = 0;
+    if (trusted) {
+      i = kind.patchAll(frame as SeriesFrame, points, end as HrTime, ts);
+      if (i === n) {
+        owners.seenInExport = exportNumber;
+        owners.lastTimestampMs = ts;
+        sink.addRun(frame as SeriesFrame, 0, n * width, width);
+        state.countSeen(n * width);
+        return;
+      }
+      // From here on, record by record: the ones before were seen now.
+      owners.dissolveAt(i * width, exportNumber, ts);
+      seen = i * width;
+    }
+    for (; i < places; i++) {
+      const point = points[i] as DataPoint<unknown>;
+      // One end time: usually one array for all points, else the same millisecond.
+      if (
+        (point.endTime === end || hrTimeToMillis(point.endTime) === ts) &&
+        kind.patchOne(frame as SeriesFrame, i, point, exportNumber, ts)
+      ) {
+        seen += width;
+        continue;
+      }
+      if (i > runStart) sink.addRun(frame as SeriesFrame, runStart * width, i * width, width);
+      runStart = i + 1;
+      if (!single(i, point)) misses++;
+    }
+    if (places > runStart) sink.addRun(frame as SeriesFrame, runStart * width, places * width, width);
+    state.countSeen(seen);
+    for (let i = places; i < n; i++) if (!single(i, points[i] as DataPoint<unknown>)) misses++;
+  } catch (err) {
+    // Unreadable points: no frame until the metric is read whole again.
+    owners?.dissolve();
+    streams.frame = undefined;
+    streams.framed = undefined;
+    streams.frameShape = undefined;
+    throw err;
+  }
+  const next = misses * 2 > n ? undefined : kind.build(points, exportNumber);
+  streams.frame = next?.frame;
+  streams.framed = next?.owners;
+  streams.frameShape = next?.shape;
+}
+
+/** A record that can take this export's sample at `ts`: live, not in it yet, in order. */
+function usable(record: SeriesRecord, exportNumber: number, ts: number): boolean {
+  return !record.evicted && record.seenInExport !== exportNumber && record.lastTimestampMs < ts;
+}
+
+function markSeen(record: SeriesRecord, exportNumber: number, ts: number): void {
+  record.seenInExport = exportNumber;
+  record.lastTimestampMs = ts;
+}
+
+/** Counters and gauges: one series per point. */
+export function counterFrames(streams: MetricStreams, family: string): FramedKind {
+  return {
+    width: 1,
+    patchAll: (frame, points, end, ts) => streams.patch(frame, points, end, ts),
+    patchOne: (frame, index, point, exportNumber, ts) => {
+      const value = point.value;
+      if (typeof value !== 'number' || !frame.fits(index, value)) return false;
+      const record = streams.get(index, point.attributes);
+      if (!(record instanceof SeriesRecord) || !usable(record, exportNumber, ts)) return false;
+      markSeen(record, exportNumber, ts);
+      frame.set(index, value);
+      return true;
+    },
+    build: (points, exportNumber) => {
+      const found = pointsAtOneTime(points);
+      if (found === undefined) return undefined;
+      const records = new Array<SeriesRecord>(points.length);
+      const values = new Array<number>(points.length);
+      for (let i = 0; i < points.length; i++) {
+        const value = (points[i] as DataPoint<unknown>).value;
+        const record = streams.entryAt(i);
+        if (typeof value !== 'number' || !(record instanceof SeriesRecord)) return undefined;
+        if (!sentNow(record, exportNumber, found.ts)) return undefined;
+        records[i] = record;
+        values[i] = value;
+      }
+      return frameFrom(records, values, family, exportNumber, found.ts);
+    },
+  };
+}
+
+/**
+ * Classic histograms: a point is its `_bucket`…, `_sum`, `_count` series (FrameShape.width of
+ * them, the same for every point of a frame: one set of bounds, a sum or not), so that runs hold
+ * whole points and batching keeps them whole (a receiver never stores half a histogram).
+ */
+export function histogramFrames(streams: MetricStreams, family: string): FramedKind {
+  const shape = streams.frameShape;
+  return {
+    width: shape?.width ?? 1,
+    patchAll: (frame, points, end, ts) => {
+      const s = shape as FrameShape;
+      let i = 0;
+      for (; i < points.length; i++) {
+        const point = points[i] as DataPoint<unknown>;
+        if (point.endTime !== end && hrTimeToMillis(point.endTime) !== ts) break;
+        if (!streams.matches(i, point.attributes)) break;
+        const h = point.value as Histogram;
+        if (!fitsShape(h, s) || !patchHistogram(frame, i * s.width, s, h)) break;
+      }
+      return i;
+    },
+    patchOne: (frame, index, point, exportNumber, ts) => {
+      const s = shape as FrameShape;
+      const h = point.value as Histogram;
+      if (!fitsShape(h, s)) return false;
+      const entry = streams.get(index, point.attributes);
+      if (entry === undefined || entry instanceof SeriesRecord || entry.records.length !== s.width)
+        return false;
+      if (!entry.records.every((r) => usable(r, exportNumber, ts))) return false;
+      if (!patchHistogram(frame, index * s.width, s, h)) return false;
+      for (const r of entry.records) markSeen(r, exportNumber, ts);
+      return true;
+    },
+    build: (points, exportNumber) => {
+      const found = pointsAtOneTime(points);
+      const h0 = (points[0] as DataPoint<unknown> | undefined)?.value as Histogram | undefined;
+      if (found === undefined || typeof h0 !== 'object' || h0 === null) return undefined;
+      const s = shapeOf(h0);
+      const records = new Array<SeriesRecord>(points.length * s.width);
+      const values = new Array<number>(points.length * s.width);
+      for (let i = 0; i < points.length; i++) {
+        const h = (points[i] as DataPoint<unknown>).value as Histogram;
+        const entry = streams.entryAt(i);
+        if (!fitsShape(h, s) || entry === undefined || entry instanceof SeriesRecord) return undefined;
+        if (entry.records.length !== s.width || entry.hasSum !== s.hasSum) return undefined;
+        if (!sameBoundaries(entry.boundaries, s.boundaries)) return undefined;
+        for (let j = 0; j < s.width; j++) {
+          const record = entry.records[j] as SeriesRecord;
+          if (!sentNow(record, exportNumber, found.ts)) return undefined;
+          records[i * s.width + j] = record;
+        }
+        histogramValues(h, s, values, i * s.width);
+      }
+      const made = frameFrom(records, values, family, exportNumber, found.ts);
+      return made && { ...made, shape: s };
+    },
+  };
+}
+
+/** The end time of the points, if they all have one (in ms) and it is after the epoch. */
+function pointsAtOneTime(points: readonly DataPoint<unknown>[]): { ts: number } | undefined {
+  if (points.length === 0) return undefined;
+  const end = (points[0] as DataPoint<unknown>).endTime;
+  const ts = hrTimeToMillis(end);
+  if (!(ts > 0)) return undefined;
+  for (const point of points) {
+    if (point.endTime !== end && hrTimeToMillis(point.endTime) !== ts) return undefined;
+  }
+  return { ts };
+}
+
+/** A record this export sent a float sample for at `ts` (not moved), that no frame keeps. */
+function sentNow(record: SeriesRecord, exportNumber: number, ts: number): boolean {
+  return (
+    record.encoded &&
+    record.owner === undefined &&
+    record.seenInExport === exportNumber &&
+    record.lastTimestampMs === ts
+  );
+}
+
+/**
+ * The frame of these records (every one seen in `exportNumber` at `timestampMs`, with these
+ * values), owned by a new FramedRecords; none if a record is at two places: one series at two
+ * positions (attributes that sanitize alike) would be sent twice.
+ */
+function frameFrom(
+  records: SeriesRecord[],
+  values: number[],
+  family: string,
+  exportNumber: number,
+  timestampMs: number,
+): MadeFrame | undefined {
+  const owners = new FramedRecords(exportNumber, timestampMs);
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i] as SeriesRecord;
+    if (record.owner !== undefined) {
+      for (let j = 0; j < i; j++) (records[j] as SeriesRecord).owner = undefined;
+      return undefined;
+    }
+    record.owner = owners;
+  }
+  owners.adopt(records);
+  const labels = records.map((r) => r.key);
+  return { frame: SeriesFrame.build(family, labels, values, timestampMs), owners };
+}
+
+/** The shape of the frame a histogram point would make: its bounds, sum, number of series. */
+function shapeOf(h: Histogram): FrameShape {
+  const boundaries = h.buckets.boundaries;
+  let finite = boundaries.indexOf(Infinity);
+  if (finite < 0) finite = boundaries.length;
+  const hasSum = h.sum !== undefined;
+  return { boundaries, hasSum, finite, width: finite + 1 + (hasSum ? 1 : 0) + 1 };
+}
+
+/** Whether a histogram point has the frame's bounds and sum. */
+function fitsShape(h: Histogram, shape: FrameShape): boolean {
+  if (typeof h !== 'object' || h === null) return false;
+  const boundaries = h.buckets.boundaries;
+  return (
+    (h.sum !== undefined) === shape.hasSum &&
+    (boundaries === shape.boundaries || sameBoundaries(boundaries, shape.boundaries))
+  );
+}
+
+/**
+ * Writes the series values of a histogram point (histogramValues) from slot `base`; false as soon
+ * as one does not fit (a bucket leaving zero): the point then goes on its own and the frame is
+ * made again.
+ */
+function patchHistogram(frame: SeriesFrame, base: number, shape: FrameShape, h: Histogram): boolean {
+  histogramValues(h, shape, scratch, 0);
+  for (let j = 0; j < shape.width; j++) {
+    const value = scratch[j] as number;
+    if (!frame.fits(base + j, value)) return false;
+    frame.set(base + j, value);
+  }
+  return true;
+}
+
+const scratch: number[] = [];
+
+/**
+ * A point's series values in the order of its records, into `out` from `base`: cumulative
+ * `_bucket`s, `+Inf` (the count), `_sum` if any, `_count`.
+ */
+function histogramValues(h: Histogram, shape: FrameShape, out: number[], base: number): void {
+  const counts = h.buckets.counts;
+  let cumulative = 0;
+  let slot = base;
+  for (let b = 0; b < shape.finite; b++) {
+    cumulative += counts[b] ?? 0;
+    out[slot++] = cumulative;
+  }
+  out[slot++] = h.count;
+  if (shape.hasSum) out[slot++] = h.sum as number;
+  out[slot] = h.count;
+}
+
+export function sameBoundaries(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
