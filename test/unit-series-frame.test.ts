@@ -41,18 +41,26 @@ function floatSeries(labels: Label[], value: number, timestampMs: number): TimeS
   return { key: encodeLabelFields(labels), labels, family: 'jobs', samples: [{ value, timestampMs }] };
 }
 
+/** A frame of these label sets, one value each, at one timestamp. */
+const frameOf = (labels: Label[][], values: readonly number[], timestampMs: number): SeriesFrame =>
+  SeriesFrame.build('jobs', labels.map(encodeLabelFields), values, timestampMs);
+
+/** What encodeWriteRequest writes for the same series. */
+const encodedSeries = (labels: Label[][], values: readonly number[], timestampMs: number): Buffer =>
+  encodeWriteRequest(
+    labels.map((l, i) => floatSeries(l, values[i] as number, timestampMs)),
+    [],
+    new ProtobufWriter(),
+  );
+
 describe('SeriesFrame', () => {
   const values = [1, -1, 0.5, 1e300, -1e-300, Infinity, -Infinity, NaN, 2 ** 53, 123456.789];
 
   it('is, byte for byte, what encodeWriteRequest writes for the same series', () => {
     for (const ts of [1, 127, 128, T0_MS, 2 ** 52]) {
       const labels = values.map((_, i) => labelSet(i));
-      const frame = SeriesFrame.build('jobs', labels.map(encodeLabelFields), values, ts);
-      const expected = encodeWriteRequest(
-        labels.map((l, i) => floatSeries(l, values[i] as number, ts)),
-        [],
-        new ProtobufWriter(),
-      );
+      const frame = frameOf(labels, values, ts);
+      const expected = encodedSeries(labels, values, ts);
       assert.equal(Buffer.compare(frame.bytes, expected), 0, `timestamp ${ts}`);
       assert.equal(frame.ends[frame.count - 1], expected.length);
       assert.equal(Buffer.compare(reencoded(frame.bytes), frame.bytes), 0, 'canonical for protobufjs');
@@ -62,14 +70,8 @@ describe('SeriesFrame', () => {
   it('a +0 has no value field, as in encodeWriteRequest; −0 has one', () => {
     const withZeros = [0, 1, -0, 0, 2.5, 0];
     const labels = withZeros.map((_, i) => labelSet(i));
-    const frame = SeriesFrame.build('jobs', labels.map(encodeLabelFields), withZeros, T0_MS);
-    const expected = (values: number[], ts: number) =>
-      encodeWriteRequest(
-        labels.map((l, i) => floatSeries(l, values[i] as number, ts)),
-        [],
-        new ProtobufWriter(),
-      );
-    assert.equal(Buffer.compare(frame.bytes, expected(withZeros, T0_MS)), 0);
+    const frame = frameOf(labels, withZeros, T0_MS);
+    assert.equal(Buffer.compare(frame.bytes, encodedSeries(labels, withZeros, T0_MS)), 0);
     assert.deepEqual(
       withZeros.map((_, i) => [frame.fits(i, 0), frame.fits(i, -0), frame.fits(i, 7)]),
       withZeros.map((v) => (Object.is(v, 0) ? [true, false, false] : [false, true, true])),
@@ -77,31 +79,25 @@ describe('SeriesFrame', () => {
     assert.ok(frame.retime(T0_MS + 1000));
     const next = [0, 3, 4, 0, -0, 0];
     next.forEach((v, i) => frame.set(i, v));
-    assert.equal(Buffer.compare(frame.bytes, expected(next, T0_MS + 1000)), 0);
+    assert.equal(Buffer.compare(frame.bytes, encodedSeries(labels, next, T0_MS + 1000)), 0);
     labels.forEach((l, i) => assert.deepEqual(frame.labelsOf(i), l));
   });
 
   it('takes new values and a new timestamp in place', () => {
     const labels = Array.from({ length: 60 }, (_, i) => labelSet(i));
-    const frame = SeriesFrame.build(
-      'jobs',
-      labels.map(encodeLabelFields),
+    const frame = frameOf(
+      labels,
       labels.map((_, i) => i + 1),
       T0_MS,
     );
     assert.ok(frame.retime(T0_MS + 15_000));
     const next = labels.map((_, i) => (i % 3 === 0 ? -i - 0.25 : i * 1e9 + 7));
     next.forEach((v, i) => frame.set(i, v));
-    const expected = encodeWriteRequest(
-      labels.map((l, i) => floatSeries(l, next[i] as number, T0_MS + 15_000)),
-      [],
-      new ProtobufWriter(),
-    );
-    assert.equal(Buffer.compare(frame.bytes, expected), 0);
+    assert.equal(Buffer.compare(frame.bytes, encodedSeries(labels, next, T0_MS + 15_000)), 0);
   });
 
   it('refuses a timestamp whose varint has another length', () => {
-    const frame = SeriesFrame.build('jobs', [encodeLabelFields(labelSet(1))], [1], 100);
+    const frame = frameOf([labelSet(1)], [1], 100);
     assert.equal(frame.retime(127), true);
     assert.equal(frame.retime(128), false, '2 bytes instead of 1');
     assert.equal(frame.retime(0), false, 'a zero timestamp is left out');
@@ -110,9 +106,8 @@ describe('SeriesFrame', () => {
 
   it('gives back the labels of each series', () => {
     const labels = Array.from({ length: 45 }, (_, i) => labelSet(i));
-    const frame = SeriesFrame.build(
-      'jobs',
-      labels.map(encodeLabelFields),
+    const frame = frameOf(
+      labels,
       labels.map(() => 2),
       T0_MS,
     );
@@ -122,9 +117,8 @@ describe('SeriesFrame', () => {
 
 describe('Chunker.addRun', () => {
   const labels = Array.from({ length: 90 }, (_, i) => labelSet(i));
-  const frame = SeriesFrame.build(
-    'jobs',
-    labels.map(encodeLabelFields),
+  const frame = frameOf(
+    labels,
     labels.map((_, i) => i + 1),
     T0_MS,
   );
