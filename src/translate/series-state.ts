@@ -189,8 +189,8 @@ export class MetricStreams {
   private entries: Array<SeriesRecord | HistogramRecords> = [];
   usedInExport = 0;
   /**
-   * The encoded series of the last export, by position, when they could all be framed (counters
-   * and gauges sent as RW 1.0 only): the steady state patches it (translate.ts).
+   * The encoded series of the last export, by position, when they could all be framed (counters,
+   * gauges and classic histograms sent as RW 1.0 only): the steady state patches it (frames.ts).
    */
   frame: SeriesFrame | undefined = undefined;
   /** The records of `frame`, while it is used whole. */
@@ -234,7 +234,7 @@ export class MetricStreams {
   }
 
   /**
-   * The steady state of a framed metric (translate.ts): from the first point, each point whose
+   * The steady state of a framed counter or gauge (frames.ts): from the first point, each point whose
    * attributes are still those of its position, with the frame's end time `endMs` (or the same
    * `end` array) and a number that the frame can take as value, gets it written in `frame`. Returns the
    * index of the first point that does not fit (`points.length` when all did). The `matches`
