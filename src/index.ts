@@ -22,6 +22,7 @@ export {
 } from './wire/decode.js';
 export type { DeliveryStats, DropReason } from './deliver/stats.js';
 export type { Protocol } from './options.js';
+export type { TranslationStrategy } from './translate/names.js';
 export type {
   TimeSeries,
   Label,

@@ -5,7 +5,17 @@
 import type http from 'node:http';
 import type { Meter } from '@opentelemetry/api';
 import { isReservedHeader } from './deliver/sender.js';
-import { LABEL_NAME_RE, METRIC_NAME_RE } from './translate/names.js';
+import {
+  addsSuffixes,
+  escapesNames,
+  isUtf8Name,
+  LABEL_NAME_RE,
+  namespaceFor,
+  strategyOf,
+  TRANSLATION_STRATEGIES,
+  type MetricNameOptions,
+  type TranslationStrategy,
+} from './translate/names.js';
 
 export interface PrometheusRemoteWriteExporterOptions {
   /** The remote-write endpoint, e.g. `http://127.0.0.1:9090/api/v1/write`. Required. */
@@ -20,7 +30,14 @@ export interface PrometheusRemoteWriteExporterOptions {
   timeoutMillis?: number;
   /** Add unit and type suffixes (`_seconds`, `_total`, `_ratio`) to metric names. Default true. */
   addMetricSuffixes?: boolean;
-  /** Prefix of every metric name (`<namespace>_...`). Default none. */
+  /**
+   * How metric and label names are translated (OTel spec, Prometheus exporter §Translation
+   * Strategy): `'UnderscoreEscapingWithSuffixes'`, `'UnderscoreEscapingWithoutSuffixes'`,
+   * `'NoUTF8EscapingWithSuffixes'` or `'NoTranslation'`. Default the first, or the second with
+   * `addMetricSuffixes: false`.
+   */
+  translationStrategy?: TranslationStrategy;
+  /** Prefix of every metric name (`<namespace>_...`), sanitized as names are. Default none. */
   namespace?: string;
   /** Labels added to every series that does not already have them. Default none. */
   externalLabels?: Record<string, string>;
@@ -66,15 +83,30 @@ export interface PrometheusRemoteWriteExporterOptions {
   /** Time from a request's first attempt after which it is no longer retried. Default 60000. */
   maxRetryElapsedMillis?: number;
   /**
+   * Longest time `forceFlush()` waits for delivery; then it resolves and what is left stays
+   * queued. Below the SDK reader's 30 s export timeout. Default 10000.
+   */
+  flushTimeoutMillis?: number;
+  /**
    * Longest time `shutdown()` keeps delivering; then a request in flight is aborted and what is
-   * left goes to `spoolDir`, or is dropped and counted. Keep it below `flushOnExit`'s timeout. Default 5000.
+   * left goes to `spoolDir`, or is dropped and counted. Default 5000.
    */
   shutdownTimeoutMillis?: number;
   /** Requests in flight at once; more than 1 shards series by label hash so each series stays in order. Default 1. */
   maxConcurrentRequests?: number;
-  /** Samples waiting to be sent; beyond it the oldest waiting requests are dropped and counted. Default 500000. */
+  /**
+   * Compressed bytes of requests held in memory (waiting or in flight). Beyond it the oldest
+   * waiting requests go to `spoolDir`, or without one are dropped and counted. Default
+   * 134217728 (128 MiB: about five exports of a million series).
+   */
+  maxQueueBytes?: number;
+  /** Also bound the samples held in memory, like `maxQueueBytes`. Default none. */
   queueCapacity?: number;
-  /** A directory where requests not delivered by `shutdown()` are kept, and sent first by the next process. Default none. */
+  /**
+   * A directory where requests that cannot be delivered at once (a failed first attempt, and
+   * what waits behind it) are kept until delivered, and whatever is left at exit is sent first by
+   * the next process. Default none.
+   */
   spoolDir?: string;
   /** Most bytes kept in `spoolDir`; the oldest files go first. Default 268435456 (256 MiB). */
   spoolMaxBytes?: number;
@@ -91,6 +123,7 @@ export interface ResolvedOptions {
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMillis: number;
   readonly addMetricSuffixes: boolean;
+  readonly translationStrategy: TranslationStrategy;
   readonly namespace: string;
   readonly externalLabels: Map<string, string>;
   readonly withoutTargetInfo: boolean;
@@ -108,8 +141,10 @@ export interface ResolvedOptions {
   readonly minBackoffMillis: number;
   readonly maxBackoffMillis: number;
   readonly maxRetryElapsedMillis: number;
+  readonly flushTimeoutMillis: number;
   readonly shutdownTimeoutMillis: number;
   readonly maxConcurrentRequests: number;
+  readonly maxQueueBytes: number;
   readonly queueCapacity: number;
   readonly spoolDir: string | undefined;
   readonly spoolMaxBytes: number;
@@ -127,9 +162,11 @@ export const DELIVERY_DEFAULTS = {
   minBackoffMillis: 30, // Prometheus queue_config.min_backoff
   maxBackoffMillis: 5000, // Prometheus queue_config.max_backoff
   maxRetryElapsedMillis: 60_000,
+  flushTimeoutMillis: 10_000, // below PeriodicExportingMetricReader's exportTimeoutMillis (30 s)
   shutdownTimeoutMillis: 5000,
   maxConcurrentRequests: 1,
-  queueCapacity: 500_000,
+  maxQueueBytes: 128 * 1024 * 1024,
+  queueCapacity: Infinity,
   spoolMaxBytes: 256 * 1024 * 1024,
   spoolMaxAgeMillis: 2 * 60 * 60 * 1000,
 } as const;
@@ -238,6 +275,56 @@ function resolveHeaders(options: PrometheusRemoteWriteExporterOptions, url: URL)
   return headers;
 }
 
+/**
+ * `translationStrategy`, `addMetricSuffixes` (its older spelling, for the suffix choice only) and
+ * `namespace`, resolved and checked together. Shared with RemoteWriteClient, which names
+ * metrics itself.
+ */
+export function resolveNaming(
+  options: Pick<
+    PrometheusRemoteWriteExporterOptions,
+    'translationStrategy' | 'addMetricSuffixes' | 'namespace'
+  >,
+): Required<MetricNameOptions> {
+  const given = options.translationStrategy;
+  if (given !== undefined && !TRANSLATION_STRATEGIES.includes(given)) {
+    throw new InvalidOptionError(
+      'translationStrategy',
+      `must be one of ${TRANSLATION_STRATEGIES.map((s) => JSON.stringify(s)).join(', ')}`,
+      given,
+    );
+  }
+  const suffixes = options.addMetricSuffixes;
+  if (suffixes !== undefined && typeof suffixes !== 'boolean') {
+    throw new InvalidOptionError('addMetricSuffixes', 'must be true or false', suffixes);
+  }
+  const translationStrategy = strategyOf({
+    translationStrategy: given,
+    addMetricSuffixes: suffixes,
+    namespace: '',
+  });
+  if (suffixes !== undefined && suffixes !== addsSuffixes(translationStrategy)) {
+    throw new InvalidOptionError(
+      'addMetricSuffixes and translationStrategy',
+      `disagree: "${translationStrategy}" ${addsSuffixes(translationStrategy) ? 'adds' : 'adds no'} suffixes; ` +
+        'leave addMetricSuffixes out',
+    );
+  }
+  const raw = options.namespace ?? '';
+  if (typeof raw !== 'string') throw new InvalidOptionError('namespace', 'must be a string', raw);
+  const namespace = raw === '' ? '' : namespaceFor(raw, translationStrategy);
+  if (raw !== '' && (escapesNames(translationStrategy) ? namespace === '' : !isUtf8Name(raw))) {
+    throw new InvalidOptionError(
+      'namespace',
+      escapesNames(translationStrategy)
+        ? 'has no character valid in a Prometheus name ([a-zA-Z0-9_:])'
+        : 'must be valid UTF-8',
+      raw,
+    );
+  }
+  return { translationStrategy, addMetricSuffixes: addsSuffixes(translationStrategy), namespace };
+}
+
 export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options', 'must be an object with at least { url }', options);
@@ -253,17 +340,19 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
     throw new InvalidOptionError('timeoutMillis', 'must be a positive number of milliseconds', timeoutMillis);
   }
 
-  const namespace = options.namespace ?? '';
-  if (typeof namespace !== 'string' || (namespace !== '' && !METRIC_NAME_RE.test(namespace))) {
-    throw new InvalidOptionError('namespace', 'must match [a-zA-Z_:][a-zA-Z0-9_:]*', namespace);
-  }
+  const naming = resolveNaming(options);
 
+  // External labels are the user's own names, never rewritten: they must already be valid for
+  // the strategy (classic under the escaping ones, any UTF-8 under the others).
+  const utf8Labels = !escapesNames(naming.translationStrategy);
   const externalLabels = new Map<string, string>();
   for (const [name, value] of Object.entries(stringRecord('externalLabels', options.externalLabels))) {
-    if (!LABEL_NAME_RE.test(name) || name === '__name__') {
+    if (!(utf8Labels ? isUtf8Name(name) : LABEL_NAME_RE.test(name)) || name === '__name__') {
       throw new InvalidOptionError(
         `externalLabels.${name}`,
-        'must be a label name matching [a-zA-Z_][a-zA-Z0-9_]* (and not __name__)',
+        utf8Labels
+          ? `must be a non-empty UTF-8 label name under translationStrategy "${naming.translationStrategy}" (and not __name__)`
+          : 'must be a label name matching [a-zA-Z_][a-zA-Z0-9_]* (and not __name__)',
       );
     }
     if (value === '')
@@ -320,7 +409,7 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
     throw new InvalidOptionError('explicitHistogramsAsNative', 'needs protocol "v2"', protocol);
   }
   const maxSamplesPerSend = integer(options, 'maxSamplesPerSend', 1);
-  const queueCapacity = integer(options, 'queueCapacity', 1);
+  const queueCapacity = options.queueCapacity === undefined ? Infinity : integer(options, 'queueCapacity', 1);
   if (queueCapacity < maxSamplesPerSend) {
     throw new InvalidOptionError(
       'queueCapacity',
@@ -333,8 +422,7 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
     url,
     headers,
     timeoutMillis,
-    addMetricSuffixes: flag(options, 'addMetricSuffixes', true),
-    namespace,
+    ...naming,
     externalLabels,
     withoutTargetInfo: flag(options, 'withoutTargetInfo', false),
     withoutScopeInfo: flag(options, 'withoutScopeInfo', false),
@@ -351,8 +439,10 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
     minBackoffMillis,
     maxBackoffMillis,
     maxRetryElapsedMillis: number(options, 'maxRetryElapsedMillis', 0, Infinity),
+    flushTimeoutMillis: number(options, 'flushTimeoutMillis', 0, Infinity),
     shutdownTimeoutMillis: number(options, 'shutdownTimeoutMillis', 0, Infinity),
     maxConcurrentRequests: integer(options, 'maxConcurrentRequests', 1, 64),
+    maxQueueBytes: integer(options, 'maxQueueBytes', 1024),
     queueCapacity,
     spoolDir,
     spoolMaxBytes: integer(options, 'spoolMaxBytes', 1),

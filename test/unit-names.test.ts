@@ -69,8 +69,13 @@ describe('metric names (spec digest §3.1, otlptranslator tests)', () => {
 
   it('refuses names with no valid character', () => {
     assert.equal(metricName('@@@', '', 'gauge', withSuffixes), undefined);
-    assert.equal(metricName('___', '', 'gauge', { addMetricSuffixes: false, namespace: '' }), undefined);
+    assert.equal(metricName('___', '', 'gauge', withSuffixes), undefined);
+    assert.equal(metricName('@_#', '', 'gauge', { addMetricSuffixes: false, namespace: '' }), undefined);
     assert.equal(metricName('', '', 'gauge', withSuffixes), undefined);
+  });
+
+  it('without suffixes a name that is valid as it is stays, even `___` (otlptranslator)', () => {
+    assert.equal(metricName('___', '', 'gauge', { addMetricSuffixes: false, namespace: '' }), '___');
   });
 });
 

@@ -17,8 +17,8 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { flushOnExit, type FlushOnExitOptions } from '../exit.js';
 import { PrometheusRemoteWriteExporter } from '../exporter.js';
-import type { PrometheusRemoteWriteExporterOptions } from '../options.js';
-import { metricName, type NameKind } from '../translate/names.js';
+import { resolveNaming, type PrometheusRemoteWriteExporterOptions } from '../options.js';
+import { metricName, type MetricNameOptions, type NameKind } from '../translate/names.js';
 import { loadState, saveState, type SeriesState } from './state-file.js';
 import {
   RemoteWriteClientError,
@@ -104,7 +104,7 @@ export class RemoteWriteClient {
   private readonly saved: Map<string, SeriesState>;
   private readonly buckets = new Map<string, readonly number[]>();
   private readonly defaultBuckets: readonly number[];
-  private readonly nameOptions: { addMetricSuffixes: boolean; namespace: string };
+  private readonly nameOptions: MetricNameOptions;
   private readonly resource: ResourceMetrics['resource'];
   private readonly series = new Map<string, Series>();
   /** Prometheus family name → kind, so one name is never sent as two types. */
@@ -170,10 +170,8 @@ export class RemoteWriteClient {
     if (jobName !== undefined) attributes['service.name'] = jobName;
     if (instanceName !== undefined) attributes['service.instance.id'] = instanceName;
     this.resource = plainResource(attributes);
-    this.nameOptions = {
-      addMetricSuffixes: exporterOptions.addMetricSuffixes ?? true,
-      namespace: exporterOptions.namespace ?? '',
-    };
+    // Named as the exporter names them (same strategy and namespace), to find a family's type.
+    this.nameOptions = resolveNaming(exporterOptions);
 
     const exit = exitOption ?? true;
     if (exit !== true && exit !== false && (exit === null || typeof exit !== 'object')) {
@@ -309,6 +307,11 @@ export class RemoteWriteClient {
    * `stateFile` is written; rejects if any of them failed.
    */
   async flush(): Promise<void> {
+    await this.settle(this.sendWaiting(), () => this.exporter.forceFlush());
+  }
+
+  /** Queues everything waiting (batch points, queued histogram observations); the sends' outcomes. */
+  private sendWaiting(): { sends: Promise<unknown>[]; failures: Error[] } {
     const points: Point[] = [];
     for (const s of this.series.values()) if (s.queued) points.push(this.histogramPoint(s));
     const waiting = this.pending.concat(points);
@@ -317,9 +320,20 @@ export class RemoteWriteClient {
     const sends = rounds(waiting).map((round) =>
       this.send(round).catch((err: unknown) => void failures.push(err as Error)),
     );
+    return { sends, failures };
+  }
+
+  /**
+   * Waits for `sent` and every call still in flight, with `bound` (forceFlush or shutdown) giving
+   * delivery its deadline; then writes the state file and reports the failures.
+   */
+  private async settle(
+    { sends, failures }: { sends: Promise<unknown>[]; failures: Error[] },
+    bound: () => Promise<void>,
+  ): Promise<void> {
+    await bound();
     await Promise.all(sends);
     await Promise.allSettled([...this.inflight]);
-    await this.exporter.forceFlush();
     if (this.stateFile !== undefined && this.stateDirty) {
       this.stateDirty = false;
       await saveState(this.stateFile, this.snapshot());
@@ -338,11 +352,9 @@ export class RemoteWriteClient {
     this.closing ??= (async () => {
       this.removeExitHook?.();
       this.removeExitHook = undefined;
-      try {
-        await this.flush();
-      } finally {
-        await this.exporter.shutdown();
-      }
+      // Everything is queued first; then shutdown() bounds the wait (shutdownTimeoutMillis) and
+      // settles every call still waiting: delivered, spooled or dropped.
+      await this.settle(this.sendWaiting(), () => this.exporter.shutdown());
     })();
     return this.closing;
   }
@@ -497,17 +509,11 @@ export class RemoteWriteClient {
   /** One export of points with distinct series; resolves when all its requests were answered. */
   private send(points: readonly Point[]): Promise<void> {
     const what = points.length === 1 ? (points[0] as Point).series.id : `${points.length} series`;
-    return new Promise((resolve, reject) => {
-      this.exporter.export(this.resourceMetrics(points), (result) => {
-        if (result.code === ExportResultCode.SUCCESS) resolve();
-        else {
-          const cause = result.error;
-          reject(
-            new RemoteWriteClientError(`sending ${what} failed: ${cause?.message ?? 'unknown error'}`, {
-              cause,
-            }),
-          );
-        }
+    return this.exporter.exportAndWait(this.resourceMetrics(points)).then((result) => {
+      if (result.code === ExportResultCode.SUCCESS) return;
+      const cause = result.error;
+      throw new RemoteWriteClientError(`sending ${what} failed: ${cause?.message ?? 'unknown error'}`, {
+        cause,
       });
     });
   }

@@ -2,7 +2,7 @@
  * OpenTelemetry attributes → Prometheus labels (OTel spec §Metric Attributes).
  */
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
-import { labelName } from './names.js';
+import { escapesNames, labelName, type TranslationStrategy } from './names.js';
 import { decimalString } from './decimal.js';
 
 /** A label map under construction: name → value. Later layers override earlier ones. */
@@ -21,21 +21,34 @@ export function attributeValueString(value: AttributeValue | undefined | null): 
   return JSON.stringify(value);
 }
 
+/** Attribute key → label name, or `undefined` for a key that leaves no valid name. */
+export type LabelNamer = (key: string) => string | undefined;
+
 /**
  * Attribute keys repeat on every point of every export: their sanitized names are remembered.
  * Bounded, since keys come from the application; when full it starts over.
  */
 const NAME_CACHE_LIMIT = 10_000;
-const nameCache = new Map<string, string | undefined>();
 
-function cachedLabelName(key: string): string | undefined {
-  let name = nameCache.get(key);
-  if (name === undefined && !nameCache.has(key)) {
-    if (nameCache.size >= NAME_CACHE_LIMIT) nameCache.clear();
-    name = labelName(key);
-    nameCache.set(key, name);
-  }
-  return name;
+function remembered(name: LabelNamer): LabelNamer {
+  const cache = new Map<string, string | undefined>();
+  return (key) => {
+    let result = cache.get(key);
+    if (result === undefined && !cache.has(key)) {
+      if (cache.size >= NAME_CACHE_LIMIT) cache.clear();
+      result = name(key);
+      cache.set(key, result);
+    }
+    return result;
+  };
+}
+
+const ESCAPING_NAMER = remembered((key) => labelName(key, 'UnderscoreEscapingWithSuffixes'));
+const UTF8_NAMER: LabelNamer = (key) => labelName(key, 'NoTranslation');
+
+/** The label namer of a strategy; the two escaping strategies name labels alike, as do the two UTF-8 ones. */
+export function labelNamer(strategy: TranslationStrategy): LabelNamer {
+  return escapesNames(strategy) ? ESCAPING_NAMER : UTF8_NAMER;
 }
 
 /**
@@ -43,7 +56,11 @@ function cachedLabelName(key: string): string | undefined {
  * values joined with `;` in the lexicographic order of the original keys (OTel spec MUST).
  * Keys that leave no valid name are skipped; `__name__` never comes from an attribute.
  */
-export function attributesToLabels(attributes: Attributes, exclude?: ReadonlySet<string>): LabelMap {
+export function attributesToLabels(
+  attributes: Attributes,
+  names: LabelNamer,
+  exclude?: ReadonlySet<string>,
+): LabelMap {
   const keys = Object.keys(attributes);
   if (keys.length > 1) keys.sort();
   const out: LabelMap = new Map();
@@ -51,7 +68,7 @@ export function attributesToLabels(attributes: Attributes, exclude?: ReadonlySet
     if (exclude?.has(key)) continue;
     const value = attributeValueString(attributes[key]);
     if (value === undefined) continue;
-    const name = cachedLabelName(key);
+    const name = names(key);
     if (name === undefined || name === '__name__') continue;
     const previous = out.get(name);
     out.set(name, previous === undefined ? value : previous + ';' + value);

@@ -2,7 +2,7 @@
  * Resource and instrumentation scope → labels (OTel spec §Resource Attributes, §Instrumentation Scope).
  */
 import type { Attributes } from '@opentelemetry/api';
-import { attributeValueString, attributesToLabels, type LabelMap } from './attributes.js';
+import { attributeValueString, attributesToLabels, type LabelMap, type LabelNamer } from './attributes.js';
 
 const SERVICE_NAME = 'service.name';
 const SERVICE_NAMESPACE = 'service.namespace';
@@ -29,7 +29,11 @@ export interface ResourceOptions {
  * attributes go into one `target_info` series, which is skipped when there are none or when
  * the resource has neither job nor instance (nothing to join it on).
  */
-export function resourceLabels(attributes: Attributes, options: ResourceOptions): ResourceLabels {
+export function resourceLabels(
+  attributes: Attributes,
+  options: ResourceOptions,
+  names: LabelNamer,
+): ResourceLabels {
   const identity: LabelMap = new Map();
   const name = attributeValueString(attributes[SERVICE_NAME]);
   const namespace = attributeValueString(attributes[SERVICE_NAMESPACE]);
@@ -43,11 +47,11 @@ export function resourceLabels(attributes: Attributes, options: ResourceOptions)
     const wanted = promoteAll ? !IDENTIFYING.has(key) : options.promoteResourceAttributes.includes(key);
     if (wanted) chosen[key] = attributes[key];
   }
-  const promoted = attributesToLabels(chosen);
+  const promoted = attributesToLabels(chosen, names);
 
   let targetInfo: LabelMap | undefined;
   if (!options.withoutTargetInfo && identity.size > 0) {
-    const rest = attributesToLabels(attributes, IDENTIFYING);
+    const rest = attributesToLabels(attributes, names, IDENTIFYING);
     if (rest.size > 0) targetInfo = rest;
   }
   return { identity, promoted, targetInfo };
@@ -64,15 +68,18 @@ const SCOPE_LABELS = ['otel_scope_name', 'otel_scope_version', 'otel_scope_schem
 
 /**
  * `otel_scope_name`, `otel_scope_version`, `otel_scope_schema_url` and `otel_scope_<attr>` for
- * scope attributes; attributes that would collide with the first three are dropped. Empty
- * values vanish later with every other empty label.
+ * scope attributes, the prefix added before the key is turned into a label name (so `_x` gives
+ * `otel_scope_x`, not `otel_scope__x`); attributes that would collide with the first three are
+ * dropped (OTel spec §Instrumentation Scope). Empty values vanish later with every other empty label.
  */
-export function scopeLabels(scope: ScopeLike): LabelMap {
+export function scopeLabels(scope: ScopeLike, names: LabelNamer): LabelMap {
   const out: LabelMap = new Map();
-  if (scope.attributes) {
-    for (const [name, value] of attributesToLabels(scope.attributes)) {
-      const prefixed = 'otel_scope_' + name;
-      if (!SCOPE_LABELS.includes(prefixed)) out.set(prefixed, value);
+  const attributes = scope.attributes;
+  if (attributes && Object.keys(attributes).length > 0) {
+    const prefixed: Attributes = {};
+    for (const key of Object.keys(attributes)) prefixed['otel_scope_' + key] = attributes[key];
+    for (const [name, value] of attributesToLabels(prefixed, names)) {
+      if (!SCOPE_LABELS.includes(name)) out.set(name, value);
     }
   }
   out.set('otel_scope_name', scope.name);

@@ -29,10 +29,18 @@ import {
   type SeriesBatch,
   type TimeSeries,
 } from '../model.js';
-import { attributesToLabels, type LabelMap } from './attributes.js';
+import { attributesToLabels, labelNamer, type LabelMap, type LabelNamer } from './attributes.js';
 import { decimalString } from './decimal.js';
 import type { DeltaAccumulator } from './delta.js';
-import { metricName, unitMetadata, type MetricNameOptions, type NameKind } from './names.js';
+import {
+  escapesNames,
+  metricName,
+  strategyOf,
+  unitMetadata,
+  type MetricNameOptions,
+  type NameKind,
+  type TranslationStrategy,
+} from './names.js';
 import { explicitToCustomBuckets, exponentialToNative, MIN_SCHEMA } from './native-histogram.js';
 import { resourceLabels, scopeLabels, type ResourceOptions } from './resource.js';
 import {
@@ -85,6 +93,9 @@ function mergeLayers(layers: readonly LabelMap[]): LabelMap {
   return merged;
 }
 
+/** How label names are sorted: RW 1.0 wants byte order of their UTF-8 (spec digest §1.3). */
+type LabelOrder = (a: Label, b: Label) => number;
+
 /**
  * The sorted labels of one series. Precedence: `low` < `attributes` < `high` < `extra` and
  * `__name__`. An empty value means "no label" (OTel spec), also when it overrides a lower layer.
@@ -94,6 +105,7 @@ function buildLabels(
   attributes: LabelMap,
   low: LabelMap,
   high: LabelMap,
+  order: LabelOrder,
   extra?: Label,
 ): Label[] {
   const labels: Label[] = [];
@@ -112,13 +124,35 @@ function buildLabels(
   }
   if (extra) labels.push(extra);
   labels.push({ name: '__name__', value: name });
-  // Byte order: label names are ASCII after sanitization, where UTF-16 order is byte order.
-  labels.sort(byName);
+  labels.sort(order);
   return labels;
 }
 
+/** For ASCII names (the escaping strategies), where UTF-16 order is byte order. */
 function byName(a: Label, b: Label): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * For UTF-8 names: code point order, which is UTF-8 byte order. UTF-16 order differs only where a
+ * surrogate (U+10000 and above) meets U+E000–U+FFFF, which sort before it in UTF-8.
+ */
+function byCodePoint(a: Label, b: Label): number {
+  const x = a.name;
+  const y = b.name;
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const c = x.charCodeAt(i);
+    const d = y.charCodeAt(i);
+    if (c === d) continue;
+    if (c < 0xd800 || d < 0xd800) return c - d;
+    return (c >= 0xe000 ? c - 0x800 : c + 0x2000) - (d >= 0xe000 ? d - 0x800 : d + 0x2000);
+  }
+  return x.length - y.length;
+}
+
+function labelOrder(strategy: TranslationStrategy): LabelOrder {
+  return escapesNames(strategy) ? byName : byCodePoint;
 }
 
 /**
@@ -248,7 +282,11 @@ export function translate(
   sink?: SeriesSink,
 ): SeriesBatch {
   const builder = new BatchBuilder(state.warned, state.series, sink);
-  const resource = resourceLabels(resourceMetrics.resource.attributes, options);
+  const resource = resourceLabels(
+    resourceMetrics.resource.attributes,
+    options,
+    labelNamer(strategyOf(options)),
+  );
   // Lowest precedence first: external labels never override data (as in Prometheus), and
   // job/instance from the resource win over point attributes of the same name.
   const low = mergeLayers([options.externalLabels, resource.promoted]);
@@ -278,10 +316,17 @@ export function translate(
   }
 
   if (resource.targetInfo && builder.produced) {
-    const name = options.namespace ? `${options.namespace}_target_info` : 'target_info';
+    // Named as a gauge `target_info` is: the namespace goes first under every strategy.
+    const name = metricName('target_info', '', 'gauge', options) as string;
     if (builder.family({ type: MetricType.GAUGE, familyName: name, help: 'Target metadata', unit: '' })) {
       // One sample at the newest data timestamp of the export (as the Collector does).
-      const labels = buildLabels(name, resource.targetInfo, options.externalLabels, resource.identity);
+      const labels = buildLabels(
+        name,
+        resource.targetInfo,
+        options.externalLabels,
+        resource.identity,
+        labelOrder(strategyOf(options)),
+      );
       builder.add(builder.state.record(labels, name), { value: 1, timestampMs: builder.maxTimestampMs });
     }
   }
@@ -361,17 +406,21 @@ function addMetric(
     );
     return;
   }
+  // The strategy's decisions, once per metric: label naming and order.
+  const strategy = strategyOf(options);
+  const names = labelNamer(strategy);
+  const order = labelOrder(strategy);
   if (
     !builder.family({
       type: METADATA_TYPE[kind],
       familyName: name,
       help: description,
-      unit: unitMetadata(unit),
+      unit: unitMetadata(unit, strategy),
     })
   )
     return;
 
-  const high = options.withoutScopeInfo ? identity : mergeLayers([scopeLabels(scope), identity]);
+  const high = options.withoutScopeInfo ? identity : mergeLayers([scopeLabels(scope, names), identity]);
   const exponential = metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM;
   const classic = kind === 'histogram' && !exponential && !options.explicitHistogramsAsNative;
   const streams = builder.state.streamsFor(contextKey(kind, classic, name, otelName, scope, low, high));
@@ -382,7 +431,10 @@ function addMetric(
     const cached = streams.get(index, attributes) as SeriesRecord | undefined;
     if (cached !== undefined && !cached.evicted) return cached;
     built++;
-    const record = series.record(buildLabels(name, attributesToLabels(attributes), low, high), name);
+    const record = series.record(
+      buildLabels(name, attributesToLabels(attributes, names), low, high, order),
+      name,
+    );
     streams.set(index, attributes, record);
     return record;
   };
@@ -397,6 +449,8 @@ function addMetric(
       name,
       low,
       high,
+      names,
+      order,
       () => built++,
     );
     const group = builder.nextGroup++;
@@ -515,6 +569,8 @@ function histogramRecords(
   name: string,
   low: LabelMap,
   high: LabelMap,
+  names: LabelNamer,
+  order: LabelOrder,
   onBuilt: () => void,
 ): HistogramRecords {
   const boundaries = h.buckets.boundaries;
@@ -528,17 +584,17 @@ function histogramRecords(
   )
     return cached;
   onBuilt();
-  const labels = attributesToLabels(attributes);
+  const labels = attributesToLabels(attributes, names);
   const records: SeriesRecord[] = [];
   for (const bound of boundaries) {
     if (bound === Infinity) break;
     const le = { name: 'le', value: decimalString(bound) };
-    records.push(series.record(buildLabels(`${name}_bucket`, labels, low, high, le), name));
+    records.push(series.record(buildLabels(`${name}_bucket`, labels, low, high, order, le), name));
   }
   const inf = { name: 'le', value: '+Inf' };
-  records.push(series.record(buildLabels(`${name}_bucket`, labels, low, high, inf), name));
-  if (hasSum) records.push(series.record(buildLabels(`${name}_sum`, labels, low, high), name));
-  records.push(series.record(buildLabels(`${name}_count`, labels, low, high), name));
+  records.push(series.record(buildLabels(`${name}_bucket`, labels, low, high, order, inf), name));
+  if (hasSum) records.push(series.record(buildLabels(`${name}_sum`, labels, low, high, order), name));
+  records.push(series.record(buildLabels(`${name}_count`, labels, low, high, order), name));
   const entry: HistogramRecords = { records, boundaries: [...boundaries], hasSum };
   streams.set(index, attributes, entry);
   return entry;
