@@ -1,6 +1,8 @@
 /**
  * PrometheusRemoteWriteExporter: the `PushMetricExporter` glue between the OTel SDK and the
  * pipeline translate → batch → encode → compress → deliver (queue, retries, spool).
+ * `export()` calls back once its requests are queued: delivery goes on in the background, so the
+ * SDK's collections never wait for the receiver.
  */
 import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -26,10 +28,17 @@ import {
   type TranslateState,
 } from './translate/translate.js';
 import { Chunker } from './deliver/batching.js';
-import { DeliveryQueue, type OutgoingRequest, type RequestResult } from './deliver/queue.js';
+import { DeliveryLog } from './deliver/delivery-log.js';
+import {
+  DeliveryQueue,
+  type OutgoingRequest,
+  type QueuedRequest,
+  type RequestResult,
+} from './deliver/queue.js';
 import { RemoteWriteError, Sender, type SenderOptions, type WireProtocol } from './deliver/sender.js';
 import { Spool } from './deliver/spool.js';
 import { copyStats, emptyStats, type DeliveryStats } from './deliver/stats.js';
+import { joinExit, type ExitParticipant, type ExitReport } from './exit.js';
 import { recordSelfMetrics } from './self-metrics.js';
 import { formatDebugText } from './wire/debug-text.js';
 import { ProtobufWriter } from './wire/protobuf-writer.js';
@@ -66,17 +75,19 @@ export interface ExportProfile {
   onBody?: (raw: Uint8Array) => void;
 }
 
-export class PrometheusRemoteWriteExporter implements PushMetricExporter {
+export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitParticipant {
   private readonly options: ResolvedOptions;
   private readonly sender: Sender;
-  private readonly seriesState = new SeriesState();
-  private readonly state: TranslateState = {
-    deltas: new DeltaAccumulator(),
-    warned: new Set(),
-    series: this.seriesState,
-  };
+  /**
+   * Per producer (resource): the series state (ordering, staleness, caches) and delta sums. Several
+   * MeterProviders may share one exporter; each export carries one provider's series, and must
+   * not end the others' (stale markers) nor reorder them.
+   */
+  private readonly producers = new Map<string, TranslateState>();
+  private readonly warned = new Set<string>();
   private readonly writer = new ProtobufWriter();
   private readonly counters: DeliveryStats = emptyStats();
+  private readonly log = new DeliveryLog();
   private readonly queue: DeliveryQueue;
   private shutdownPromise: Promise<void> | undefined;
   private requestSeq = 0;
@@ -101,31 +112,53 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
       sender: this.sender,
       protocol: o.protocol,
       shards: o.maxConcurrentRequests,
-      capacity: o.queueCapacity,
+      maxBytes: o.maxQueueBytes,
+      maxSamples: o.queueCapacity,
       minBackoffMillis: o.minBackoffMillis,
       maxBackoffMillis: o.maxBackoffMillis,
       maxRetryElapsedMillis: o.maxRetryElapsedMillis,
       shutdownTimeoutMillis: o.shutdownTimeoutMillis,
       stats: this.counters,
+      log: this.log,
       spool,
     });
     // What an earlier process could not deliver goes first.
     if (spool) this.queue.loadSpool(spool.pending(Date.now()));
     if (o.meter) recordSelfMetrics(o.meter, () => this.stats());
+    joinExit(this);
   }
 
   /**
-   * Never throws. The callback gets SUCCESS once every request of this export was accepted, or
-   * FAILED with an Error saying what was not delivered and why (dropped, or kept in the spool).
+   * Never throws, and never waits for the receiver. The callback gets SUCCESS once every request
+   * of this export is queued (delivery goes on in the background: see `stats()` and `diag`), or
+   * FAILED with an Error saying what could not be read or queued, and why.
    */
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    const queued = this.enqueue(metrics);
+    resultCallback(
+      queued.failure
+        ? { code: ExportResultCode.FAILED, error: queued.failure }
+        : queuedResult(queued.requests),
+    );
+  }
+
+  /**
+   * @internal The same as `export`, resolving once the receiver answered every request of this
+   * export (or they were given up on): for `RemoteWriteClient`, whose calls resolve on delivery.
+   */
+  async exportAndWait(metrics: ResourceMetrics): Promise<ExportResult> {
+    const queued = this.enqueue(metrics);
+    const results = await Promise.all(queued.requests.map((r) => r.result));
+    if (queued.failure) return { code: ExportResultCode.FAILED, error: queued.failure };
+    return deliveredResult(results);
+  }
+
+  /** Translates, batches, encodes and queues one export; never throws. */
+  private enqueue(metrics: ResourceMetrics): { requests: QueuedRequest[]; failure?: Error } {
     if (this.shutdownPromise) {
-      resultCallback({
-        code: ExportResultCode.FAILED,
-        error: new Error('PrometheusRemoteWriteExporter is shut down'),
-      });
-      return;
+      return { requests: [], failure: new Error('PrometheusRemoteWriteExporter is shut down') };
     }
+    this.log.tick(this.queue.waiting());
     const profile = this.profile;
     const t0 = profile ? performance.now() : 0;
     const inner0 = profile ? profile.encodeMs + profile.compressMs + profile.queueMs : 0;
@@ -134,9 +167,10 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     try {
       // Translated at call time, so that the per-series state sees exports in call order. Each
       // request is encoded, compressed and queued as soon as it is full.
-      const batch = translate(metrics, this.translateOptions, this.state, outlet);
+      const state = this.producerState(metrics);
+      const batch = translate(metrics, this.translateOptions, state, outlet);
       if (batch.problems) failure = new Error(`prometheus remote write: ${batch.problems.join('; ')}`);
-      const stale = this.seriesState.admit([], Date.now(), outlet.metadata);
+      const stale = state.series.admit([], Date.now(), outlet.metadata);
       if (this.options.markStaleWhenMissing) for (const s of stale) outlet.add(s);
       outlet.flush();
     } catch (err) {
@@ -153,19 +187,29 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
       const inner = profile.encodeMs + profile.compressMs + profile.queueMs - inner0;
       profile.translateMs += performance.now() - t0 - inner;
     }
-    void Promise.all(outlet.results).then((results) =>
-      resultCallback(failure ? { code: ExportResultCode.FAILED, error: failure } : exportResult(results)),
-    );
+    return failure ? { requests: outlet.results, failure } : { requests: outlet.results };
   }
 
-  /** Resolves once every request queued so far was delivered, dropped or spooled. */
+  /**
+   * Waits until every request queued so far was delivered or given up on, but at most
+   * `flushTimeoutMillis` (and never past the process-exit deadline of `flushOnExit`): then it
+   * resolves, and what is left stays queued.
+   */
   async forceFlush(): Promise<void> {
-    await this.queue.drain();
+    const done = await this.queue.drain(Date.now() + this.options.flushTimeoutMillis);
+    this.log.tick(this.queue.waiting());
+    if (!done) {
+      const w = this.queue.waiting();
+      diag.debug(
+        `prometheus remote write: forceFlush ended after flushTimeoutMillis with ${w.samples} samples still queued`,
+      );
+    }
   }
 
   /**
    * Sends the stale markers if `markStaleOnShutdown`, then keeps delivering for at most
-   * `shutdownTimeoutMillis`; what is left goes to `spoolDir` or is dropped. Later exports fail at once.
+   * `shutdownTimeoutMillis` (less if the process is exiting); what is left goes to `spoolDir`
+   * or is dropped. Later exports fail at once.
    */
   shutdown(): Promise<void> {
     this.shutdownPromise ??= this.doShutdown();
@@ -182,18 +226,40 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
     return copyStats(this.counters);
   }
 
+  /** @internal flushOnExit: the process must be done by `atMs`. */
+  setExitDeadline(atMs: number): void {
+    this.queue.setExitDeadline(atMs);
+  }
+
+  /** @internal flushOnExit: what was lost, and what is left in the spool. */
+  exitReport(): ExitReport {
+    return {
+      lost: { ...this.counters.samplesDropped },
+      inSpool: this.counters.samplesInSpool,
+      spoolDir: this.options.spoolDir,
+    };
+  }
+
+  /** The state of the producer of this export, found by its resource's attributes. */
+  private producerState(metrics: ResourceMetrics): TranslateState {
+    const key = resourceKey(metrics.resource);
+    let state = this.producers.get(key);
+    if (!state) {
+      state = { deltas: new DeltaAccumulator(), warned: this.warned, series: new SeriesState() };
+      this.producers.set(key, state);
+    }
+    return state;
+  }
+
   private async doShutdown(): Promise<void> {
     if (this.options.markStaleOnShutdown) {
       const outlet = this.outlet(new Map());
-      for (const s of this.seriesState.staleAll(Date.now(), outlet.metadata)) outlet.add(s);
+      for (const state of this.producers.values())
+        for (const s of state.series.staleAll(Date.now(), outlet.metadata)) outlet.add(s);
       outlet.flush();
-      void Promise.all(outlet.results).then((results) => {
-        const failed = results.find((r) => !r.delivered);
-        if (failed?.error)
-          diag.error(`prometheus remote write: stale markers at shutdown not sent: ${failed.error.message}`);
-      });
     }
     await this.queue.close();
+    this.log.tick(this.queue.waiting());
     this.sender.close();
   }
 
@@ -202,12 +268,8 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
       return new Spool(
         dir,
         { maxBytes: this.options.spoolMaxBytes, maxAgeMillis: this.options.spoolMaxAgeMillis },
-        (reason, samples, detail) => {
-          this.counters.samplesDropped[reason] += samples;
-          diag.warn(
-            `prometheus remote write: spooled request dropped (${reason}, ${samples} samples): ${detail}`,
-          );
-        },
+        // The queue exists by the time the spool reports anything (pending() is read after it).
+        (reason, samples, detail, path) => this.queue.spoolDropped(path, reason, samples, detail),
       );
     } catch (err) {
       throw new InvalidOptionError('spoolDir', `must be a writable directory (${asError(err).message})`);
@@ -221,7 +283,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
   private outlet(metadata: Map<string, MetricFamilyMetadata>): Outlet {
     const shards = this.options.maxConcurrentRequests;
     const limits = { maxSamples: this.options.maxSamplesPerSend, maxBytes: this.options.maxRequestBytes };
-    const results: Promise<RequestResult>[] = [];
+    const results: QueuedRequest[] = [];
     const chunkers = Array.from(
       { length: shards },
       (_, shard) =>
@@ -326,12 +388,49 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter {
 }
 
 interface Outlet extends SeriesSink {
-  readonly results: Promise<RequestResult>[];
+  readonly results: QueuedRequest[];
   flush(): void;
 }
 
-/** One result for the SDK: the first failure says why, with how many requests it concerns. */
-function exportResult(results: RequestResult[]): ExportResult {
+/**
+ * Keys of resources by identity: a provider hands over the same Resource object at every
+ * collection, so its key is computed once. The key is the attributes' content, so that a
+ * producer that makes a new but equal Resource each time is still one producer.
+ */
+const resourceKeys = new WeakMap<object, string>();
+
+function resourceKey(resource: ResourceMetrics['resource']): string {
+  let key = resourceKeys.get(resource);
+  if (key === undefined) {
+    const entries = Object.entries(resource.attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    key = JSON.stringify(entries);
+    resourceKeys.set(resource, key);
+  }
+  return key;
+}
+
+/** The result of `export()`: FAILED when some of its requests could not even be queued. */
+function queuedResult(requests: readonly QueuedRequest[]): ExportResult {
+  let first: RequestResult | undefined;
+  let count = 0;
+  for (const r of requests) {
+    const outcome = r.outcome;
+    if (outcome === undefined || outcome.delivered || outcome.spooled) continue;
+    count++;
+    first ??= outcome;
+  }
+  if (first === undefined) return { code: ExportResultCode.SUCCESS };
+  const why = first.error?.message ?? first.dropped ?? 'not queued';
+  return {
+    code: ExportResultCode.FAILED,
+    error: new Error(
+      `prometheus remote write: ${count} of ${requests.length} requests could not be queued: ${why}`,
+    ),
+  };
+}
+
+/** One result once delivered: the first failure says why, with how many requests it concerns. */
+function deliveredResult(results: RequestResult[]): ExportResult {
   const failed = results.filter((r) => !r.delivered);
   if (failed.length === 0) return { code: ExportResultCode.SUCCESS };
   const first = failed[0]!.error ?? new Error('not delivered');

@@ -225,7 +225,7 @@ describe('Spool', () => {
     const d = dir();
     const drops: string[] = [];
     const spool = new Spool(d, limits, (reason, samples) => drops.push(`${reason}:${samples}`));
-    const path = spool.write({ protocol: 'v1', body: body(100), samples: 9, histograms: 0 }, NOW);
+    const { path } = spool.write({ protocol: 'v1', body: body(100), samples: 9, histograms: 0 }, NOW);
     const bytes = readFileSync(path);
     bytes[60] = 0; // damage the body
     writeFileSync(path, bytes);

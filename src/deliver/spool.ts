@@ -1,6 +1,8 @@
 /**
- * The disk spool: requests that could not be delivered before `shutdown()` ended are kept in a
- * directory, and the next process started with the same directory sends them first.
+ * The disk spool: requests that could not be delivered at once (their first attempt failed, or
+ * they wait behind one that did) are kept in a directory until delivered, so that neither a
+ * crash nor the end of the process loses them; the next process started with the same directory
+ * sends what is left first.
  *
  * One file per request, written atomically (temporary file, fsync, rename), so a crash leaves
  * either a whole file or none. A file holds a 48-byte header, then the compressed body as it
@@ -41,6 +43,8 @@ export interface SpoolLimits {
 export interface SpoolEntry {
   readonly path: string;
   readonly createdMs: number;
+  /** Samples plus native histograms, from the header. */
+  readonly samples: number;
 }
 
 export interface SpooledRequest {
@@ -52,10 +56,17 @@ export interface SpooledRequest {
 }
 
 /** Told of every spooled request given up on, with the number of samples it held. */
-export type SpoolDropListener = (reason: DropReason, samples: number, detail: string) => void;
+export type SpoolDropListener = (reason: DropReason, samples: number, detail: string, path: string) => void;
 
 export class Spool {
   private sequence = 0;
+  /**
+   * The files this spool knows of (found at start, then written), oldest first, with their sizes:
+   * `maxBytes` is enforced from this, not from a directory listing per write (an outage writes
+   * thousands of files). Files another process adds are counted when a later process starts.
+   */
+  private readonly files = new Map<string, number>();
+  private bytes = 0;
 
   constructor(
     readonly dir: string,
@@ -85,9 +96,11 @@ export class Spool {
         this.drop(path, 'spool_expired', `older than spoolMaxAgeMillis (${this.limits.maxAgeMillis} ms)`);
         continue;
       }
-      entries.push({ path, createdMs });
+      entries.push({ path, createdMs, samples: samplesIn(path) });
+      if (!this.files.has(path)) this.track(path, sizeOf(path));
     }
-    return entries;
+    this.enforceSize(undefined);
+    return entries.filter((e) => this.files.has(e.path));
   }
 
   /** The request in `entry`, or undefined if it is gone or corrupt (then moved aside as `*.corrupt`). */
@@ -96,25 +109,27 @@ export class Spool {
     try {
       file = readFileSync(entry.path);
     } catch {
+      this.untrack(entry.path);
       return undefined; // another process sent it already
     }
     const parsed = parse(file);
     if (typeof parsed === 'string') {
       const samples = samplesIn(entry.path);
+      this.untrack(entry.path);
       const aside = `${entry.path}.corrupt`;
       try {
         renameSync(entry.path, aside);
       } catch {
         removeQuietly(entry.path);
       }
-      this.onDrop('spool_corrupt', samples, `${entry.path}: ${parsed}; moved to ${aside}`);
+      this.onDrop('spool_corrupt', samples, `${entry.path}: ${parsed}; moved to ${aside}`, entry.path);
       return undefined;
     }
     return parsed;
   }
 
-  /** Writes one request atomically, then deletes the oldest files while over `maxBytes`. */
-  write(request: Omit<SpooledRequest, 'createdMs'>, nowMs: number): string {
+  /** Writes one request atomically (fsync'd), then deletes the oldest files while over `maxBytes`. */
+  write(request: Omit<SpooledRequest, 'createdMs'>, nowMs: number): SpoolEntry {
     const name = `${String(Math.floor(nowMs)).padStart(15, '0')}-${process.pid}-${String(this.sequence++).padStart(6, '0')}${SUFFIX}`;
     const path = join(this.dir, name);
     const tmp = `${path}.tmp`;
@@ -135,37 +150,44 @@ export class Spool {
       closeSync(fd);
     }
     renameSync(tmp, path);
+    syncDirectory(this.dir);
+    const entry = { path, createdMs: nowMs, samples: request.samples + request.histograms };
+    this.track(path, HEADER_BYTES + request.body.length);
     this.enforceSize(path);
-    return path;
+    return entry;
   }
 
   remove(entry: SpoolEntry): void {
+    this.untrack(entry.path);
     removeQuietly(entry.path);
   }
 
-  private enforceSize(keep: string): void {
-    const files = readdirSync(this.dir)
-      .filter((n) => n.endsWith(SUFFIX))
-      .sort()
-      .map((n) => join(this.dir, n));
-    let total = 0;
-    const sizes = files.map((f) => {
-      const size = sizeOf(f);
-      total += size;
-      return size;
-    });
-    for (let i = 0; i < files.length && total > this.limits.maxBytes; i++) {
-      const file = files[i] as string;
-      if (file === keep) continue;
-      this.drop(file, 'spool_full', `spoolDir over spoolMaxBytes (${this.limits.maxBytes})`);
-      total -= sizes[i] as number;
+  private track(path: string, size: number): void {
+    this.files.set(path, size);
+    this.bytes += size;
+  }
+
+  private untrack(path: string): void {
+    const size = this.files.get(path);
+    if (size === undefined) return;
+    this.files.delete(path);
+    this.bytes -= size;
+  }
+
+  /** The oldest files go while over `maxBytes`, never `keep` (the one just written). */
+  private enforceSize(keep: string | undefined): void {
+    for (const path of this.files.keys()) {
+      if (this.bytes <= this.limits.maxBytes) return;
+      if (path === keep) continue;
+      this.drop(path, 'spool_full', `spoolDir over spoolMaxBytes (${this.limits.maxBytes})`);
     }
   }
 
   private drop(path: string, reason: DropReason, why: string): void {
     const samples = samplesIn(path);
+    this.untrack(path);
     removeQuietly(path);
-    this.onDrop(reason, samples, `${path}: ${why}`);
+    this.onDrop(reason, samples, `${path}: ${why}`, path);
   }
 }
 
@@ -202,6 +224,19 @@ function samplesIn(path: string): number {
     }
   } catch {
     return 0;
+  }
+}
+
+/** The rename is durable only once the directory is synced too (POSIX); best effort elsewhere. */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Not supported on this platform or file system: the file itself is synced.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

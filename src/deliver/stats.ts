@@ -10,9 +10,9 @@ export const DROP_REASONS = [
   'rejected',
   /** Still failing (5xx, 429, network, timeout) when the retry budget was spent. */
   'retries_exhausted',
-  /** The queue was over `queueCapacity`: the oldest waiting requests went first. */
+  /** The queue was over `maxQueueBytes` (or `queueCapacity`) with no spool: the oldest waiting requests went first. */
   'queue_full',
-  /** Not delivered when `shutdown()` had to end, and no `spoolDir` to keep them. */
+  /** Not delivered when `shutdown()` had to end (or pushed after it began), and no `spoolDir` to keep them. */
   'shutdown',
   /** The receiver's `X-Prometheus-Remote-Write-*-Written` said it wrote fewer than were sent. */
   'partial_write',
@@ -36,10 +36,14 @@ export interface DeliveryStats {
   samplesRetried: number;
   /** Samples given up on, by reason. */
   samplesDropped: Record<DropReason, number>;
-  /** Samples written to `spoolDir` for the next process. */
+  /** Samples written to `spoolDir` (each write counted), to survive a crash or the end of the process. */
   samplesSpooled: number;
-  /** Samples waiting in the queue or in flight now. */
+  /** Samples in spool files now, this process' and earlier runs' (deleted once delivered). */
+  samplesInSpool: number;
+  /** Samples waiting in the queue or in flight now (in memory or in the spool). */
   samplesPending: number;
+  /** Compressed bytes of the requests held in memory now (bounded by `maxQueueBytes`). */
+  bytesInMemory: number;
   /** HTTP requests made, retries included. */
   requestsSent: number;
   /** HTTP requests that did not get a 2xx. */
@@ -53,7 +57,9 @@ export function emptyStats(): DeliveryStats {
     samplesRetried: 0,
     samplesDropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
     samplesSpooled: 0,
+    samplesInSpool: 0,
     samplesPending: 0,
+    bytesInMemory: 0,
     requestsSent: 0,
     requestsFailed: 0,
   };

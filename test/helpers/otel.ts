@@ -109,10 +109,22 @@ export function resourceMetrics(
   return { resource: resourceFromAttributes(resource), scopeMetrics: [{ scope, metrics }] };
 }
 
-/** One `export()` call as a promise of its result. */
-export function exportOnce(
+/** One `export()` call as a promise of its result: resolves once its requests are queued. */
+export function exportQueued(
   exporter: { export(rm: ResourceMetrics, cb: (r: ExportResult) => void): void },
   rm: ResourceMetrics,
 ): Promise<ExportResult> {
   return new Promise((resolve) => exporter.export(rm, resolve));
+}
+
+/**
+ * One export, resolved once the receiver answered all its requests (or they were given up on),
+ * with the delivery result: `exportAndWait`, the path `RemoteWriteClient` uses. Tests of what
+ * arrives use it; tests of `export()`'s own contract use `exportQueued`.
+ */
+export function exportOnce(
+  exporter: { exportAndWait(rm: ResourceMetrics): Promise<ExportResult> },
+  rm: ResourceMetrics,
+): Promise<ExportResult> {
+  return exporter.exportAndWait(rm);
 }
