@@ -160,8 +160,8 @@ async function main(): Promise<WorkloadResult> {
   const numericKeys = Object.keys(profile).filter((key) => typeof counters[key] === 'number');
   const phaseKeys = numericKeys.filter((key) => key.endsWith('Ms'));
   const exporter = new PrometheusRemoteWriteExporter(
-    // queueCapacity: room for a whole 1M-series export, so nothing is dropped.
-    { url: 'http://127.0.0.1:9/api/v1/write', queueCapacity: 5_000_000, markStaleWhenMissing: true },
+    // Default queue bounds (maxQueueBytes): a whole 1M-series export fits, and any drop fails the run.
+    { url: 'http://127.0.0.1:9/api/v1/write', markStaleWhenMissing: true },
     { post: async () => ({ status: 204, statusText: 'No Content', headers: {}, bodyPrefix: '' }), profile },
   );
 
