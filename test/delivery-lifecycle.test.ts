@@ -220,15 +220,15 @@ describe('one exporter, many producers', () => {
 });
 
 describe('flushOnExit, receiver down, with a spool (child processes)', () => {
-  const child = fileURLToPath(new URL('./fixtures/outage-child.ts', import.meta.url));
-  function run(mode: string, url: string, spoolDir: string, signal?: NodeJS.Signals) {
+  const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+  function run(args: string[], url: string, spoolDir: string, signal?: NodeJS.Signals) {
     return new Promise<{
       code: number | null;
       signal: NodeJS.Signals | null;
       stderr: string;
       tookMs: number;
     }>((resolve, reject) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', child, mode], {
+      const p = spawn(process.execPath, ['--import', 'tsx', ...args], {
         env: { ...process.env, PRW_URL: url, SPOOL_DIR: spoolDir, FLUSH_TIMEOUT_MS: '3000' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -251,34 +251,41 @@ describe('flushOnExit, receiver down, with a spool (child processes)', () => {
     });
   }
 
-  for (const [mode, signal] of [
-    ['signal', 'SIGTERM'],
-    ['natural', undefined],
-  ] as const) {
-    it(`${signal ?? 'a plain end'}: exits within timeoutMillis + 1 s, everything in the spool, said on stderr; the next run delivers it`, async () => {
-      const spoolDir = tempDir();
-      const dead = `http://127.0.0.1:${await freePort()}/api/v1/write`;
-      const r = await run(mode, dead, spoolDir, signal);
-      if (signal) assert.equal(r.signal, signal, r.stderr);
-      else assert.equal(r.code, 0, r.stderr);
-      const budget = signal ? 4000 : 1500 + 4000 + 1000;
-      assert.ok(r.tookMs < budget, `took ${r.tookMs} ms`);
-      assert.match(r.stderr, /samples are kept in .* and will be sent by the next process/, r.stderr);
-      const files = readdirSync(spoolDir).filter((n) => n.endsWith('.prw'));
-      assert.ok(files.length >= 5, `${files.length} files`);
-      // The next process (receiver up) sends the spool first; every tick value recorded arrives.
-      const next = new PrometheusRemoteWriteExporter({ url: receiver.url, spoolDir });
-      exporters.push(next);
-      await next.forceFlush();
-      assert.equal(readdirSync(spoolDir).filter((n) => n.endsWith('.prw')).length, 0);
-      const values = receiver.requests
-        .flatMap((q) => q.decoded.timeseries)
-        .filter((s) => labelsOf(s)['__name__'] === 'outage_ticks_total')
-        .flatMap((s) => s.samples.map((x) => x.value));
-      assert.ok(values.length >= 5, `${values.length} samples`);
-      for (let i = 1; i < values.length; i++) assert.ok(values[i]! >= values[i - 1]!, 'in order');
-      assert.ok(values.at(-1)! >= 20, `last value ${values.at(-1)}`);
-      assert.ok(existsSync(spoolDir));
-    });
-  }
+  const cases = [
+    ['MeterProvider', [fixture('outage-child.ts')]],
+    ['RemoteWriteClient', [fixture('outage-client-child.ts'), 'single']],
+    ['RemoteWriteClient in batch mode', [fixture('outage-client-child.ts'), 'batch']],
+  ] as const;
+  for (const [who, args] of cases)
+    for (const [mode, signal] of [
+      ['signal', 'SIGTERM'],
+      ['natural', undefined],
+    ] as const) {
+      it(`${who}, ${signal ?? 'a plain end'}: exits within timeoutMillis + 1 s, everything in the spool, said on stderr; the next run delivers it`, async () => {
+        const spoolDir = tempDir();
+        const dead = `http://127.0.0.1:${await freePort()}/api/v1/write`;
+        const r = await run([...args, mode], dead, spoolDir, signal);
+        if (signal) assert.equal(r.signal, signal, r.stderr);
+        // A client whose last sends were not delivered says so in its exit status.
+        else assert.ok(r.code === 0 || (who !== 'MeterProvider' && r.code === 1), `${r.code}: ${r.stderr}`);
+        const budget = signal ? 4000 : 1500 + 4000 + 1000;
+        assert.ok(r.tookMs < budget, `took ${r.tookMs} ms`);
+        assert.match(r.stderr, /samples are kept in .* and will be sent by the next process/, r.stderr);
+        const files = readdirSync(spoolDir).filter((n) => n.endsWith('.prw'));
+        assert.ok(files.length >= (who.includes('batch') ? 1 : 5), `${files.length} files`);
+        // The next process (receiver up) sends the spool first; every tick value recorded arrives.
+        const next = new PrometheusRemoteWriteExporter({ url: receiver.url, spoolDir });
+        exporters.push(next);
+        await next.forceFlush();
+        assert.equal(readdirSync(spoolDir).filter((n) => n.endsWith('.prw')).length, 0);
+        const values = receiver.requests
+          .flatMap((q) => q.decoded.timeseries)
+          .filter((s) => labelsOf(s)['__name__'] === 'outage_ticks_total')
+          .flatMap((s) => s.samples.map((x) => x.value));
+        assert.ok(values.length >= (who.includes('batch') ? 1 : 5), `${values.length} samples`);
+        for (let i = 1; i < values.length; i++) assert.ok(values[i]! >= values[i - 1]!, 'in order');
+        assert.ok(values.at(-1)! >= 20, `last value ${values.at(-1)}`);
+        assert.ok(existsSync(spoolDir));
+      });
+    }
 });
