@@ -21,7 +21,7 @@ import {
 import { PrometheusRemoteWriteExporter, type PrometheusRemoteWriteExporterOptions } from '../src/index.js';
 import { labelsOf, startMockReceiver, type MockReceiver } from './helpers/mock-receiver.js';
 import { exportQueued, point, resourceMetrics, sum } from './helpers/otel.js';
-import { freePort } from './helpers/receivers.js';
+import { freePort, receiverOrSkip, startVictoriaMetrics } from './helpers/receivers.js';
 
 const NOW = Date.now();
 function counters(n: number, ms: number, service = 'svc'): ResourceMetrics {
@@ -288,4 +288,40 @@ describe('flushOnExit, receiver down, with a spool (child processes)', () => {
         assert.ok(existsSync(spoolDir));
       });
     }
+
+  it('MeterProvider, SIGKILL during the outage: what was not in flight is in the spool; the next run delivers it to VictoriaMetrics', async (t) => {
+    const { skip } = receiverOrSkip('victoriametrics');
+    if (skip) return t.skip(skip);
+    const spoolDir = tempDir();
+    const dead = `http://127.0.0.1:${await freePort()}/api/v1/write`;
+    const r = await run([fixture('outage-child.ts'), 'signal'], dead, spoolDir, 'SIGKILL');
+    assert.equal(r.signal, 'SIGKILL');
+    // Collections every 200 ms for 1.5 s: every export from the first failure on is on disk.
+    const files = readdirSync(spoolDir).filter((n) => n.endsWith('.prw'));
+    assert.ok(files.length >= 5, `${files.length} files`);
+    const vm = await startVictoriaMetrics();
+    try {
+      const next = new PrometheusRemoteWriteExporter({
+        url: vm.writeUrl,
+        spoolDir,
+        maxBackoffMillis: 500,
+        flushTimeoutMillis: 30_000,
+      });
+      exporters.push(next);
+      await next.forceFlush();
+      const stats = next.stats();
+      assert.ok(stats.samplesSent >= files.length, JSON.stringify(stats));
+      assert.equal(stats.samplesInSpool, 0);
+      assert.equal(readdirSync(spoolDir).filter((n) => n.endsWith('.prw')).length, 0);
+      const stored = await vm.queryUntil(
+        'count_over_time(outage_ticks_total[10m])',
+        (q) => q.length === 1 && Number(q[0]!.value[1]) >= files.length,
+      );
+      assert.ok(Number(stored[0]!.value[1]) >= files.length);
+      const last = await vm.query('last_over_time(outage_ticks_total[10m])');
+      assert.ok(Number(last[0]!.value[1]) >= 20, `last value ${last[0]?.value[1]}`);
+    } finally {
+      await vm.stop();
+    }
+  });
 });
