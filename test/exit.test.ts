@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { exitLine } from '../src/exit.js';
 import { labelsOf, seriesNamed, startMockReceiver, type MockReceiver } from './helpers/mock-receiver.js';
 
 const child = fileURLToPath(new URL('./fixtures/exit-child.ts', import.meta.url));
@@ -68,5 +69,22 @@ describe('flushOnExit', () => {
     // The exporter's own request timeout is 10 s: only the flush timeout can end it this soon.
     assert.ok(took < 5000, `took ${took} ms`);
     assert.equal(runsPushedFor('hang').length, 1, 'the request was made');
+  });
+});
+
+describe('the at-exit line', () => {
+  it('says what was lost by reason and what is left in which spool, or nothing at all', () => {
+    assert.equal(exitLine(new Map([['rejected', 0]]), new Map()), undefined);
+    assert.equal(
+      exitLine(
+        new Map([
+          ['retries_exhausted', 30],
+          ['rejected', 4],
+        ]),
+        new Map([['/var/spool/prw', 1240]]),
+      ),
+      'prometheus remote write at exit: 34 samples were lost during this run (retries_exhausted 30, rejected 4); ' +
+        '1240 samples are kept in /var/spool/prw and will be sent by the next process started with this spoolDir',
+    );
   });
 });
