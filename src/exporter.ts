@@ -197,11 +197,11 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
    */
   async forceFlush(): Promise<void> {
     const done = await this.queue.drain(Date.now() + this.options.flushTimeoutMillis);
-    this.log.tick(this.queue.waiting());
+    const waiting = this.queue.waiting();
+    this.log.tick(waiting);
     if (!done) {
-      const w = this.queue.waiting();
       diag.debug(
-        `prometheus remote write: forceFlush ended after flushTimeoutMillis with ${w.samples} samples still queued`,
+        `prometheus remote write: forceFlush ended after flushTimeoutMillis with ${waiting.samples} samples still queued`,
       );
     }
   }
