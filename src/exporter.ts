@@ -19,7 +19,7 @@ import {
   type PrometheusRemoteWriteExporterOptions,
   type ResolvedOptions,
 } from './options.js';
-import { DeltaAccumulator } from './translate/delta.js';
+import { DeltaAccumulator, OBSERVABLE_INSTRUMENTS } from './translate/delta.js';
 import { CachedSeries, describe, SeriesState } from './translate/series-state.js';
 import {
   translate,
@@ -216,9 +216,18 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
     return this.shutdownPromise;
   }
 
-  /** The SDK is asked for cumulative data: Prometheus counters and histograms are cumulative. */
-  selectAggregationTemporality(_instrumentType: InstrumentType): AggregationTemporality {
-    return AggregationTemporality.CUMULATIVE;
+  /**
+   * Cumulative data, as Prometheus counters and histograms are cumulative; but deltas for
+   * observable instruments while `markStaleWhenMissing` is on. Under cumulative temporality the
+   * SDK repeats every attribute set an observable callback ever reported; its deltas leave out
+   * the sets the callback stopped reporting, so those series get their stale marker. The deltas
+   * are added up again here with the SDK's own arithmetic (translate/delta.ts), so the values
+   * sent are those a cumulative reader would give.
+   */
+  selectAggregationTemporality(instrumentType: InstrumentType): AggregationTemporality {
+    return this.options.markStaleWhenMissing && OBSERVABLE_INSTRUMENTS.has(instrumentType)
+      ? AggregationTemporality.DELTA
+      : AggregationTemporality.CUMULATIVE;
   }
 
   /** A snapshot of the delivery counters (also recorded on `meter` when given). */

@@ -8,6 +8,15 @@
  * reader leaves out streams with no new measurement, and that must not look like a series
  * that vanished. Memory is therefore one entry per stream ever seen, like a cumulative SDK.
  *
+ * Observable instruments are the exception. The exporter asks the SDK for their deltas
+ * (exporter.ts `selectAggregationTemporality`) because only then does a collection leave out
+ * the attribute sets their callback stopped reporting; under cumulative temporality the SDK
+ * repeats every set it ever saw, so such a series would never go stale. Their streams are
+ * reported only in the exports where the callback reported them, so the series state sends one
+ * stale marker when one goes missing (OTel spec, Prometheus compatibility §Staleness: a scraped
+ * target's series would go stale too). Their totals are kept, as the SDK keeps its own memo, so a
+ * set that comes back resumes from the same value the cumulative SDK would report.
+ *
  * Exponential histograms add up bucket by bucket at the coarser of the two scales (a bucket at
  * scale s is exactly two buckets at scale s + 1), as the SDK does when it merges; their start
  * time is kept too, so they become cumulative native histograms.
@@ -25,10 +34,34 @@ import {
 type Scope = ScopeMetrics['scope'];
 type NumberOrHistogramPoint = DataPoint<number> | DataPoint<Histogram> | DataPoint<ExponentialHistogram>;
 
+interface Stream {
+  total: NumberOrHistogramPoint;
+  /** The collect() round in which the stream last had a point. */
+  seenIn: number;
+}
+
 interface AccumulatedMetric {
   scope: Scope;
   metric: MetricData;
-  streams: Map<string, NumberOrHistogramPoint>;
+  streams: Map<string, Stream>;
+  /** From an observable instrument: streams without a point in this export are left out. */
+  observed: boolean;
+}
+
+export const OBSERVABLE_INSTRUMENTS: ReadonlySet<string> = new Set([
+  'OBSERVABLE_COUNTER',
+  'OBSERVABLE_UP_DOWN_COUNTER',
+  'OBSERVABLE_GAUGE',
+]);
+
+/**
+ * Whether a metric comes from an observable instrument. The SDK's MetricData carries its
+ * instrument descriptor, whose `type` is there at run time though not in the declared type (SDK
+ * 2.x and 3.x alike); data from elsewhere has no `type` and keeps the delta rules above.
+ */
+export function fromObservableInstrument(metric: MetricData): boolean {
+  const type = (metric.descriptor as { type?: unknown }).type;
+  return typeof type === 'string' && OBSERVABLE_INSTRUMENTS.has(type);
 }
 
 function streamKey(point: DataPoint<unknown>): string {
@@ -145,20 +178,25 @@ export function addExponentialHistograms(
 
 export class DeltaAccumulator {
   private readonly metrics = new Map<string, AccumulatedMetric>();
+  private round = 0;
 
   /** Folds one delta metric (Sum, Histogram or ExponentialHistogram) into the running totals. */
   add(scope: Scope, metric: MetricData): void {
     const key = metricKey(scope, metric);
     let acc = this.metrics.get(key);
     if (!acc) {
-      acc = { scope, metric, streams: new Map() };
+      acc = { scope, metric, streams: new Map(), observed: fromObservableInstrument(metric) };
       this.metrics.set(key, acc);
     }
     acc.metric = metric; // latest descriptor (description may change)
     for (const point of metric.dataPoints as NumberOrHistogramPoint[]) {
       const sKey = streamKey(point);
-      const total = acc.streams.get(sKey);
-      acc.streams.set(sKey, total === undefined ? point : this.fold(metric, total, point));
+      const stream = acc.streams.get(sKey);
+      if (stream === undefined) acc.streams.set(sKey, { total: point, seenIn: this.round });
+      else {
+        stream.total = this.fold(metric, stream.total, point);
+        stream.seenIn = this.round;
+      }
     }
   }
 
@@ -197,19 +235,27 @@ export class DeltaAccumulator {
   }
 
   /**
-   * Every accumulated metric with all its streams, as cumulative data. Streams that had no new
-   * point in this export are stamped `now`: their total is still the value at that time.
+   * Every accumulated metric with all its streams, as cumulative data, and the start of a new
+   * round. Streams that had no new point in this export are stamped `now`: their total is still
+   * the value at that time. Streams of observable instruments without a point in this export
+   * are left out (see the top of this file); a metric left with none is left out.
    */
   collect(now: HrTime): Array<{ scope: Scope; metric: MetricData }> {
     const out: Array<{ scope: Scope; metric: MetricData }> = [];
     for (const acc of this.metrics.values()) {
-      const dataPoints = [...acc.streams.values()].map((p) =>
-        p.endTime[0] < now[0] || (p.endTime[0] === now[0] && p.endTime[1] < now[1])
-          ? { ...p, endTime: now }
-          : p,
-      );
-      out.push({ scope: acc.scope, metric: { ...acc.metric, dataPoints } as MetricData });
+      const dataPoints: NumberOrHistogramPoint[] = [];
+      for (const { total: p, seenIn } of acc.streams.values()) {
+        if (acc.observed && seenIn !== this.round) continue;
+        dataPoints.push(
+          p.endTime[0] < now[0] || (p.endTime[0] === now[0] && p.endTime[1] < now[1])
+            ? { ...p, endTime: now }
+            : p,
+        );
+      }
+      if (dataPoints.length > 0 || !acc.observed)
+        out.push({ scope: acc.scope, metric: { ...acc.metric, dataPoints } as MetricData });
     }
+    this.round++;
     return out;
   }
 
