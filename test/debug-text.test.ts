@@ -110,6 +110,11 @@ describe('formatDebugText', () => {
     ['large numbers as JavaScript prints them', series('m', { __name__: 'm' }, [1e21]), 'm 1e+21'],
     ['a series without __name__', series('m', { a: 'x' }, [1]), '{a="x"} 1'],
     ['one line per sample', series('m', { __name__: 'm' }, [1, 2]), 'm 1\nm 2'],
+    [
+      'a UTF-8 label name, quoted',
+      series('m', { __name__: 'm', 'http.method': 'GET' }, [1]),
+      'm{"http.method"="GET"} 1',
+    ],
   ];
   for (const [what, s, line] of cases) {
     it(what, () => {
@@ -117,6 +122,17 @@ describe('formatDebugText', () => {
       assert.equal(text, `[DEBUG] remote_write_req_seq: 1\n# TYPE m gauge\n${line}\n\n`);
     });
   }
+
+  it('quotes a UTF-8 metric name, inside the braces and in HELP and TYPE (text format of Prometheus 3)', () => {
+    const s = [
+      series('http.server.duration', { __name__: 'http.server.duration', 'url.scheme': 'a"b' }, [1]),
+    ];
+    assert.equal(
+      formatDebugText(3, s, new Map([meta('http.server.duration', MetricType.GAUGE, 'Time')])),
+      '[DEBUG] remote_write_req_seq: 3\n# HELP "http.server.duration" Time\n# TYPE "http.server.duration" gauge\n' +
+        '{"http.server.duration","url.scheme"="a\\"b"} 1\n\n',
+    );
+  });
 
   it('says unknown without metadata, and prints HELP escaped when there is one', () => {
     const s = [series('a', { __name__: 'a' }, [1]), series('b', { __name__: 'b' }, [2])];

@@ -49,8 +49,9 @@ export function formatDebugText(
   let out = `[DEBUG] remote_write_req_seq: ${seq}\n`;
   for (const [family, members] of families) {
     const meta = metadata.get(family);
-    if (meta && meta.help !== '') out += `# HELP ${family} ${escapeHelp(meta.help)}\n`;
-    out += `# TYPE ${family} ${TYPE_NAMES[meta?.type ?? MetricType.UNKNOWN] ?? 'unknown'}\n`;
+    const shown = textName(family, METRIC_NAME_RE);
+    if (meta && meta.help !== '') out += `# HELP ${shown} ${escapeHelp(meta.help)}\n`;
+    out += `# TYPE ${shown} ${TYPE_NAMES[meta?.type ?? MetricType.UNKNOWN] ?? 'unknown'}\n`;
     const ordered =
       meta?.type === MetricType.HISTOGRAM || meta?.type === MetricType.GAUGEHISTOGRAM
         ? histogramOrder(family, members)
@@ -76,7 +77,21 @@ function seriesLines(s: TimeSeries, options: DebugTextOptions): string {
   return out;
 }
 
-/** `name{a="1",b="2",le="0.5"}`: labels in name order with `le` last, no `__name__`. */
+const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * A name as the text format writes it: as is when it is a classic name, else quoted, as the text
+ * format does for UTF-8 names since Prometheus 3.0 (`{"my.metric","my.label"="1"}`).
+ */
+function textName(name: string, classic: RegExp): string {
+  return classic.test(name) ? name : `"${escapeLabelValue(name)}"`;
+}
+
+/**
+ * `name{a="1",b="2",le="0.5"}`: labels in name order with `le` last, no `__name__`. A metric
+ * name that is not a classic one moves inside the braces, quoted, first.
+ */
 function seriesHead(labels: readonly Label[]): string {
   let name = '';
   let le: Label | undefined;
@@ -84,9 +99,11 @@ function seriesHead(labels: readonly Label[]): string {
   for (const l of labels) {
     if (l.name === '__name__') name = l.value;
     else if (l.name === 'le') le = l;
-    else parts.push(`${l.name}="${escapeLabelValue(l.value)}"`);
+    else parts.push(`${textName(l.name, LABEL_NAME_RE)}="${escapeLabelValue(l.value)}"`);
   }
   if (le) parts.push(`le="${escapeLabelValue(le.value)}"`);
+  if (name !== '' && !METRIC_NAME_RE.test(name))
+    return `{${[textName(name, METRIC_NAME_RE), ...parts].join(',')}}`;
   return parts.length === 0 ? name : `${name}{${parts.join(',')}}`;
 }
 
