@@ -20,7 +20,7 @@ import {
   type ResolvedOptions,
 } from './options.js';
 import { DeltaAccumulator, OBSERVABLE_INSTRUMENTS } from './translate/delta.js';
-import { CachedSeries, describe, SeriesState } from './translate/series-state.js';
+import { CachedSeries, describe, SeriesState, type SeriesRecord } from './translate/series-state.js';
 import {
   translate,
   type SeriesSink,
@@ -28,6 +28,7 @@ import {
   type TranslateState,
 } from './translate/translate.js';
 import { Chunker } from './deliver/batching.js';
+import { addShardedRun, shardHashOfKey, shardHashOfLabels } from './deliver/shards.js';
 import { DeliveryLog } from './deliver/delivery-log.js';
 import {
   DeliveryQueue,
@@ -313,11 +314,15 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
       flush: () => {
         for (const chunker of chunkers) chunker.flush();
       },
+      partition: shards === 1 ? undefined : { count: shards, of: (record) => shardOfRecord(record, shards) },
     };
-    // Encoded runs (RW 1.0 bytes, translate's steady state) need one shard, a protocol fixed to
-    // 1.0 and no debug text, which is made from series.
-    if (shards === 1 && this.options.protocol === 'v1' && !this.options.debug) {
-      outlet.addRun = (block, from, to, group) => first.addRun(block, from, to, group);
+    // Encoded runs (RW 1.0 bytes, translate's steady state) need a protocol fixed to 1.0 and no
+    // debug text, which is made from series.
+    if (this.options.protocol === 'v1' && !this.options.debug) {
+      outlet.addRun =
+        shards === 1
+          ? (block, from, to, group) => first.addRun(block, from, to, group)
+          : (block, from, to, group = 1) => addShardedRun(chunkers, block, from, to, group);
     }
     return outlet;
   }
@@ -467,24 +472,16 @@ function warnOversize(labels: readonly Label[], others: number, samples: number,
  * other than `__name__` and `le`, which all series of one histogram point share.
  */
 function shardOf(s: TimeSeries, shards: number): number {
-  if (s instanceof CachedSeries) return (s.record.shardHash ??= shardHash(s)) % shards;
-  return shardHash(s) % shards;
+  if (s instanceof CachedSeries) return shardOfRecord(s.record, shards);
+  return shardHashOfLabels(s.family, s.labels) % shards;
 }
 
-/** FNV-1a, 32 bits, of the family and the labels other than `__name__` and `le`. */
-function shardHash(s: TimeSeries): number {
-  let h = 0x811c9dc5;
-  const mix = (text: string): void => {
-    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-    h = Math.imul(h ^ 0, 0x01000193);
-  };
-  mix(s.family);
-  for (const l of s.labels) {
-    if (l.name === '__name__' || l.name === 'le') continue;
-    mix(l.name);
-    mix(l.value);
-  }
-  return h >>> 0;
+/** Computed once per record, from its encoded labels when it has them. */
+function shardOfRecord(record: SeriesRecord, shards: number): number {
+  record.shardHash ??= record.encoded
+    ? shardHashOfKey(record.family, record.key)
+    : shardHashOfLabels(record.family, record.labels);
+  return record.shardHash % shards;
 }
 
 function asError(err: unknown): Error {

@@ -96,6 +96,11 @@ export interface EncodedSeriesBlock {
   readonly ends: Int32Array;
   /** The labels of series `i`, decoded from the bytes (for messages). */
   labelsOf(index: number): readonly Label[];
+  /**
+   * Set when the block's series are grouped by delivery shard, for `shardEnds.length` shards:
+   * shard k's series are `shardEnds[k − 1]` (0 for the first) to `shardEnds[k]`.
+   */
+  readonly shardEnds?: Int32Array;
 }
 
 /** Series `from` to `to` (exclusive) of a block: the part of it that goes in one request. */

@@ -38,8 +38,14 @@ function countFramePatches(): { count: () => number; restore: () => void } {
   return { count: () => n, restore: () => void (SeriesFrame.prototype.set = original) };
 }
 
-async function run(receiver: Receiver): Promise<{ patched: number; endSec: number }> {
-  const exporter = new PrometheusRemoteWriteExporter({ url: receiver.writeUrl, withoutTargetInfo: true });
+async function run(receiver: Receiver, concurrency = 1): Promise<{ patched: number; endSec: number }> {
+  const exporter = new PrometheusRemoteWriteExporter({
+    url: receiver.writeUrl,
+    withoutTargetInfo: true,
+    maxConcurrentRequests: concurrency,
+    // Several requests per export, so that shards have something to share.
+    maxSamplesPerSend: 100,
+  });
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
   const provider = new MeterProvider({
     resource: resourceFromAttributes({ 'service.name': 'frames', 'service.instance.id': 'i-1' }),
@@ -130,9 +136,16 @@ async function check(receiver: Receiver, endSec: number): Promise<void> {
   assert.equal(Number(sums[0]?.value[1]), 0.5 * COLLECTIONS + 5 * slow);
 }
 
-for (const kind of ['prometheus', 'victoriametrics'] as const) {
+const runs = [
+  { kind: 'prometheus', shards: 1 },
+  { kind: 'victoriametrics', shards: 1 },
+  // Frames laid out by shard, one run per shard (deliver/shards.ts).
+  { kind: 'prometheus', shards: 4 },
+] as const;
+
+for (const { kind, shards } of runs) {
   const { skip } = receiverOrSkip(kind);
-  describe(`end to end: steady exports from frames into ${kind}`, { skip }, () => {
+  describe(`end to end: steady exports from frames into ${kind}, ${shards} shard(s)`, { skip }, () => {
     let receiver: Receiver;
     before(async () => {
       receiver = kind === 'prometheus' ? await startPrometheus() : await startVictoriaMetrics();
@@ -141,7 +154,7 @@ for (const kind of ['prometheus', 'victoriametrics'] as const) {
       await receiver?.stop();
     });
     it(`${COLLECTIONS} collections of ${STREAMS} streams by a MeterProvider: every sample stored, with its labels`, async () => {
-      const { patched, endSec } = await run(receiver);
+      const { patched, endSec } = await run(receiver, shards);
       // Collections 2 and 3 (from the third on; 4 and 5 rebuild after the late stream and the change).
       assert.ok(patched >= STREAMS, `frames were used (${patched} values patched)`);
       await check(receiver, endSec);

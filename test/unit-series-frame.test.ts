@@ -503,6 +503,55 @@ describe('the exporter with frames, random lives', () => {
     }
     assert.ok(patched.mock.callCount() > 5000, `values written into frames: ${patched.mock.callCount()}`);
   });
+
+  it('with 4 shards: frames laid out by shard, and each shard gets the bytes of the per-series path', async (t) => {
+    t.mock.method(Date, 'now', () => T0_MS + 3_600_000);
+    const patched = t.mock.method(SeriesFrame.prototype, 'set');
+    // Frames are split at their shard boundaries, never series by series from their labels.
+    const labelsRead = t.mock.method(SeriesFrame.prototype, 'labelsOf');
+    const ok = { status: 204, statusText: 'No Content', headers: {}, bodyPrefix: '' };
+    // Shards answer in any order: the requests of an export are compared as a sorted list.
+    const sorted = (bodies: Buffer[]) => [...bodies].sort(Buffer.compare);
+    let runsPerShard = 0;
+    for (let seed = 1; seed <= 25; seed++) {
+      // At least a histogram point's 7 series per request: no group over a limit (its report reads labels).
+      const limits = { maxSamplesPerSend: 7 + (seed % 30), maxRequestBytes: 1500 + seed * 97 };
+      const sent: Buffer[][] = [[], []];
+      const exporters = [{}, { debug: () => {} }].map(
+        (extra, which) =>
+          new PrometheusRemoteWriteExporter(
+            {
+              url: 'http://127.0.0.1:9/api/v1/write',
+              markStaleWhenMissing: true,
+              maxConcurrentRequests: 4,
+              ...limits,
+              ...extra,
+            },
+            { post: async (body) => (sent[which]!.push(snappyUncompress(body)), ok) },
+          ),
+      );
+      const life = randomLife(seed, 12);
+      for (let k = 0; k < life.length; k++) {
+        const rm = (life[k] as () => ResourceMetrics)();
+        for (const exporter of exporters) {
+          await new Promise<void>((resolve) => exporter.export(rm, () => resolve()));
+          await exporter.forceFlush();
+        }
+        const [framed, perSeries] = sent.map(sorted) as [Buffer[], Buffer[]];
+        assert.equal(framed.length, perSeries.length, `seed ${seed}, export ${k}: requests`);
+        framed.forEach((body, i) =>
+          assert.equal(Buffer.compare(body, perSeries[i]!), 0, `seed ${seed}, export ${k}, request ${i}`),
+        );
+        if (k === 11) runsPerShard += framed.length;
+        sent[0] = [];
+        sent[1] = [];
+      }
+      for (const exporter of exporters) await exporter.shutdown();
+    }
+    assert.ok(runsPerShard >= 25 * 4, `requests of the last exports: ${runsPerShard}`);
+    assert.ok(patched.mock.callCount() > 3000, `values written into frames: ${patched.mock.callCount()}`);
+    assert.equal(labelsRead.mock.callCount(), 0, 'labels read back from frames');
+  });
 });
 
 interface Decoded {

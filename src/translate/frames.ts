@@ -11,7 +11,7 @@
  */
 import type { HrTime } from '@opentelemetry/api';
 import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
-import { SeriesFrame } from '../wire/series-frame.js';
+import { SeriesFrame, type FrameLayout } from '../wire/series-frame.js';
 import {
   FramedRecords,
   SeriesRecord,
@@ -21,11 +21,21 @@ import {
 } from './series-state.js';
 import { hrTimeToMillis } from './time.js';
 
+/**
+ * How delivery splits series between its shards (exporter.ts): a frame keeps each shard's series
+ * together, so that its steady state goes to every shard as one run.
+ */
+export interface Partition {
+  readonly count: number;
+  of(record: SeriesRecord): number;
+}
+
 /** Where framed runs go: translate's batch builder. */
 export interface FrameSink {
   readonly state: SeriesState;
-  /** Series `from`…`to` of `frame`, in groups of `group` series never to be split. */
+  /** Series `from`…`to` of `frame` (slots), in groups of `group` series never to be split. */
   addRun(frame: SeriesFrame, from: number, to: number, group: number): void;
+  readonly partition: Partition | undefined;
 }
 
 /** How the points of one kind of metric sit in a frame. */
@@ -50,7 +60,11 @@ export interface FramedKind {
     ts: number,
   ): boolean;
   /** The frame of what this export sent for the points, if one can be made. */
-  build(points: readonly DataPoint<unknown>[], exportNumber: number): MadeFrame | undefined;
+  build(
+    points: readonly DataPoint<unknown>[],
+    exportNumber: number,
+    partition: Partition | undefined,
+  ): MadeFrame | undefined;
 }
 
 interface MadeFrame {
@@ -123,11 +137,11 @@ export function addFramed(
         seen += width;
         continue;
       }
-      if (i > runStart) sink.addRun(frame as SeriesFrame, runStart * width, i * width, width);
+      if (i > runStart) addPoints(sink, frame as SeriesFrame, runStart, i, width);
       runStart = i + 1;
       if (!single(i, point)) misses++;
     }
-    if (places > runStart) sink.addRun(frame as SeriesFrame, runStart * width, places * width, width);
+    if (places > runStart) addPoints(sink, frame as SeriesFrame, runStart, places, width);
     state.countSeen(seen);
     for (let i = places; i < n; i++) if (!single(i, points[i] as DataPoint<unknown>)) misses++;
   } catch (err) {
@@ -138,10 +152,35 @@ export function addFramed(
     streams.frameShape = undefined;
     throw err;
   }
-  const next = misses * 2 > n ? undefined : kind.build(points, exportNumber);
+  const next = misses * 2 > n ? undefined : kind.build(points, exportNumber, sink.partition);
   streams.frame = next?.frame;
   streams.framed = next?.owners;
   streams.frameShape = next?.shape;
+}
+
+/**
+ * Points `from`…`to` of a frame as runs. In a frame grouped by shard the points are not at their
+ * own index: runs of adjacent slots are made (only in an export that could not use the frame
+ * whole, after which it is made again).
+ */
+function addPoints(sink: FrameSink, frame: SeriesFrame, from: number, to: number, width: number): void {
+  if (frame.shardEnds === undefined) {
+    sink.addRun(frame, from * width, to * width, width);
+    return;
+  }
+  let start = frame.slotOf(from * width);
+  let end = start + width;
+  for (let i = from + 1; i < to; i++) {
+    const slot = frame.slotOf(i * width);
+    if (slot === end) {
+      end += width;
+      continue;
+    }
+    sink.addRun(frame, start, end, width);
+    start = slot;
+    end = slot + width;
+  }
+  sink.addRun(frame, start, end, width);
 }
 
 /** A record that can take this export's sample at `ts`: live, not in it yet, in order. */
@@ -168,7 +207,7 @@ export function counterFrames(streams: MetricStreams, family: string): FramedKin
       frame.set(index, value);
       return true;
     },
-    build: (points, exportNumber) => {
+    build: (points, exportNumber, partition) => {
       const found = pointsAtOneTime(points);
       if (found === undefined) return undefined;
       const records = new Array<SeriesRecord>(points.length);
@@ -181,7 +220,7 @@ export function counterFrames(streams: MetricStreams, family: string): FramedKin
         records[i] = record;
         values[i] = value;
       }
-      return frameFrom(records, values, family, exportNumber, found.ts);
+      return frameFrom(records, values, family, exportNumber, found.ts, 1, partition);
     },
   };
 }
@@ -219,7 +258,7 @@ export function histogramFrames(streams: MetricStreams, family: string): FramedK
       for (const r of entry.records) markSeen(r, exportNumber, ts);
       return true;
     },
-    build: (points, exportNumber) => {
+    build: (points, exportNumber, partition) => {
       const found = pointsAtOneTime(points);
       const h0 = (points[0] as DataPoint<unknown> | undefined)?.value as Histogram | undefined;
       if (found === undefined || typeof h0 !== 'object' || h0 === null) return undefined;
@@ -239,7 +278,7 @@ export function histogramFrames(streams: MetricStreams, family: string): FramedK
         }
         histogramValues(h, s, values, i * s.width);
       }
-      const made = frameFrom(records, values, family, exportNumber, found.ts);
+      const made = frameFrom(records, values, family, exportNumber, found.ts, s.width, partition);
       return made && { ...made, shape: s };
     },
   };
@@ -269,8 +308,9 @@ function sentNow(record: SeriesRecord, exportNumber: number, ts: number): boolea
 
 /**
  * The frame of these records (every one seen in `exportNumber` at `timestampMs`, with these
- * values), owned by a new FramedRecords; none if a record is at two places: one series at two
- * positions (attributes that sanitize alike) would be sent twice.
+ * values, in groups of `width` for one point), owned by a new FramedRecords; none if a record is
+ * at two places: one series at two positions (attributes that sanitize alike) would be sent
+ * twice. With more than one shard, the points are laid out shard by shard.
  */
 function frameFrom(
   records: SeriesRecord[],
@@ -278,6 +318,8 @@ function frameFrom(
   family: string,
   exportNumber: number,
   timestampMs: number,
+  width: number,
+  partition: Partition | undefined,
 ): MadeFrame | undefined {
   const owners = new FramedRecords(exportNumber, timestampMs);
   for (let i = 0; i < records.length; i++) {
@@ -290,7 +332,40 @@ function frameFrom(
   }
   owners.adopt(records);
   const labels = records.map((r) => r.key);
-  return { frame: SeriesFrame.build(family, labels, values, timestampMs), owners };
+  const layout =
+    partition !== undefined && partition.count > 1 ? layoutByShard(records, width, partition) : undefined;
+  return { frame: SeriesFrame.build(family, labels, values, timestampMs, layout), owners };
+}
+
+/**
+ * Slots grouped by shard, points in their own order within a shard (a counting sort). The series
+ * of one point share a shard: its hash leaves out `__name__` and `le`.
+ */
+export function layoutByShard(
+  records: readonly SeriesRecord[],
+  width: number,
+  partition: Partition,
+): FrameLayout {
+  const points = records.length / width;
+  const shardOfPoint = new Int32Array(points);
+  const shardEnds = new Int32Array(partition.count);
+  for (let p = 0; p < points; p++) {
+    const shard = partition.of(records[p * width] as SeriesRecord);
+    shardOfPoint[p] = shard;
+    shardEnds[shard] = (shardEnds[shard] as number) + width;
+  }
+  for (let k = 1; k < shardEnds.length; k++)
+    shardEnds[k] = (shardEnds[k] as number) + (shardEnds[k - 1] as number);
+  const next = new Int32Array(partition.count);
+  for (let k = 1; k < next.length; k++) next[k] = shardEnds[k - 1] as number;
+  const position = new Int32Array(records.length);
+  for (let p = 0; p < points; p++) {
+    const shard = shardOfPoint[p] as number;
+    const slot = next[shard] as number;
+    next[shard] = slot + width;
+    for (let j = 0; j < width; j++) position[p * width + j] = slot + j;
+  }
+  return { position, shardEnds };
 }
 
 /** The shape of the frame a histogram point would make: its bounds, sum, number of series. */

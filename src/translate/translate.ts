@@ -52,7 +52,7 @@ import {
   type SeriesState,
 } from './series-state.js';
 import type { SeriesFrame } from '../wire/series-frame.js';
-import { addFramed, counterFrames, histogramFrames, sameBoundaries } from './frames.js';
+import { addFramed, counterFrames, histogramFrames, sameBoundaries, type Partition } from './frames.js';
 import { hrTimeToMillis } from './time.js';
 
 export { hrTimeToMillis };
@@ -169,6 +169,8 @@ export interface SeriesSink {
    * bytes as they are: counters, gauges and classic histograms are then framed (SeriesFrame).
    */
   addRun?(block: EncodedSeriesBlock, from: number, to: number, group?: number): void;
+  /** How the sink splits series between shards, when it does: frames keep each shard's together. */
+  readonly partition?: Partition;
 }
 
 class BatchBuilder {
@@ -188,6 +190,10 @@ class BatchBuilder {
   ) {
     this.exportNumber = state.begin();
     this.metadata = sink ? sink.metadata : new Map();
+  }
+
+  get partition(): Partition | undefined {
+    return this.sink?.partition;
   }
 
   /** Whether the sink takes encoded runs (SeriesSink.addRun). */

@@ -22,8 +22,21 @@ const SAMPLES_FIELD_KEY = 0x12; // TimeSeries.samples = 2, length-delimited
 const VALUE_FIELD_KEY = 0x09; // Sample.value = 1, fixed64
 const TIMESTAMP_FIELD_KEY = 0x10; // Sample.timestamp = 2, varint
 
+/**
+ * Where each series goes in a frame whose series are grouped by delivery shard (exporter.ts), so
+ * that a shard's part of the frame is one run: `position[i]` is the slot of series `i`, and shard
+ * k's series are slots `shardEnds[k − 1]` (0 for the first) to `shardEnds[k]`.
+ */
+export interface FrameLayout {
+  readonly position: Int32Array;
+  readonly shardEnds: Int32Array;
+}
+
 export class SeriesFrame implements EncodedSeriesBlock {
+  /** By slot (see FrameLayout): `ends`, `labelsOf` and runs count slots; `set` and `fits` series. */
   readonly ends: Int32Array;
+  readonly shardEnds: Int32Array | undefined;
+  private readonly position: Int32Array | undefined;
   /** 1 where the series' value is +0: no value field. */
   private readonly zero: Uint8Array;
   private timestampLength: number;
@@ -41,52 +54,66 @@ export class SeriesFrame implements EncodedSeriesBlock {
     zero: Uint8Array,
     /** The timestamp every series carries now. */
     public timestampMs: number,
+    layout: FrameLayout | undefined,
   ) {
     this.ends = ends;
     this.zero = zero;
+    this.position = layout?.position;
+    this.shardEnds = layout?.shardEnds;
     this.timestampLength = writeVarint(this.timestampBytes, 0, timestampMs);
   }
 
   /**
    * A frame of series with these encoded labels (latin1 strings, wire/label-fields.ts), values
-   * and one timestamp, which must be positive.
+   * and one timestamp, which must be positive; in this order, or at the slots of `layout`.
    */
   static build(
     family: string,
     labels: readonly string[],
     values: ArrayLike<number>,
     timestampMs: number,
+    layout?: FrameLayout,
   ): SeriesFrame {
+    const n = labels.length;
     const timestampLength = varintLength(timestampMs);
-    const zero = new Uint8Array(labels.length);
+    // Series by slot.
+    const at = new Int32Array(n);
+    for (let i = 0; i < n; i++) at[layout ? (layout.position[i] as number) : i] = i;
+    const zero = new Uint8Array(n);
     let total = 0;
-    for (let i = 0; i < labels.length; i++) {
-      if (isPlusZero(values[i] as number)) zero[i] = 1;
-      const size = (labels[i] as string).length + 2 + sampleSize(zero[i] === 1, timestampLength);
+    for (let slot = 0; slot < n; slot++) {
+      const i = at[slot] as number;
+      if (isPlusZero(values[i] as number)) zero[slot] = 1;
+      const size = (labels[i] as string).length + 2 + sampleSize(zero[slot] === 1, timestampLength);
       total += 1 + varintLength(size) + size;
     }
     const bytes = Buffer.allocUnsafe(total);
-    const ends = new Int32Array(labels.length);
-    const frame = new SeriesFrame(family, bytes, ends, zero, timestampMs);
+    const ends = new Int32Array(n);
+    const frame = new SeriesFrame(family, bytes, ends, zero, timestampMs, layout);
     let pos = 0;
-    for (let i = 0; i < labels.length; i++) {
-      const l = labels[i] as string;
-      const inner = sampleSize(zero[i] === 1, timestampLength);
+    for (let slot = 0; slot < n; slot++) {
+      const l = labels[at[slot] as number] as string;
+      const inner = sampleSize(zero[slot] === 1, timestampLength);
       bytes[pos++] = TIMESERIES_FIELD_KEY;
       pos = writeVarint(bytes, pos, l.length + 2 + inner);
       pos += bytes.latin1Write(l, pos);
       bytes[pos++] = SAMPLES_FIELD_KEY;
       bytes[pos++] = inner;
-      if (zero[i] === 0) {
+      if (zero[slot] === 0) {
         bytes[pos++] = VALUE_FIELD_KEY;
         pos += 8;
       }
       bytes[pos++] = TIMESTAMP_FIELD_KEY;
       pos += timestampLength;
-      ends[i] = pos;
-      frame.set(i, values[i] as number);
+      ends[slot] = pos;
     }
+    for (let i = 0; i < n; i++) frame.set(i, values[i] as number);
     return frame;
+  }
+
+  /** The slot of series `index`. */
+  slotOf(index: number): number {
+    return this.position === undefined ? index : (this.position[index] as number);
   }
 
   get count(): number {
@@ -116,15 +143,17 @@ export class SeriesFrame implements EncodedSeriesBlock {
 
   /** Whether series `index` can take `value`: +0 where it had +0, anything else elsewhere. */
   fits(index: number, value: number): boolean {
-    return (this.zero[index] === 1) === isPlusZero(value);
+    const slot = this.position === undefined ? index : (this.position[index] as number);
+    return (this.zero[slot] === 1) === isPlusZero(value);
   }
 
   /** Series `index` gets `value` (one that `fits`) and the frame's timestamp. */
   set(index: number, value: number): void {
+    const slot = this.position === undefined ? index : (this.position[index] as number);
     const bytes = this.bytes;
     const length = this.timestampLength;
-    const start = (this.ends[index] as number) - length;
-    if (this.zero[index] === 0) {
+    const start = (this.ends[slot] as number) - length;
+    if (this.zero[slot] === 0) {
       // The double's bytes, little-endian as the wire wants (Buffer#writeDoubleLE, without its checks).
       DOUBLE[0] = value;
       const v = start - 9;
@@ -135,7 +164,9 @@ export class SeriesFrame implements EncodedSeriesBlock {
     for (let i = this.changedFrom; i < length; i++) bytes[start + i] = t[i] as number;
   }
 
-  labelsOf(index: number): readonly Label[] {
+  /** The labels of the series at `slot`. */
+  labelsOf(slot: number): readonly Label[] {
+    const index = slot;
     const start = index === 0 ? 0 : (this.ends[index - 1] as number);
     let pos = start + 1;
     while ((this.bytes[pos] as number) >= 0x80) pos++; // the length varint
