@@ -5,6 +5,8 @@
  *   (a) 10,000 counter series, steady    (b) 1,000 histograms × 12 bounds, steady
  *   (c) 100,000 counter series, steady   (d) 1,000,000 counter series, first export and steady
  *   (e) 10,000 counter series with 10 % replaced at every export
+ *   (f) (c) with `maxConcurrentRequests: 4`: frames laid out by shard
+ * then the time to drain a backlog from a slow receiver with 1, 2, 4 and 8 shards (bench/drain.ts).
  * Per workload: median time of the synchronous `export()` call (translate → split into requests →
  * encode → compress → queue) and its split by the exporter's profile, samples per second per core,
  * compressed bytes per sample, peak RSS above the baseline, heap growth; on (a)–(c), the same
@@ -17,6 +19,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measureDrain, type DrainResult } from './drain.js';
 import { WORKLOAD_IDS, type WorkloadId, type WorkloadResult } from './results.js';
 
 const args = process.argv.slice(2);
@@ -25,8 +28,9 @@ const option = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const jsonFile = option('--json');
-const only = option('--only')?.split(',') as WorkloadId[] | undefined;
+const only = option('--only')?.split(',');
 const ids = WORKLOAD_IDS.filter((id) => !only || only.includes(id));
+const runDrain = !only || only.includes('drain');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const workloadScript = fileURLToPath(new URL('workload.ts', import.meta.url));
@@ -210,10 +214,12 @@ interface Target {
   pass: boolean | undefined;
 }
 
-function targets(byId: Map<WorkloadId, WorkloadResult>): Target[] {
+function targets(byId: Map<WorkloadId, WorkloadResult>, drain: DrainResult[]): Target[] {
   const a = byId.get('a');
   const d = byId.get('d');
   const e = byId.get('e');
+  const c100k = byId.get('c');
+  const f4 = byId.get('f');
   const out: Target[] = [];
   const add = (name: string, value: number | undefined, limit: string, pass: (v: number) => boolean) =>
     out.push({
@@ -268,6 +274,20 @@ function targets(byId: Map<WorkloadId, WorkloadResult>): Target[] {
     limit: '—',
     pass: undefined,
   });
+  add(
+    '(f) steady export with 4 shards ÷ (c) with 1',
+    c100k && f4 && f4.median.total / c100k.median.total,
+    '≤ 1.2×',
+    (v) => v <= 1.2,
+  );
+  const drain1 = drain.find((r) => r.shards === 1);
+  const drain4 = drain.find((r) => r.shards === 4);
+  add(
+    '(drain) backlog to a slow receiver: 1 shard ÷ 4 shards, drain time',
+    drain1 && drain4 && drain1.drainMs / drain4.drainMs,
+    '≥ 3×',
+    (v) => v >= 3,
+  );
   add(
     `(e) heap after ${e?.exports ?? 100} exports ÷ after ${e?.memory.heapEarlyAt ?? 10}`,
     e && e.memory.heapLate / e.memory.heapEarly,
@@ -324,9 +344,18 @@ for (const id of ids) {
   );
 }
 rmSync(dir, { recursive: true, force: true });
+let drain: DrainResult[] = [];
+if (runDrain) {
+  console.log('\nbacklog drain to a slow receiver …');
+  drain = await measureDrain();
+  for (const r of drain)
+    console.log(
+      `  ${r.shards} shard(s): ${r.requests} requests in ${ms(r.drainMs)} ms, ${r.maxInFlight} in flight at most`,
+    );
+}
 
 const byId = new Map(results.map((r) => [r.id, r]));
-const targetList = targets(byId);
+const targetList = targets(byId, drain);
 console.log('\nTargets');
 for (const t of targetList)
   console.log(`  ${verdict(t).padEnd(4)}  ${t.name}: ${t.measured} (target ${t.limit})`);
@@ -359,6 +388,17 @@ const markdown = [
     'per request of ours (≤ 2000 samples); snappy alone compresses our uncompressed bodies; OTLP ' +
     'serializes the same ResourceMetrics. N× = their time ÷ ours.',
   '',
+  ...(drain.length > 0
+    ? [
+        '### Backlog drain (6,400 series in requests of 100, receiver answering each after 50 ms)',
+        '',
+        table(
+          ['Shards (maxConcurrentRequests)', 'Requests', 'Drain ms', 'In flight at most'],
+          drain.map((r) => [String(r.shards), String(r.requests), ms(r.drainMs), String(r.maxInFlight)]),
+        ),
+        '',
+      ]
+    : []),
   '### Targets',
   '',
   table(
