@@ -19,9 +19,25 @@ import {
   type MockReceiver,
   type ReceivedRequest,
 } from './helpers/mock-receiver.js';
-import { exportOnce, histogram, histogramValue, point, resourceMetrics, sum } from './helpers/otel.js';
+import { exportOnce, histogram, histogramValue, hr, point, resourceMetrics, sum } from './helpers/otel.js';
+import { SeriesFrame } from '../src/wire/series-frame.js';
 
 /** `n` counter series, all stamped `ms`, value `value`. */
+const STABLE_ATTRIBUTES = Array.from({ length: 1000 }, (_, i) => ({ worker: `w${i}` }));
+
+/** 1,000 counters whose attributes are the same objects at every export, as an SDK hands them. */
+function stableCounters(ms: number, value: number): ResourceMetrics {
+  const end = hr(ms);
+  const start = hr(ms - 60_000);
+  const points = STABLE_ATTRIBUTES.map((attributes) => ({
+    attributes,
+    startTime: start,
+    endTime: end,
+    value,
+  }));
+  return resourceMetrics([sum({ name: 'jobs' }, points)], { 'service.name': 'svc' });
+}
+
 function counters(n: number, ms: number, value = 1, name = 'jobs'): ResourceMetrics {
   const points = Array.from({ length: n }, (_, i) => point(value, { worker: `w${i}` }, ms, ms - 60_000));
   return resourceMetrics([sum({ name }, points)], { 'service.name': 'svc' });
@@ -264,53 +280,62 @@ describe('bounded in time', () => {
 });
 
 describe('ordering', () => {
-  it('1,000 series exported 15 times, answers delayed at random, 4 in flight: per series, timestamps strictly increase', async () => {
-    const accepted: ReceivedRequest[] = [];
-    let seed = 42;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const flaky = await startMockReceiver({
-      fallback: (req) => {
-        if (random() < 0.1) return { status: 503, delayMs: Math.floor(random() * 20) };
-        accepted.push(req);
-        return { status: 204, delayMs: Math.floor(random() * 30) };
-      },
-    });
-    try {
-      const e = new PrometheusRemoteWriteExporter({
-        url: flaky.url,
-        ...FAST,
-        maxConcurrentRequests: 4,
-        maxSamplesPerSend: 300,
+  for (const framed of [false, true])
+    it(`1,000 series exported 15 times, answers delayed at random, 4 in flight: per series, timestamps strictly increase${framed ? ' (one attributes object per stream, as an SDK: frames laid out by shard)' : ''}`, async (t) => {
+      const patched = t.mock.method(SeriesFrame.prototype, 'set');
+      const accepted: ReceivedRequest[] = [];
+      let seed = 42;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const flaky = await startMockReceiver({
+        fallback: (req) => {
+          if (random() < 0.1) return { status: 503, delayMs: Math.floor(random() * 20) };
+          accepted.push(req);
+          return { status: 204, delayMs: Math.floor(random() * 30) };
+        },
       });
-      const results = [];
-      for (let k = 0; k < 15; k++) {
-        // Not awaited: exports pile up while earlier requests are still being answered or retried.
-        results.push(exportOnce(e, counters(1000, NOW + k * 1000, k)));
-        await sleep(5);
-      }
-      assert.ok((await Promise.all(results)).every((r) => r.code === ExportResultCode.SUCCESS));
-      assert.ok(flaky.requests.length > accepted.length, 'some requests were retried');
-      const last = new Map<string, number>();
-      let count = 0;
-      for (const req of accepted) {
-        for (const s of req.decoded.timeseries) {
-          const key = JSON.stringify(s.labels);
-          for (const x of s.samples) {
-            const before = last.get(key) ?? -Infinity;
-            assert.ok(x.timestamp > before, `${key}: ${x.timestamp} after ${before}`);
-            last.set(key, x.timestamp);
-            count++;
+      try {
+        const e = new PrometheusRemoteWriteExporter({
+          url: flaky.url,
+          ...FAST,
+          maxConcurrentRequests: 4,
+          maxSamplesPerSend: 300,
+        });
+        const results = [];
+        for (let k = 0; k < 15; k++) {
+          // Not awaited: exports pile up while earlier requests are still being answered or retried.
+          results.push(
+            exportOnce(e, framed ? stableCounters(NOW + k * 1000, k) : counters(1000, NOW + k * 1000, k)),
+          );
+          await sleep(5);
+        }
+        assert.ok((await Promise.all(results)).every((r) => r.code === ExportResultCode.SUCCESS));
+        assert.ok(flaky.requests.length > accepted.length, 'some requests were retried');
+        const last = new Map<string, number>();
+        let count = 0;
+        for (const req of accepted) {
+          for (const s of req.decoded.timeseries) {
+            const key = JSON.stringify(s.labels);
+            for (const x of s.samples) {
+              const before = last.get(key) ?? -Infinity;
+              assert.ok(x.timestamp > before, `${key}: ${x.timestamp} after ${before}`);
+              last.set(key, x.timestamp);
+              count++;
+            }
           }
         }
+        // 1,000 counters, 15 times, each exactly once.
+        assert.equal(count, 15 * 1000);
+        assert.equal(last.size, 1000);
+        if (framed)
+          assert.ok(
+            patched.mock.callCount() >= 10_000,
+            `values written into frames: ${patched.mock.callCount()}`,
+          );
+        await e.shutdown();
+      } finally {
+        await flaky.close();
       }
-      // 1,000 counters, 15 times, each exactly once.
-      assert.equal(count, 15 * 1000);
-      assert.equal(last.size, 1000);
-      await e.shutdown();
-    } finally {
-      await flaky.close();
-    }
-  });
+    });
 });
 
 describe('batching', () => {
