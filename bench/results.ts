@@ -2,7 +2,7 @@
  * What a workload's child process reports to the parent (JSON), and the small statistics both use.
  */
 
-export const WORKLOAD_IDS = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
+export const WORKLOAD_IDS = ['a', 'b', 'c', 'd', 'e'] as const;
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 
 /** Milliseconds of one export: the `export()` call and its phases from the exporter's profile. */

@@ -5,8 +5,9 @@
  *   (a) 10,000 counter series, steady    (b) 1,000 histograms × 12 bounds, steady
  *   (c) 100,000 counter series, steady   (d) 1,000,000 counter series, first export and steady
  *   (e) 10,000 counter series with 10 % replaced at every export
- *   (f) (c) with `maxConcurrentRequests: 4`: frames laid out by shard
- * then the time to drain a backlog from a slow receiver with 1, 2, 4 and 8 shards (bench/drain.ts).
+ * then, in this process: the steady export of 100,000 counters with 4 shards against 1, side by
+ * side (bench/shards.ts), and the time to drain a backlog from a slow receiver with 1, 2, 4 and 8
+ * shards (bench/drain.ts). `--only` takes workload letters, `shards` and `drain`.
  * Per workload: median time of the synchronous `export()` call (translate → split into requests →
  * encode → compress → queue) and its split by the exporter's profile, samples per second per core,
  * compressed bytes per sample, peak RSS above the baseline, heap growth; on (a)–(c), the same
@@ -20,6 +21,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureDrain, type DrainResult } from './drain.js';
+import { measureShards, type ShardsResult } from './shards.js';
 import { WORKLOAD_IDS, type WorkloadId, type WorkloadResult } from './results.js';
 
 const args = process.argv.slice(2);
@@ -31,6 +33,7 @@ const jsonFile = option('--json');
 const only = option('--only')?.split(',');
 const ids = WORKLOAD_IDS.filter((id) => !only || only.includes(id));
 const runDrain = !only || only.includes('drain');
+const runShards = !only || only.includes('shards');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const workloadScript = fileURLToPath(new URL('workload.ts', import.meta.url));
@@ -214,12 +217,14 @@ interface Target {
   pass: boolean | undefined;
 }
 
-function targets(byId: Map<WorkloadId, WorkloadResult>, drain: DrainResult[]): Target[] {
+function targets(
+  byId: Map<WorkloadId, WorkloadResult>,
+  drain: DrainResult[],
+  shards: ShardsResult | undefined,
+): Target[] {
   const a = byId.get('a');
   const d = byId.get('d');
   const e = byId.get('e');
-  const c100k = byId.get('c');
-  const f4 = byId.get('f');
   const out: Target[] = [];
   const add = (name: string, value: number | undefined, limit: string, pass: (v: number) => boolean) =>
     out.push({
@@ -275,8 +280,8 @@ function targets(byId: Map<WorkloadId, WorkloadResult>, drain: DrainResult[]): T
     pass: undefined,
   });
   add(
-    '(f) steady export with 4 shards ÷ (c) with 1',
-    c100k && f4 && f4.median.total / c100k.median.total,
+    '(shards) steady export of 100k counters with 4 shards ÷ with 1, side by side',
+    shards && shards.fourShardsMs / shards.oneShardMs,
     '≤ 1.2×',
     (v) => v <= 1.2,
   );
@@ -344,6 +349,12 @@ for (const id of ids) {
   );
 }
 rmSync(dir, { recursive: true, force: true });
+let shards: ShardsResult | undefined;
+if (runShards) {
+  console.log('\n4 shards against 1, side by side …');
+  shards = await measureShards();
+  console.log(`  1 shard ${ms(shards.oneShardMs)} ms, 4 shards ${ms(shards.fourShardsMs)} ms per export`);
+}
 let drain: DrainResult[] = [];
 if (runDrain) {
   console.log('\nbacklog drain to a slow receiver …');
@@ -355,7 +366,7 @@ if (runDrain) {
 }
 
 const byId = new Map(results.map((r) => [r.id, r]));
-const targetList = targets(byId, drain);
+const targetList = targets(byId, drain, shards);
 console.log('\nTargets');
 for (const t of targetList)
   console.log(`  ${verdict(t).padEnd(4)}  ${t.name}: ${t.measured} (target ${t.limit})`);

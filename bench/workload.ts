@@ -1,6 +1,6 @@
 /**
  * One workload of the benchmark, in a process of its own so that its RSS figures are its own:
- *   node --expose-gc --import tsx bench/workload.ts <a|b|c|d|e|f> --out FILE
+ *   node --expose-gc --import tsx bench/workload.ts <a|b|c|d|e> --out FILE
  * Runs the exporter with a no-op `post` on fresh ResourceMetrics per export, times each
  * synchronous `export()` call (translate → batch → encode → compress), reads the per-phase
  * profile, tracks RSS and heap, then (for some workloads) times other implementations on the
@@ -36,8 +36,6 @@ interface Spec {
   setup(): (k: number) => ResourceMetrics;
   /** Steady workloads only: the comparisons call `collect` again for the last export's k. */
   compare?: { iterations: number; warmup: number };
-  /** Requests in flight at once (shards); default 1. */
-  maxConcurrentRequests?: number;
 }
 
 const steadyCounters = (n: number) => () => {
@@ -93,17 +91,6 @@ const WORKLOADS: Record<WorkloadId, Spec> = {
     heapEarlyAt: 1,
     setup: steadyCounters(1_000_000),
   },
-  f: {
-    title: '(f) 100k counters, 4 shards',
-    streams: 100_000,
-    exports: 100,
-    minExports: 12,
-    budgetMs: 50_000,
-    warmup: 2,
-    heapEarlyAt: 10,
-    setup: steadyCounters(100_000),
-    maxConcurrentRequests: 4,
-  },
   e: {
     title: '(e) 10k counters, 10% churn',
     streams: 10_000,
@@ -126,7 +113,7 @@ const id = process.argv[2] as WorkloadId;
 const outIndex = process.argv.indexOf('--out');
 const outFile = outIndex > 0 ? process.argv[outIndex + 1] : undefined;
 const spec = WORKLOADS[id];
-if (!spec || !outFile) throw new Error('usage: bench/workload.ts <a|b|c|d|e|f> --out FILE');
+if (!spec || !outFile) throw new Error('usage: bench/workload.ts <a|b|c|d|e> --out FILE');
 if (!globalThis.gc) throw new Error('run with node --expose-gc');
 const gc = globalThis.gc;
 
@@ -174,11 +161,7 @@ async function main(): Promise<WorkloadResult> {
   const phaseKeys = numericKeys.filter((key) => key.endsWith('Ms'));
   const exporter = new PrometheusRemoteWriteExporter(
     // Default queue bounds (maxQueueBytes): a whole 1M-series export fits, and any drop fails the run.
-    {
-      url: 'http://127.0.0.1:9/api/v1/write',
-      markStaleWhenMissing: true,
-      maxConcurrentRequests: spec.maxConcurrentRequests ?? 1,
-    },
+    { url: 'http://127.0.0.1:9/api/v1/write', markStaleWhenMissing: true },
     { post: async () => ({ status: 204, statusText: 'No Content', headers: {}, bodyPrefix: '' }), profile },
   );
 
