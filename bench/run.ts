@@ -5,9 +5,10 @@
  *   (a) 10,000 counter series, steady    (b) 1,000 histograms × 12 bounds, steady
  *   (c) 100,000 counter series, steady   (d) 1,000,000 counter series, first export and steady
  *   (e) 10,000 counter series with 10 % replaced at every export
- * then, in this process: the steady export of 100,000 counters with 4 shards against 1, side by
- * side (bench/shards.ts), and the time to drain a backlog from a slow receiver with 1, 2, 4 and 8
- * shards (bench/drain.ts). `--only` takes workload letters, `shards` and `drain`.
+ * then, in this process, side by side (bench/side-by-side.ts): the steady export of 100,000
+ * counters with 4 shards against 1, and Remote-Write 2.0 against 1.0; and the time to drain a
+ * backlog from a slow receiver with 1, 2, 4 and 8 shards (bench/drain.ts). `--only` takes
+ * workload letters, `shards`, `protocols` and `drain`.
  * Per workload: median time of the synchronous `export()` call (translate → split into requests →
  * encode → compress → queue) and its split by the exporter's profile, samples per second per core,
  * compressed bytes per sample, peak RSS above the baseline, heap growth; on (a)–(c), the same
@@ -21,7 +22,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureDrain, type DrainResult } from './drain.js';
-import { measureShards, type ShardsResult } from './shards.js';
+import { measureProtocols, measureShards, type SideBySide } from './side-by-side.js';
 import { WORKLOAD_IDS, type WorkloadId, type WorkloadResult } from './results.js';
 
 const args = process.argv.slice(2);
@@ -34,6 +35,7 @@ const only = option('--only')?.split(',');
 const ids = WORKLOAD_IDS.filter((id) => !only || only.includes(id));
 const runDrain = !only || only.includes('drain');
 const runShards = !only || only.includes('shards');
+const runProtocols = !only || only.includes('protocols');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const workloadScript = fileURLToPath(new URL('workload.ts', import.meta.url));
@@ -217,11 +219,7 @@ interface Target {
   pass: boolean | undefined;
 }
 
-function targets(
-  byId: Map<WorkloadId, WorkloadResult>,
-  drain: DrainResult[],
-  shards: ShardsResult | undefined,
-): Target[] {
+function targets(byId: Map<WorkloadId, WorkloadResult>, drain: DrainResult[], sides: SideBySide[]): Target[] {
   const a = byId.get('a');
   const d = byId.get('d');
   const e = byId.get('e');
@@ -279,12 +277,15 @@ function targets(
     limit: '—',
     pass: undefined,
   });
-  add(
-    '(shards) steady export of 100k counters with 4 shards ÷ with 1, side by side',
-    shards && shards.fourShardsMs / shards.oneShardMs,
-    '≤ 1.2×',
-    (v) => v <= 1.2,
-  );
+  for (const side of sides) {
+    const limit = side.name.includes('shards') ? 1.2 : 1.3;
+    add(
+      `(side by side) steady ${side.name}`,
+      side.steadyMs[1] / side.steadyMs[0],
+      `≤ ${limit}×`,
+      (v) => v <= limit,
+    );
+  }
   const drain1 = drain.find((r) => r.shards === 1);
   const drain4 = drain.find((r) => r.shards === 4);
   add(
@@ -349,12 +350,19 @@ for (const id of ids) {
   );
 }
 rmSync(dir, { recursive: true, force: true });
-let shards: ShardsResult | undefined;
+const sides: SideBySide[] = [];
 if (runShards) {
   console.log('\n4 shards against 1, side by side …');
-  shards = await measureShards();
-  console.log(`  1 shard ${ms(shards.oneShardMs)} ms, 4 shards ${ms(shards.fourShardsMs)} ms per export`);
+  sides.push(await measureShards());
 }
+if (runProtocols) {
+  console.log('\nRemote-Write 2.0 against 1.0, side by side …');
+  sides.push(...(await measureProtocols()));
+}
+for (const side of sides)
+  console.log(
+    `  ${side.name}: ${ms(side.steadyMs[1])} ms ÷ ${ms(side.steadyMs[0])} ms (median of ${side.exports})`,
+  );
 let drain: DrainResult[] = [];
 if (runDrain) {
   console.log('\nbacklog drain to a slow receiver …');
@@ -366,7 +374,7 @@ if (runDrain) {
 }
 
 const byId = new Map(results.map((r) => [r.id, r]));
-const targetList = targets(byId, drain, shards);
+const targetList = targets(byId, drain, sides);
 console.log('\nTargets');
 for (const t of targetList)
   console.log(`  ${verdict(t).padEnd(4)}  ${t.name}: ${t.measured} (target ${t.limit})`);

@@ -44,7 +44,7 @@ import { recordSelfMetrics } from './self-metrics.js';
 import { formatDebugText } from './wire/debug-text.js';
 import { ProtobufWriter } from './wire/protobuf-writer.js';
 import { encodeWriteRequest } from './wire/rw1.js';
-import { encodeRequestV2 } from './wire/rw2.js';
+import { RequestV2Encoder } from './wire/rw2.js';
 import { snappyCompress } from './wire/snappy.js';
 import { USER_AGENT } from './version.js';
 
@@ -87,6 +87,8 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
   private readonly producers = new Map<string, TranslateState>();
   private readonly warned = new Set<string>();
   private readonly writer = new ProtobufWriter();
+  /** RW 2.0 requests, reusing the symbols of a request of the same series as before. */
+  private readonly v2 = new RequestV2Encoder(this.writer);
   private readonly counters: DeliveryStats = emptyStats();
   private readonly log = new DeliveryLog();
   private readonly queue: DeliveryQueue;
@@ -184,6 +186,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
         // Nothing more can be sent from this export.
       }
     }
+    this.v2.endExport();
     if (profile) {
       const inner = profile.encodeMs + profile.compressMs + profile.queueMs - inner0;
       profile.translateMs += performance.now() - t0 - inner;
@@ -380,7 +383,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
     // are RW 1.0 bytes, made only when the protocol is fixed to 1.0 (outlet).
     const raw =
       protocol === 'v2'
-        ? encodeRequestV2(series, metadata, this.writer)
+        ? this.v2.encode(series, metadata)
         : encodeWriteRequest(
             series,
             this.options.sendMetadata ? [...metadata.values()] : [],

@@ -1,0 +1,97 @@
+/**
+ * Two exporter configurations on the same input, side by side in one process: exported
+ * alternately (which goes first alternates too), the medians of the synchronous `export()` call
+ * and their ratio, so that a machine whose speed drifts skews both alike. No network: a no-op
+ * `post` that answers as a 2.0 receiver would.
+ */
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { PrometheusRemoteWriteExporter } from '../src/exporter.js';
+import type { PrometheusRemoteWriteExporterOptions } from '../src/options.js';
+import { counterMetrics, histogramMetrics, streamPool } from './inputs.js';
+import { median } from './results.js';
+
+export interface SideBySide {
+  name: string;
+  /** Timed exports per configuration. */
+  exports: number;
+  /** Median ms of the timed exports of each. */
+  steadyMs: [number, number];
+}
+
+type Options = Omit<PrometheusRemoteWriteExporterOptions, 'url'>;
+
+export async function sideBySide(
+  name: string,
+  input: (k: number) => ResourceMetrics,
+  configurations: [Options, Options],
+  exports: number,
+  warmup: number,
+): Promise<SideBySide> {
+  // A 2.0 receiver's answer (Written headers), so that 'v2' takes every request as delivered.
+  const ok = { status: 204, statusText: 'No Content', bodyPrefix: '' };
+  const exporters = configurations.map(
+    (options) =>
+      new PrometheusRemoteWriteExporter(
+        { url: 'http://127.0.0.1:9/api/v1/write', ...options },
+        {
+          post: async (body) => ({
+            ...ok,
+            headers: { 'x-prometheus-remote-write-samples-written': String(body.byteLength) },
+          }),
+        },
+      ),
+  );
+  const times: [number[], number[]] = [[], []];
+  for (let k = 0; k < exports + warmup; k++) {
+    const rm = input(k);
+    for (const which of k % 2 === 0 ? [0, 1] : [1, 0]) {
+      const exporter = exporters[which] as PrometheusRemoteWriteExporter;
+      const t0 = performance.now();
+      exporter.export(rm, () => {});
+      const elapsed = performance.now() - t0;
+      await exporter.forceFlush();
+      if (k >= warmup) times[which as 0 | 1].push(elapsed);
+    }
+  }
+  for (const exporter of exporters) {
+    const dropped = Object.values(exporter.stats().samplesDropped).reduce((a, b) => a + b, 0);
+    if (dropped > 0) throw new Error(`${name}: ${dropped} samples dropped`);
+    await exporter.shutdown();
+  }
+  return { name, exports, steadyMs: [median(times[0]), median(times[1])] };
+}
+
+/** The steady export of 100,000 counters with 4 shards against 1 (frames laid out by shard). */
+export function measureShards(): Promise<SideBySide> {
+  const pool = streamPool(100_000);
+  return sideBySide(
+    '100k counters, 4 shards ÷ 1',
+    (k) => counterMetrics(pool, k),
+    [{ maxConcurrentRequests: 1 }, { maxConcurrentRequests: 4 }],
+    30,
+    5,
+  );
+}
+
+/** Remote-Write 2.0 against 1.0 in steady state: counters at 10k and 100k, classic histograms. */
+export async function measureProtocols(): Promise<SideBySide[]> {
+  const out: SideBySide[] = [];
+  const v1v2: [Options, Options] = [{ protocol: 'v1' }, { protocol: 'v2' }];
+  for (const n of [10_000, 100_000]) {
+    const pool = streamPool(n);
+    out.push(
+      await sideBySide(
+        `${n / 1000}k counters, v2 ÷ v1`,
+        (k) => counterMetrics(pool, k),
+        v1v2,
+        n > 10_000 ? 15 : 40,
+        5,
+      ),
+    );
+  }
+  const pool = streamPool(1_000);
+  out.push(
+    await sideBySide('1k histograms × 12 bounds, v2 ÷ v1', (k) => histogramMetrics(pool, k), v1v2, 40, 5),
+  );
+  return out;
+}

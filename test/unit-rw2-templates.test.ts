@@ -1,0 +1,154 @@
+/**
+ * RW 2.0 request templates (wire/rw2.ts RequestV2Encoder): a request of the same series as an
+ * earlier one reuses its symbols and per-series label and metadata fields. Whatever the history
+ * of requests (same series, new values, stale markers, native histograms, other series, another
+ * order, metadata that changed, templates forgotten), every body is byte for byte the one
+ * `encodeRequestV2` makes from scratch.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  MetricType,
+  seriesKey,
+  type Label,
+  type MetricFamilyMetadata,
+  type NativeHistogram,
+  type Sample,
+  type TimeSeries,
+} from '../src/model.js';
+import { ProtobufWriter } from '../src/wire/protobuf-writer.js';
+import { encodeRequestV2, RequestV2Encoder } from '../src/wire/rw2.js';
+
+/** mulberry32: a failing seed can be run again. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const T0 = 1_700_000_000_000;
+
+function labelsOf(i: number): Label[] {
+  const family = i % 3 === 0 ? 'latency_seconds' : i % 3 === 1 ? 'jobs_total' : 'queue_depth';
+  return [
+    { name: '__name__', value: family },
+    { name: 'host', value: `h${i % 5}` },
+    { name: 'id', value: `s${i}` },
+    ...(i % 4 === 0 ? [{ name: 'zone', value: 'ü-north' }] : []),
+  ];
+}
+
+const FAMILY = (i: number) => (i % 3 === 0 ? 'latency_seconds' : i % 3 === 1 ? 'jobs' : 'queue_depth');
+
+function histogramAt(ms: number, k: number): NativeHistogram {
+  return {
+    count: k + 2,
+    sum: k * 0.5,
+    schema: 0,
+    zeroThreshold: 0,
+    zeroCount: 1,
+    positiveSpans: [{ offset: 0, length: 2 }],
+    positiveDeltas: [1, k],
+    negativeSpans: [],
+    negativeDeltas: [],
+    resetHint: 0,
+    timestampMs: ms,
+    startTimestampMs: T0 - 60_000,
+  } as unknown as NativeHistogram;
+}
+
+describe('RW 2.0 request templates', () => {
+  it('300 requests of a random life: every body is the one encodeRequestV2 makes', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = random(seed);
+      const encoder = new RequestV2Encoder(new ProtobufWriter(1024));
+      const reference = new ProtobufWriter(1024);
+      let ids = Array.from({ length: 40 }, (_, i) => i);
+      let next = 40;
+      let help = 'Jobs done';
+      let hits = 0;
+      for (let k = 0; k < 30; k++) {
+        // Series come and go, now and then the order changes, or a description.
+        if (r() < 0.2) ids.splice(Math.floor(r() * ids.length), 1);
+        if (r() < 0.2) ids.push(next++);
+        if (r() < 0.05) ids = [...ids].reverse();
+        if (r() < 0.1) help = `Jobs done (${k})`;
+        const metadata = new Map<string, MetricFamilyMetadata>([
+          ['jobs', { type: MetricType.COUNTER, familyName: 'jobs', help, unit: '' }],
+          [
+            'latency_seconds',
+            { type: MetricType.HISTOGRAM, familyName: 'latency_seconds', help: '', unit: 'seconds' },
+          ],
+          // queue_depth has none: UNSPECIFIED.
+        ]);
+        const ms = T0 + k * 1000;
+        const all: TimeSeries[] = ids.map((i) => {
+          const labels = labelsOf(i);
+          const stale = r() < 0.05;
+          const histograms = i % 3 === 0 && !stale ? [histogramAt(ms, k)] : undefined;
+          const value = r() < 0.1 ? 0 : r() < 0.05 ? -0 : i * 10 + k + 0.25;
+          const samples: Sample[] = histograms
+            ? []
+            : [
+                {
+                  value: stale ? NaN : value,
+                  timestampMs: ms,
+                  ...(stale ? { stale: true } : {}),
+                  ...(i % 3 === 1 ? { startTimestampMs: T0 - 60_000 } : {}),
+                },
+              ];
+          return {
+            key: seriesKey(labels),
+            labels,
+            family: FAMILY(i),
+            samples,
+            ...(histograms ? { histograms } : {}),
+          };
+        });
+        // Requests of 7 series (the last one shorter), as batching cuts them.
+        for (let from = 0; from < all.length; from += 7) {
+          const request = all.slice(from, from + 7);
+          const want = Buffer.from(encodeRequestV2(request, metadata, reference));
+          const got = Buffer.from(encoder.encode(request, metadata));
+          assert.equal(Buffer.compare(got, want), 0, `seed ${seed}, export ${k}, request from ${from}`);
+          hits++;
+        }
+        encoder.endExport();
+      }
+      assert.ok(hits > 100);
+    }
+  });
+
+  it('a template is reused while its series come back, and forgotten after 4 exports without them', () => {
+    const encoder = new RequestV2Encoder();
+    const metadata = new Map<string, MetricFamilyMetadata>();
+    const request = (k: number): TimeSeries[] =>
+      [1, 2, 3].map((i) => {
+        const labels = labelsOf(i);
+        return {
+          key: seriesKey(labels),
+          labels,
+          family: FAMILY(i),
+          samples: [{ value: k, timestampMs: T0 + k }],
+        };
+      });
+    const templates = (): Map<string, unknown> =>
+      (encoder as unknown as { templates: Map<string, unknown> }).templates;
+    encoder.encode(request(1), metadata);
+    encoder.endExport();
+    const made = templates().get(request(1)[0]!.key);
+    assert.ok(made, 'made at the first request');
+    encoder.encode(request(2), metadata);
+    encoder.endExport();
+    assert.equal(templates().get(request(2)[0]!.key), made, 'the same one reused');
+    for (let k = 0; k < 4; k++) encoder.endExport();
+    assert.equal(templates().size, 1, 'kept through 4 exports without it');
+    encoder.endExport();
+    assert.equal(templates().size, 0, 'forgotten after that');
+  });
+});
