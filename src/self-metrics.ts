@@ -38,6 +38,12 @@ export function recordSelfMetrics(meter: Meter, read: () => DeliveryStats): void
     '{sample}',
     (r, s) => r.observe(s.samplesSpooled),
   );
+  counter(
+    'attributes.dropped',
+    'Attribute keys left out of labels: nothing valid was left of them as a label name',
+    '{attribute}',
+    (r, s) => r.observe(s.attributesDropped),
+  );
   counter('requests.sent', 'HTTP requests made, retries included', '{request}', (r, s) =>
     r.observe(s.requestsSent),
   );

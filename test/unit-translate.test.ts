@@ -62,7 +62,7 @@ describe('type mapping', () => {
     sum({ name: 'orders', unit: '{order}', description: 'Orders placed' }, [point(5, { shop: 'a' })]),
     sum({ name: 'queue.size', unit: '{item}' }, [point(-3)], { monotonic: false }),
     gauge({ name: 'cpu.usage', unit: '1' }, [point(0.25)]),
-    histogram({ name: 'latency', unit: 's' }, [point(histogramValue([0.1, 1, 1e-7], [1, 2, 3, 4], 7.5))]),
+    histogram({ name: 'latency', unit: 's' }, [point(histogramValue([1e-7, 0.1, 1], [1, 2, 3, 4], 7.5))]),
   ]);
   const batch = translate(rm, defaults, newState());
 
@@ -94,9 +94,9 @@ describe('type mapping', () => {
       s.samples[0]?.value,
     ]);
     assert.deepEqual(buckets, [
-      ['0.1', 1],
-      ['1', 3],
-      ['0.0000001', 6],
+      ['0.0000001', 1],
+      ['0.1', 3],
+      ['1', 6],
       ['+Inf', 10],
     ]);
     assert.equal(byName(batch.series, 'latency_seconds_sum')[0]?.samples[0]?.value, 7.5);

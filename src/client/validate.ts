@@ -12,6 +12,8 @@ export type Timestamp = number | Date;
 
 /** Timestamps below this are taken for seconds: 1e11 ms is March 1973, 1e11 s is year 5138. */
 const SECONDS_LIMIT = 1e11;
+/** The last millisecond a Date can hold (ECMA-262 §21.4.1.1): later is no time at all. */
+const MAX_TIME_MS = 8.64e15;
 
 export class RemoteWriteClientError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -95,6 +97,11 @@ export function checkTimestamp(method: string, series: string, ts: unknown): num
     throw new RemoteWriteClientError(
       `${method} ${series}: timestamp ${ms} looks like seconds; timestamps are milliseconds since the epoch ` +
         `(e.g. Date.now(), or seconds × 1000)`,
+    );
+  }
+  if (ms > MAX_TIME_MS) {
+    throw new RemoteWriteClientError(
+      `${method} ${series}: timestamp ${ms} is past the last time a Date can hold (${MAX_TIME_MS} ms)`,
     );
   }
   return Math.floor(ms);

@@ -24,6 +24,12 @@ export const DROP_REASONS = [
   'spool_corrupt',
   /** The exporter could not encode or spool them (a bug or a full disk; logged). */
   'internal',
+  /** Data points that could not be read (a value that is not a number, inconsistent buckets…), one per point. */
+  'malformed',
+  /** Points Prometheus cannot take: exponential scale below −4 or no sum, a name with nothing valid, one name for two types. */
+  'unsupported',
+  /** A second sample for one series in one export (attribute sets or metrics that map to the same labels). */
+  'duplicate_series',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -48,6 +54,12 @@ export interface DeliveryStats {
   requestsSent: number;
   /** HTTP requests that did not get a 2xx. */
   requestsFailed: number;
+  /**
+   * Attribute keys left out of labels because nothing valid was left of the key as a label name
+   * (or its value could not be written), counted each time labels are made from them: a point's
+   * once per new series, the resource's and a scope's at every export.
+   */
+  attributesDropped: number;
 }
 
 export function emptyStats(): DeliveryStats {
@@ -62,6 +74,7 @@ export function emptyStats(): DeliveryStats {
     bytesInMemory: 0,
     requestsSent: 0,
     requestsFailed: 0,
+    attributesDropped: 0,
   };
 }
 

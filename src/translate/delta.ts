@@ -147,19 +147,34 @@ function addBuckets(a: Buckets, b: Buckets): Buckets {
   return { offset, bucketCounts: counts };
 }
 
+/** How many buckets the sum of two bucket ranges spans. */
+function span(a: Buckets, b: Buckets): number {
+  if (a.bucketCounts.length === 0 || b.bucketCounts.length === 0)
+    return Math.max(a.bucketCounts.length, b.bucketCounts.length);
+  const end = Math.max(a.offset + a.bucketCounts.length, b.offset + b.bucketCounts.length);
+  return end - Math.min(a.offset, b.offset);
+}
+
 export function addExponentialHistograms(
   total: ExponentialHistogram,
   delta: ExponentialHistogram,
 ): ExponentialHistogram {
   let scale = Math.min(total.scale, delta.scale);
-  let positive = addBuckets(
-    downscaleBuckets(total.positive, total.scale - scale),
-    downscaleBuckets(delta.positive, delta.scale - scale),
-  );
-  let negative = addBuckets(
-    downscaleBuckets(total.negative, total.scale - scale),
-    downscaleBuckets(delta.negative, delta.scale - scale),
-  );
+  let tp = downscaleBuckets(total.positive, total.scale - scale);
+  let dp = downscaleBuckets(delta.positive, delta.scale - scale);
+  let tn = downscaleBuckets(total.negative, total.scale - scale);
+  let dn = downscaleBuckets(delta.negative, delta.scale - scale);
+  // Far-apart buckets (1e-300 then 1e300 at scale 20: indices ±1e9) would need one array spanning
+  // both: coarser first, so that the sum is never larger than the bound below.
+  while (span(tp, dp) > MAX_EXPONENTIAL_BUCKETS || span(tn, dn) > MAX_EXPONENTIAL_BUCKETS) {
+    scale--;
+    tp = downscaleBuckets(tp, 1);
+    dp = downscaleBuckets(dp, 1);
+    tn = downscaleBuckets(tn, 1);
+    dn = downscaleBuckets(dn, 1);
+  }
+  let positive = addBuckets(tp, dp);
+  let negative = addBuckets(tn, dn);
   // A running total whose values spread over time would otherwise grow without bound.
   while (Math.max(positive.bucketCounts.length, negative.bucketCounts.length) > MAX_EXPONENTIAL_BUCKETS) {
     scale--;

@@ -2,7 +2,14 @@
  * Resource and instrumentation scope → labels (OTel spec §Resource Attributes, §Instrumentation Scope).
  */
 import type { Attributes } from '@opentelemetry/api';
-import { attributeValueString, attributesToLabels, type LabelMap, type LabelNamer } from './attributes.js';
+import {
+  attributeValueString,
+  attributesToLabels,
+  repairLabelMap,
+  type LabelIssues,
+  type LabelMap,
+  type LabelNamer,
+} from './attributes.js';
 
 const SERVICE_NAME = 'service.name';
 const SERVICE_NAMESPACE = 'service.namespace';
@@ -33,6 +40,7 @@ export function resourceLabels(
   attributes: Attributes,
   options: ResourceOptions,
   names: LabelNamer,
+  issues?: LabelIssues,
 ): ResourceLabels {
   const identity: LabelMap = new Map();
   const name = attributeValueString(attributes[SERVICE_NAME]);
@@ -40,6 +48,7 @@ export function resourceLabels(
   const instance = attributeValueString(attributes[SERVICE_INSTANCE_ID]);
   if (name) identity.set('job', namespace ? `${namespace}/${name}` : name);
   if (instance) identity.set('instance', instance);
+  if (issues) repairLabelMap(identity, issues);
 
   const promoteAll = options.promoteResourceAttributes === 'all';
   const chosen: Attributes = {};
@@ -47,11 +56,11 @@ export function resourceLabels(
     const wanted = promoteAll ? !IDENTIFYING.has(key) : options.promoteResourceAttributes.includes(key);
     if (wanted) chosen[key] = attributes[key];
   }
-  const promoted = attributesToLabels(chosen, names);
+  const promoted = attributesToLabels(chosen, names, undefined, issues);
 
   let targetInfo: LabelMap | undefined;
   if (!options.withoutTargetInfo && identity.size > 0) {
-    const rest = attributesToLabels(attributes, names, IDENTIFYING);
+    const rest = attributesToLabels(attributes, names, IDENTIFYING, issues);
     if (rest.size > 0) targetInfo = rest;
   }
   return { identity, promoted, targetInfo };
@@ -72,18 +81,19 @@ const SCOPE_LABELS = ['otel_scope_name', 'otel_scope_version', 'otel_scope_schem
  * `otel_scope_x`, not `otel_scope__x`); attributes that would collide with the first three are
  * dropped (OTel spec §Instrumentation Scope). Empty values vanish later with every other empty label.
  */
-export function scopeLabels(scope: ScopeLike, names: LabelNamer): LabelMap {
+export function scopeLabels(scope: ScopeLike, names: LabelNamer, issues?: LabelIssues): LabelMap {
   const out: LabelMap = new Map();
   const attributes = scope.attributes;
   if (attributes && Object.keys(attributes).length > 0) {
     const prefixed: Attributes = {};
     for (const key of Object.keys(attributes)) prefixed['otel_scope_' + key] = attributes[key];
-    for (const [name, value] of attributesToLabels(prefixed, names)) {
+    for (const [name, value] of attributesToLabels(prefixed, names, undefined, issues)) {
       if (!SCOPE_LABELS.includes(name)) out.set(name, value);
     }
   }
   out.set('otel_scope_name', scope.name);
   if (scope.version) out.set('otel_scope_version', scope.version);
   if (scope.schemaUrl) out.set('otel_scope_schema_url', scope.schemaUrl);
+  if (issues) repairLabelMap(out, issues);
   return out;
 }
