@@ -3,6 +3,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { explainTransportError } from './tls.js';
 
 /** Prometheus reads at most this much of an error body (storage/remote/client.go maxErrMsgLen). */
 export const MAX_ERROR_BODY_BYTES = 1024;
@@ -57,7 +58,8 @@ export function post(body: Uint8Array, options: PostOptions): Promise<PostResult
     };
     req.on('error', (err) => {
       done();
-      reject(err);
+      // A TLS failure becomes an error that says what to fix, and is not retried.
+      reject(explainTransportError(err));
     });
     req.on('response', (res) => {
       const chunks: Buffer[] = [];

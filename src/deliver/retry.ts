@@ -8,6 +8,7 @@
  * Knows nothing of metrics.
  */
 import type { PostResult } from './http.js';
+import { isPermanentTransportError } from './tls.js';
 
 export type Verdict =
   | { readonly kind: 'success' }
@@ -15,7 +16,10 @@ export type Verdict =
   | { readonly kind: 'permanent' };
 
 export function classify(answer: PostResult | Error, nowMs: number): Verdict {
-  if (answer instanceof Error) return { kind: 'retry' };
+  // No answer: retried, unless the error or its cause says trying again cannot help
+  // (RemoteWriteError.permanent; a TLS failure, tls.ts).
+  if (answer instanceof Error)
+    return isPermanentTransportError(answer) ? { kind: 'permanent' } : { kind: 'retry' };
   const { status } = answer;
   if (status >= 200 && status < 300) return { kind: 'success' };
   if (status === 429 || status >= 500) {

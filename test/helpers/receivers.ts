@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, Socket, type AddressInfo } from 'node:net';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -55,7 +56,7 @@ const live = new Set<ChildProcess>();
 const ownedDirs = new Set<string>();
 let hooksInstalled = false;
 
-export function findBinary(name: BinaryName): string | undefined {
+export function findBinary(name: BinaryName | 'tinyproxy'): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/bin'];
   for (const dir of dirs) {
     const candidate = join(dir, name);
@@ -94,8 +95,29 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * How the test itself reaches a receiver that serves HTTPS (Prometheus' --web.config.file): the
+ * CA, client certificate and key (PEM text) and an Authorization header for readiness and queries.
+ */
+export interface HttpsClient {
+  ca: string;
+  cert?: string;
+  key?: string;
+  authorization?: string;
+  /** Do not verify the receiver's certificate (one made expired on purpose). */
+  insecure?: boolean;
+}
+
 export async function startPrometheus(
-  opts: { dataDir?: string; port?: number; extraFlags?: string[]; config?: string } = {},
+  opts: {
+    dataDir?: string;
+    port?: number;
+    extraFlags?: string[];
+    config?: string;
+    /** Contents of a --web.config.file (TLS, client certificates, basic auth); needs `client`. */
+    webConfig?: string;
+    client?: HttpsClient;
+  } = {},
 ): Promise<Receiver> {
   const binary = requireBinary('prometheus');
   const dataDir = opts.dataDir ?? (await makeTempDir('rw-prometheus-'));
@@ -112,7 +134,21 @@ export async function startPrometheus(
     '--enable-feature=native-histograms',
     ...(opts.extraFlags ?? []),
   ];
-  return launch('prometheus', binary, args, dataDir, port, '/-/ready', opts.dataDir === undefined);
+  if (opts.webConfig !== undefined) {
+    const webFile = join(dataDir, 'web.yml');
+    await writeFile(webFile, opts.webConfig);
+    args.push(`--web.config.file=${webFile}`);
+  }
+  return launch(
+    'prometheus',
+    binary,
+    args,
+    dataDir,
+    port,
+    '/-/ready',
+    opts.dataDir === undefined,
+    opts.client,
+  );
 }
 
 export async function startVictoriaMetrics(
@@ -265,33 +301,39 @@ async function launch(
   port: number,
   readyPath: string,
   ownsDataDir: boolean,
+  client?: HttpsClient,
 ): Promise<Receiver> {
   const tracked = spawnTracked(binary, args);
-  const baseUrl = `http://${HOST}:${port}`;
+  const baseUrl = `${client ? 'https' : 'http'}://${HOST}:${port}`;
   try {
-    await waitReady(tracked, baseUrl + readyPath, kind);
+    await waitReady(tracked, baseUrl + readyPath, kind, client);
   } catch (err) {
     await terminate(tracked);
     if (ownsDataDir) await removeDir(dataDir);
     throw err;
   }
-  return makeReceiver(kind, tracked, baseUrl, dataDir);
+  return makeReceiver(kind, tracked, baseUrl, dataDir, client);
 }
 
-async function waitReady(tracked: Tracked, url: string, kind: Kind): Promise<void> {
+async function waitReady(tracked: Tracked, url: string, kind: Kind, client?: HttpsClient): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (tracked.spawnError || hasExited(tracked.child)) {
       throw startError(kind, tracked, describeExit(tracked));
     }
     // Race the exit so an early crash is reported without waiting out a hung probe.
-    if (await Promise.race([isReady(url), tracked.exited.then(() => false)])) return;
+    if (await Promise.race([isReady(url, client), tracked.exited.then(() => false)])) return;
     await sleep(READY_POLL_MS);
   }
   throw startError(kind, tracked, `not ready at ${url} after ${READY_TIMEOUT_MS} ms`);
 }
 
-async function isReady(url: string): Promise<boolean> {
+async function isReady(url: string, client?: HttpsClient): Promise<boolean> {
+  if (client)
+    return httpsGet(url, client).then(
+      (r) => r.status === 200,
+      () => false,
+    );
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
     await res.arrayBuffer();
@@ -325,7 +367,13 @@ interface PromResponse {
   data?: { resultType?: string; result?: unknown };
 }
 
-function makeReceiver(kind: Kind, tracked: Tracked, baseUrl: string, dataDir: string): Receiver {
+function makeReceiver(
+  kind: Kind,
+  tracked: Tracked,
+  baseUrl: string,
+  dataDir: string,
+  client?: HttpsClient,
+): Receiver {
   const pid = tracked.child.pid;
   if (pid === undefined) throw new Error(`${kind} has no pid`);
 
@@ -337,7 +385,7 @@ function makeReceiver(kind: Kind, tracked: Tracked, baseUrl: string, dataDir: st
       await httpText(`${baseUrl}/internal/force_flush`);
       params.set('nocache', '1');
     }
-    const text = await httpText(`${baseUrl}/api/v1/query?${params}`, { allowErrorStatus: true });
+    const text = await httpText(`${baseUrl}/api/v1/query?${params}`, { allowErrorStatus: true, client });
     return parseInstantResult(promql, text);
   };
 
@@ -382,11 +430,46 @@ function makeReceiver(kind: Kind, tracked: Tracked, baseUrl: string, dataDir: st
   };
 }
 
-async function httpText(url: string, { allowErrorStatus = false } = {}): Promise<string> {
+async function httpText(
+  url: string,
+  { allowErrorStatus = false, client }: { allowErrorStatus?: boolean; client?: HttpsClient } = {},
+): Promise<string> {
+  if (client) {
+    const { status, text } = await httpsGet(url, client);
+    if (status !== 200 && !allowErrorStatus) throw new Error(`GET ${url} -> ${status}: ${text}`);
+    return text;
+  }
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
   const text = await res.text();
   if (!res.ok && !allowErrorStatus) throw new Error(`GET ${url} -> ${res.status}: ${text}`);
   return text;
+}
+
+/** A GET with the test's own CA, client certificate and credentials. */
+function httpsGet(url: string, client: HttpsClient): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        ca: client.ca,
+        cert: client.cert,
+        key: client.key,
+        rejectUnauthorized: client.insecure !== true,
+        headers: client.authorization ? { Authorization: client.authorization } : {},
+        timeout: 5_000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within 5 s`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 function parseInstantResult(promql: string, text: string): QueryResultSample[] {
