@@ -97,6 +97,8 @@ export function flushOnExit(target: Shutdownable, options: FlushOnExitOptions = 
     throw new Error(`flushOnExit: option "report" must be true or false, got ${String(report)}`);
   }
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+  // A runtime without process events (a Worker: nothing exits, each request flushes itself).
+  if (typeof globalThis.process?.on !== 'function') return () => undefined;
   let flushing: Promise<boolean> | undefined;
 
   /** Resolves true when shutdown finished in time, false when the timeout ended the wait. */
