@@ -7,8 +7,9 @@
  *   (e) 10,000 counter series with 10 % replaced at every export
  * then, in this process, side by side (bench/side-by-side.ts): the steady export of 100,000
  * counters with 4 shards against 1, and Remote-Write 2.0 against 1.0; and the time to drain a
- * backlog from a slow receiver with 1, 2, 4 and 8 shards (bench/drain.ts). `--only` takes
- * workload letters, `shards`, `protocols` and `drain`.
+ * backlog from a slow receiver with 1, 2, 4 and 8 shards (bench/drain.ts); and the native snappy
+ * addon against its JavaScript fallback (bench/compression.ts). `--only` takes workload letters,
+ * `shards`, `protocols`, `drain` and `compression`.
  * Per workload: median time of the synchronous `export()` call (translate → split into requests →
  * encode → compress → queue) and its split by the exporter's profile, samples per second per core,
  * compressed bytes per sample, peak RSS above the baseline, heap growth; on (a)–(c), the same
@@ -21,6 +22,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compressionTable, measureCompression, type CompressionResult } from './compression.js';
 import { measureDrain, type DrainResult } from './drain.js';
 import { measureProtocols, measureShards, type SideBySide } from './side-by-side.js';
 import { WORKLOAD_IDS, type WorkloadId, type WorkloadResult } from './results.js';
@@ -36,6 +38,7 @@ const ids = WORKLOAD_IDS.filter((id) => !only || only.includes(id));
 const runDrain = !only || only.includes('drain');
 const runShards = !only || only.includes('shards');
 const runProtocols = !only || only.includes('protocols');
+const runCompression = !only || only.includes('compression');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const workloadScript = fileURLToPath(new URL('workload.ts', import.meta.url));
@@ -373,6 +376,14 @@ if (runDrain) {
     );
 }
 
+let compression: CompressionResult[] = [];
+if (runCompression) {
+  console.log('\nsnappy: the native addon against snappyjs (the fallback without Node-API) …');
+  compression = await measureCompression();
+  for (const r of compression)
+    console.log(`  ${r.encoder}: ${r.msPerBody.toFixed(3)} ms per body, ${r.mbPerSecond.toFixed(0)} MB/s`);
+}
+
 const byId = new Map(results.map((r) => [r.id, r]));
 const targetList = targets(byId, drain, sides);
 console.log('\nTargets');
@@ -407,6 +418,22 @@ const markdown = [
     'per request of ours (≤ 2000 samples); snappy alone compresses our uncompressed bodies; OTLP ' +
     'serializes the same ResourceMetrics. N× = their time ÷ ours.',
   '',
+  ...(sides.length > 0
+    ? [
+        '### Side by side (one process, the same input, exported alternately; median ms of the steady exports)',
+        '',
+        table(
+          ['Comparison', 'First configuration ms', 'Second configuration ms', 'Second ÷ first'],
+          sides.map((r) => [
+            r.name,
+            ms(r.steadyMs[0]),
+            ms(r.steadyMs[1]),
+            times(r.steadyMs[1] / r.steadyMs[0]),
+          ]),
+        ),
+        '',
+      ]
+    : []),
   ...(drain.length > 0
     ? [
         '### Backlog drain (6,400 series in requests of 100, receiver answering each after 50 ms)',
@@ -415,6 +442,14 @@ const markdown = [
           ['Shards (maxConcurrentRequests)', 'Requests', 'Drain ms', 'In flight at most'],
           drain.map((r) => [String(r.shards), String(r.requests), ms(r.drainMs), String(r.maxInFlight)]),
         ),
+        '',
+      ]
+    : []),
+  ...(compression.length > 0
+    ? [
+        '### Snappy encoders (bodies of one export of 10,000 counters, RW 1.0)',
+        '',
+        compressionTable(compression),
         '',
       ]
     : []),

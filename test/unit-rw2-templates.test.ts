@@ -16,8 +16,10 @@ import {
   type Sample,
   type TimeSeries,
 } from '../src/model.js';
+import { encodeLabelFields } from '../src/wire/label-fields.js';
 import { ProtobufWriter } from '../src/wire/protobuf-writer.js';
 import { encodeRequestV2, RequestV2Encoder } from '../src/wire/rw2.js';
+import { SeriesFrame } from '../src/wire/series-frame.js';
 
 /** mulberry32: a failing seed can be run again. */
 function random(seed: number): () => number {
@@ -150,5 +152,74 @@ describe('RW 2.0 request templates', () => {
     assert.equal(templates().size, 1, 'kept through 4 exports without it');
     encoder.endExport();
     assert.equal(templates().size, 0, 'forgotten after that');
+  });
+
+  it('requests of frames: patched in place while the layout holds, written again when it does not, always the bytes of encodeRequestV2', () => {
+    const r = random(7);
+    const encoder = new RequestV2Encoder(new ProtobufWriter(1024));
+    const reference = new ProtobufWriter(1024);
+    const metadata = new Map<string, MetricFamilyMetadata>([
+      ['jobs', { type: MetricType.COUNTER, familyName: 'jobs', help: 'Jobs', unit: '' }],
+    ]);
+    const n = 30;
+    const labels = Array.from({ length: n }, (_, i) => [
+      { name: '__name__', value: 'jobs_total' },
+      { name: 'id', value: `s${i}` },
+    ]);
+    const keys = labels.map(encodeLabelFields);
+    let ts = 1_000;
+    let values = keys.map((_, i) => i + 1.5);
+    let starts = keys.map((_, i) => (i % 5 === 0 ? 0 : 500 + (i % 3)));
+    let frame = SeriesFrame.build('jobs', keys, values, ts, { starts, keys: true });
+    let rebuilt = 0;
+    let patched = 0;
+    for (let k = 0; k < 60; k++) {
+      const change = r();
+      if (change < 0.1) {
+        // A value to or from +0, a start that moved, or a timestamp of another varint length:
+        // a frame of another layout for the same series.
+        const i = Math.floor(r() * n);
+        values = values.map((v, j) => (j === i ? (v === 0 ? 1 : 0) : v));
+        if (r() < 0.5) starts = starts.map((v, j) => (j === i ? v + 7 : v));
+        if (r() < 0.3) ts = ts < 100_000 ? ts * 1000 : ts + 1;
+        frame = SeriesFrame.build('jobs', keys, values, ts, { starts, keys: true });
+        rebuilt++;
+      } else {
+        ts += 1000;
+        values = values.map((v) => (v === 0 ? 0 : v + 1 + r()));
+        if (frame.retime(ts)) values.forEach((v, i) => frame.set(i, v));
+        else {
+          // A timestamp of another varint length: translate makes the frame again.
+          frame = SeriesFrame.build('jobs', keys, values, ts, { starts, keys: true });
+          rebuilt++;
+        }
+      }
+      // Two requests: series 0–11 and 12–29, as batching would cut them.
+      for (const [from, to] of [
+        [0, 12],
+        [12, n],
+      ] as const) {
+        const want: TimeSeries[] = [];
+        for (let i = from; i < to; i++)
+          want.push({
+            key: keys[i]!,
+            labels: labels[i]!,
+            family: 'jobs',
+            samples: [
+              { value: values[i]!, timestampMs: ts, ...(starts[i] ? { startTimestampMs: starts[i] } : {}) },
+            ],
+          });
+        const expected = Buffer.from(encodeRequestV2(want, metadata, reference));
+        const body = encoder.encode([], metadata, [{ block: frame, from, to, at: 0 }]);
+        assert.equal(Buffer.compare(body, expected), 0, `export ${k}, series ${from}–${to}`);
+        // The patched path hands back the template's own body.
+        const templates = (encoder as unknown as { templates: Map<string, { body?: { bytes: Buffer } }> })
+          .templates;
+        if ([...templates.values()].some((t) => t.body?.bytes === body)) patched++;
+      }
+      encoder.endExport();
+    }
+    assert.ok(rebuilt >= 3, `layouts changed ${rebuilt} times`);
+    assert.ok(patched >= 60, `bodies patched in place: ${patched} of 120`);
   });
 });

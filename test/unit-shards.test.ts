@@ -102,7 +102,7 @@ describe('encoded runs to shards', () => {
         count: SHARDS,
         of: (r) => shardHashOfKey(r.family, r.key) % SHARDS,
       });
-      const frame = SeriesFrame.build(FAMILY, keys, values, 1_700_000_000_000, layout);
+      const frame = SeriesFrame.build(FAMILY, keys, values, 1_700_000_000_000, { layout });
       const got = distribute(frame, width);
       assert.deepEqual(
         got.map((g) => g.series),

@@ -17,6 +17,7 @@ import {
   SeriesRecord,
   type FrameShape,
   type MetricStreams,
+  type PointLike,
   type SeriesState,
 } from './series-state.js';
 import { hrTimeToMillis } from './time.js';
@@ -193,14 +194,27 @@ function markSeen(record: SeriesRecord, exportNumber: number, ts: number): void 
   record.lastTimestampMs = ts;
 }
 
+/**
+ * What a frame keeps for RW 2.0 (wire/rw2.ts): the start time of each point, when the metric's
+ * samples carry one (`startOf`, the per-series path's reading of it), and each series' key.
+ */
+export interface FrameFor {
+  readonly startOf?: (point: PointLike) => number;
+  readonly keys: boolean;
+}
+
+const V1: FrameFor = { keys: false };
+
 /** Counters and gauges: one series per point. */
-export function counterFrames(streams: MetricStreams, family: string): FramedKind {
+export function counterFrames(streams: MetricStreams, family: string, v2: FrameFor = V1): FramedKind {
+  const startOf = v2.startOf;
   return {
     width: 1,
-    patchAll: (frame, points, end, ts) => streams.patch(frame, points, end, ts),
+    patchAll: (frame, points, end, ts) => streams.patch(frame, points, end, ts, startOf),
     patchOne: (frame, index, point, exportNumber, ts) => {
       const value = point.value;
       if (typeof value !== 'number' || !frame.fits(index, value)) return false;
+      if (startOf !== undefined && !frame.startIs(index, startOf(point))) return false;
       const record = streams.get(index, point.attributes);
       if (!(record instanceof SeriesRecord) || !usable(record, exportNumber, ts)) return false;
       markSeen(record, exportNumber, ts);
@@ -212,15 +226,18 @@ export function counterFrames(streams: MetricStreams, family: string): FramedKin
       if (found === undefined) return undefined;
       const records = new Array<SeriesRecord>(points.length);
       const values = new Array<number>(points.length);
+      const starts = startOf === undefined ? undefined : new Array<number>(points.length);
       for (let i = 0; i < points.length; i++) {
-        const value = (points[i] as DataPoint<unknown>).value;
+        const point = points[i] as DataPoint<unknown>;
+        const value = point.value;
         const record = streams.entryAt(i);
         if (typeof value !== 'number' || !(record instanceof SeriesRecord)) return undefined;
         if (!sentNow(record, exportNumber, found.ts)) return undefined;
         records[i] = record;
         values[i] = value;
+        if (starts !== undefined) starts[i] = (startOf as (p: PointLike) => number)(point);
       }
-      return frameFrom(records, values, family, exportNumber, found.ts, 1, partition);
+      return frameFrom(records, values, family, exportNumber, found.ts, 1, partition, starts, v2.keys);
     },
   };
 }
@@ -230,8 +247,9 @@ export function counterFrames(streams: MetricStreams, family: string): FramedKin
  * them, the same for every point of a frame: one set of bounds, a sum or not), so that runs hold
  * whole points and batching keeps them whole (a receiver never stores half a histogram).
  */
-export function histogramFrames(streams: MetricStreams, family: string): FramedKind {
+export function histogramFrames(streams: MetricStreams, family: string, v2: FrameFor = V1): FramedKind {
   const shape = streams.frameShape;
+  const startOf = v2.startOf;
   return {
     width: shape?.width ?? 1,
     patchAll: (frame, points, end, ts) => {
@@ -241,6 +259,7 @@ export function histogramFrames(streams: MetricStreams, family: string): FramedK
         const point = points[i] as DataPoint<unknown>;
         if (point.endTime !== end && hrTimeToMillis(point.endTime) !== ts) break;
         if (!streams.matches(i, point.attributes)) break;
+        if (startOf !== undefined && !frame.startIs(i * s.width, startOf(point))) break;
         const h = point.value as Histogram;
         if (!fitsShape(h, s) || !patchHistogram(frame, i * s.width, s, h)) break;
       }
@@ -250,6 +269,7 @@ export function histogramFrames(streams: MetricStreams, family: string): FramedK
       const s = shape as FrameShape;
       const h = point.value as Histogram;
       if (!fitsShape(h, s)) return false;
+      if (startOf !== undefined && !frame.startIs(index * s.width, startOf(point))) return false;
       const entry = streams.get(index, point.attributes);
       if (entry === undefined || entry instanceof SeriesRecord || entry.records.length !== s.width)
         return false;
@@ -265,8 +285,15 @@ export function histogramFrames(streams: MetricStreams, family: string): FramedK
       const s = shapeOf(h0);
       const records = new Array<SeriesRecord>(points.length * s.width);
       const values = new Array<number>(points.length * s.width);
+      const starts = startOf === undefined ? undefined : new Array<number>(points.length * s.width);
       for (let i = 0; i < points.length; i++) {
         const h = (points[i] as DataPoint<unknown>).value as Histogram;
+        if (starts !== undefined)
+          starts.fill(
+            (startOf as (p: PointLike) => number)(points[i] as DataPoint<unknown>),
+            i * s.width,
+            (i + 1) * s.width,
+          );
         const entry = streams.entryAt(i);
         if (!fitsShape(h, s) || entry === undefined || entry instanceof SeriesRecord) return undefined;
         if (entry.records.length !== s.width || entry.hasSum !== s.hasSum) return undefined;
@@ -278,7 +305,17 @@ export function histogramFrames(streams: MetricStreams, family: string): FramedK
         }
         histogramValues(h, s, values, i * s.width);
       }
-      const made = frameFrom(records, values, family, exportNumber, found.ts, s.width, partition);
+      const made = frameFrom(
+        records,
+        values,
+        family,
+        exportNumber,
+        found.ts,
+        s.width,
+        partition,
+        starts,
+        v2.keys,
+      );
       return made && { ...made, shape: s };
     },
   };
@@ -320,6 +357,8 @@ function frameFrom(
   timestampMs: number,
   width: number,
   partition: Partition | undefined,
+  starts: number[] | undefined,
+  keys: boolean,
 ): MadeFrame | undefined {
   const owners = new FramedRecords(exportNumber, timestampMs);
   for (let i = 0; i < records.length; i++) {
@@ -334,7 +373,7 @@ function frameFrom(
   const labels = records.map((r) => r.key);
   const layout =
     partition !== undefined && partition.count > 1 ? layoutByShard(records, width, partition) : undefined;
-  return { frame: SeriesFrame.build(family, labels, values, timestampMs, layout), owners };
+  return { frame: SeriesFrame.build(family, labels, values, timestampMs, { layout, starts, keys }), owners };
 }
 
 /**

@@ -240,7 +240,13 @@ export class MetricStreams {
    * index of the first point that does not fit (`points.length` when all did). The `matches`
    * check, inlined: it is most of the work of a steady-state export.
    */
-  patch(frame: SeriesFrame, points: readonly PointLike[], end: unknown, endMs: number): number {
+  patch(
+    frame: SeriesFrame,
+    points: readonly PointLike[],
+    end: unknown,
+    endMs: number,
+    startOf?: (point: PointLike) => number,
+  ): number {
     const held = this.attributes;
     const allKeys = this.keys;
     const values = this.values;
@@ -266,6 +272,8 @@ export class MetricStreams {
         j++;
       }
       if (!same || j !== keys.length) break;
+      // RW 2.0 frames carry start times: a point whose start moved (a reset) leaves the frame.
+      if (startOf !== undefined && !frame.startIs(i, startOf(point))) break;
       frame.set(i, value);
     }
     return i;
@@ -345,6 +353,7 @@ export interface FrameShape {
 /** What `patch` reads of a data point (`DataPoint` of the SDK). */
 export interface PointLike {
   readonly attributes: Attributes;
+  readonly startTime: unknown;
   readonly endTime: readonly [number, number];
   readonly value: unknown;
 }

@@ -15,7 +15,7 @@ declare module 'node:buffer' {
      * What `buf.write(text, offset, 'latin1')` calls, without re-checking its arguments on every
      * series (Node's Buffer methods since v0.x, not in @types/node).
      */
-    latin1Write(text: string, offset: number): number;
+    latin1Write(text: string, offset: number, length?: number): number;
   }
 }
 
@@ -196,7 +196,8 @@ export class ProtobufWriter {
     if (max < 0x80) {
       // Common case: the length fits one byte whatever the encoding turns out to be.
       this.ensure(1 + max);
-      const n = this.buf.write(value, this.pos + 1, 'utf8');
+      // The length given: workerd's Buffer (Workers) refuses write(text, offset, encoding) near the end.
+      const n = this.buf.write(value, this.pos + 1, max, 'utf8');
       this.buf[this.pos] = n;
       this.pos += 1 + n;
       return;
@@ -204,7 +205,7 @@ export class ProtobufWriter {
     const n = Buffer.byteLength(value, 'utf8');
     this.varint(n);
     this.ensure(n);
-    this.pos += this.buf.write(value, this.pos, 'utf8');
+    this.pos += this.buf.write(value, this.pos, n, 'utf8');
   }
 
   /**
@@ -255,7 +256,8 @@ export class ProtobufWriter {
     this.tag(field, WIRE_LEN);
     this.varint(size);
     const buf = this.buf;
-    let pos = this.pos + buf.latin1Write(bytes, this.pos);
+    // The length given: workerd's Buffer (Workers) takes the whole buffer's length by default.
+    let pos = this.pos + buf.latin1Write(bytes, this.pos, bytes.length);
     buf[pos++] = inner * 8 + WIRE_LEN;
     buf[pos++] = innerSize;
     if (writeValue) {
@@ -280,7 +282,7 @@ export class ProtobufWriter {
   /** Bytes already encoded, given as a latin1 string (wire/label-fields.ts), copied as they are. */
   latin1(bytes: string): void {
     this.ensure(bytes.length);
-    this.pos += this.buf.latin1Write(bytes, this.pos);
+    this.pos += this.buf.latin1Write(bytes, this.pos, bytes.length);
   }
 
   /** Bytes `start`…`end` of `source`, already encoded, copied as they are. */

@@ -6,8 +6,9 @@
  * `symbols[0] = ""`, and series refer to it by index; metadata travels inline on every series;
  * counters and cumulative histograms carry their start time in `start_timestamp`.
  */
-import type { MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
-import { ProtobufWriter, varintLength, writesDouble } from './protobuf-writer.js';
+import type { EncodedRun, MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
+import type { SeriesFrame } from './series-frame.js';
+import { ProtobufWriter, varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
 import { STALE_NAN_BYTES, writeHistogramFields } from './rw1.js';
 
 // Field numbers, as upstream io.prometheus.write.v2 (rc.4).
@@ -61,6 +62,25 @@ interface RequestTemplate {
   readonly cuts: Int32Array;
   /** The last export that used it. */
   usedIn: number;
+  /** A request made of frames only: its last body, patched in place while the layout holds (RequestBody). */
+  body?: RequestBody;
+}
+
+/**
+ * The last body of a request made of frames only, and where each series' sample sits in it:
+ * the next one differs only in the values' 8 bytes and the timestamps' bytes as long as every
+ * value stays non-zero or zero, every timestamp keeps its varint length and every start time
+ * stays (the frames' own rule, wire/series-frame.ts).
+ */
+interface RequestBody {
+  readonly bytes: Buffer;
+  /** Per series: where its value's 8 bytes are, −1 without a value field. */
+  readonly valueAt: Int32Array;
+  /** Per series: where its timestamp's varint is, and its length. */
+  readonly timestampAt: Int32Array;
+  readonly timestampLength: Uint8Array;
+  /** Per series: the start timestamp written (0: none). */
+  readonly start: Float64Array;
 }
 
 /** Exports in a row a template may go unused and still be kept: series come and go, memory must not. */
@@ -79,18 +99,30 @@ export class RequestV2Encoder {
 
   constructor(private readonly writer: ProtobufWriter = new ProtobufWriter()) {}
 
-  /** One request; the result is a view into the writer, valid until its next use. */
-  encode(series: readonly TimeSeries[], metadata: ReadonlyMap<string, MetricFamilyMetadata>): Buffer {
-    if (series.length === 0) return encodeRequestV2(series, metadata, this.writer);
-    const first = (series[0] as TimeSeries).key;
-    const template = this.templates.get(first);
-    if (template !== undefined && fits(template, series, metadata)) {
+  /**
+   * One request: `series`, and the series of `runs` (frames, wire/series-frame.ts, built with
+   * keys) each placed before `series[run.at]`. The result is a view into the writer, valid until
+   * its next use.
+   */
+  encode(
+    series: readonly TimeSeries[],
+    metadata: ReadonlyMap<string, MetricFamilyMetadata>,
+    runs: readonly EncodedRun[] = NO_RUNS,
+  ): Buffer {
+    const first = firstKey(series, runs);
+    if (first === undefined) return encodeRequestV2(series, metadata, this.writer);
+    let template = this.templates.get(first);
+    if (template !== undefined && fits(template, series, runs, metadata)) {
       template.usedIn = this.exportNumber;
-      return this.fromTemplate(template, series);
+      if (template.body !== undefined && series.length === 0 && patchBody(template.body, runs))
+        return template.body.bytes;
+    } else {
+      template = this.makeTemplate(series, runs, metadata);
+      this.templates.set(first, template);
     }
-    const made = this.makeTemplate(series, metadata);
-    this.templates.set(first, made);
-    return this.fromTemplate(made, series);
+    const body = this.fromTemplate(template, series, runs);
+    if (series.length === 0) template.body = bodyOf(body, runs);
+    return body;
   }
 
   /** Called after each export: a template unused in more than TEMPLATE_EXPORTS exports in a row is forgotten. */
@@ -100,17 +132,39 @@ export class RequestV2Encoder {
     this.exportNumber++;
   }
 
-  private fromTemplate(t: RequestTemplate, series: readonly TimeSeries[]): Buffer {
+  private fromTemplate(
+    t: RequestTemplate,
+    series: readonly TimeSeries[],
+    runs: readonly EncodedRun[],
+  ): Buffer {
     const w = this.writer;
     const { parts, cuts } = t;
     w.reset();
     w.raw(t.symbols, 0, t.symbols.length);
-    for (let i = 0; i < series.length; i++) {
+    let item = 0;
+    let r = 0;
+    for (let i = 0; i <= series.length; i++) {
+      while (r < runs.length && (runs[r] as EncodedRun).at === i) {
+        const run = runs[r++] as EncodedRun;
+        const frame = run.block as SeriesFrame;
+        for (let slot = run.from; slot < run.to; slot++, item++)
+          writeFramed(
+            w,
+            parts,
+            cuts[2 * item] as number,
+            cuts[2 * item + 1] as number,
+            cuts[2 * item + 2] as number,
+            frame,
+            slot,
+          );
+      }
+      if (i === series.length) break;
       const s = series[i] as TimeSeries;
       const histograms = s.histograms ?? EMPTY_HISTOGRAMS;
-      const refsFrom = cuts[2 * i] as number;
-      const metaFrom = cuts[2 * i + 1] as number;
-      const metaTo = cuts[2 * i + 2] as number;
+      const refsFrom = cuts[2 * item] as number;
+      const metaFrom = cuts[2 * item + 1] as number;
+      const metaTo = cuts[2 * item + 2] as number;
+      item++;
       if (histograms.length === 0 && s.samples.length === 1) {
         // The steady state: one float sample, its sizes known, so no length is reserved and moved.
         const sample = s.samples[0] as Sample;
@@ -143,18 +197,31 @@ export class RequestV2Encoder {
 
   private makeTemplate(
     series: readonly TimeSeries[],
+    runs: readonly EncodedRun[],
     metadata: ReadonlyMap<string, MetricFamilyMetadata>,
   ): RequestTemplate {
-    const { symbols, labelRefs, familyRefs } = symbolTable(series, metadata);
+    // The series of the runs as the symbol table reads them (labels decoded once, here).
+    const all: Array<Pick<TimeSeries, 'key' | 'labels' | 'family'>> = [];
+    let r = 0;
+    for (let i = 0; i <= series.length; i++) {
+      while (r < runs.length && (runs[r] as EncodedRun).at === i) {
+        const run = runs[r++] as EncodedRun;
+        const frame = run.block as SeriesFrame;
+        for (let slot = run.from; slot < run.to; slot++)
+          all.push({ key: frameKey(frame, slot), labels: frame.labelsOf(slot), family: frame.family });
+      }
+      if (i < series.length) all.push(series[i] as TimeSeries);
+    }
+    const { symbols, labelRefs, familyRefs } = symbolTable(all, metadata);
     const w = this.parts;
     w.reset();
     for (const s of symbols) w.string(REQUEST_SYMBOLS, s);
     const symbolBytes = Buffer.from(w.view());
     w.reset();
-    const cuts = new Int32Array(2 * series.length + 1);
+    const cuts = new Int32Array(2 * all.length + 1);
     let refsAt = 0;
-    for (let i = 0; i < series.length; i++) {
-      const s = series[i] as TimeSeries;
+    for (let i = 0; i < all.length; i++) {
+      const s = all[i] as TimeSeries;
       const refsEnd = refsAt + s.labels.length * 2;
       w.packedUint(TIMESERIES_LABELS_REFS, labelRefs, refsAt, refsEnd);
       cuts[2 * i + 1] = w.view().length;
@@ -167,7 +234,7 @@ export class RequestV2Encoder {
       return [family, m?.type ?? 0, m?.help ?? '', m?.unit ?? ''] as const;
     });
     return {
-      keys: series.map((s) => s.key),
+      keys: all.map((s) => s.key),
       families,
       symbols: symbolBytes,
       parts: Buffer.from(w.view()),
@@ -177,14 +244,153 @@ export class RequestV2Encoder {
   }
 }
 
+const NO_RUNS: readonly EncodedRun[] = [];
+const VALUE_TAG = Uint8Array.of(0x09); // Sample.value = 1, fixed64
+
+/** The key of the series at a frame's slot: a frame written as RW 2.0 is built with its keys. */
+function frameKey(frame: SeriesFrame, slot: number): string {
+  const key = frame.keyAt(slot);
+  if (key === undefined) throw new Error('a frame without keys cannot be written as RW 2.0');
+  return key;
+}
+
+/** The key of a request's first series, undefined for an empty request. */
+function firstKey(series: readonly TimeSeries[], runs: readonly EncodedRun[]): string | undefined {
+  const run = runs[0];
+  if (run !== undefined && run.at === 0) return frameKey(run.block as SeriesFrame, run.from);
+  return series[0]?.key;
+}
+
+/**
+ * Where the samples sit in a body just written from frames only (by writeFramed): each
+ * TimeSeries is read back as key, length, labels_refs, then the Sample: key, length, value,
+ * timestamp, start timestamp.
+ */
+function bodyOf(body: Buffer, runs: readonly EncodedRun[]): RequestBody {
+  let count = 0;
+  for (const run of runs) count += run.to - run.from;
+  const valueAt = new Int32Array(count);
+  const timestampAt = new Int32Array(count);
+  const timestampLength = new Uint8Array(count);
+  const start = new Float64Array(count);
+  let pos = 0;
+  // Past the symbols (field 4).
+  while (body[pos] === 0x22) pos = skipLengthDelimited(body, pos);
+  let item = 0;
+  for (const run of runs) {
+    const frame = run.block as SeriesFrame;
+    for (let slot = run.from; slot < run.to; slot++, item++) {
+      const seriesEnd = skipLengthDelimited(body, pos);
+      pos = skipVarint(body, pos + 1); // TimeSeries key, length
+      if (body[pos] === 0x0a) pos = skipLengthDelimited(body, pos); // labels_refs
+      pos = skipVarint(body, pos + 1); // Sample key, length
+      if (frame.valueOffset(slot) >= 0) {
+        valueAt[item] = pos + 1;
+        pos += 9;
+      } else valueAt[item] = -1;
+      const ts = frame.timestampMs;
+      timestampAt[item] = pos + 1;
+      timestampLength[item] = int64Length(ts);
+      start[item] = startTimestampToWrite(frame.startAt(slot), ts);
+      pos = seriesEnd;
+    }
+  }
+  return { bytes: Buffer.from(body), valueAt, timestampAt, timestampLength, start };
+}
+
+function skipVarint(bytes: Uint8Array, pos: number): number {
+  while ((bytes[pos] as number) >= 0x80) pos++;
+  return pos + 1;
+}
+
+/** The position after the length-delimited field (key, length, content) at `pos`. */
+function skipLengthDelimited(bytes: Uint8Array, pos: number): number {
+  let p = pos + 1;
+  let length = 0;
+  let scale = 1;
+  let b: number;
+  do {
+    b = bytes[p++] as number;
+    length += (b & 0x7f) * scale;
+    scale *= 128;
+  } while (b >= 0x80);
+  return p + length;
+}
+
+/** Writes the frames' values and timestamps into `body`; false (body half-written) when the layout changed. */
+function patchBody(body: RequestBody, runs: readonly EncodedRun[]): boolean {
+  const { bytes, valueAt, timestampAt, timestampLength, start } = body;
+  let item = 0;
+  for (const run of runs) {
+    const frame = run.block as SeriesFrame;
+    const ts = frame.timestampMs;
+    const tsLength = varintLength(ts);
+    writeVarint(TIMESTAMP_BYTES, 0, ts);
+    const source = frame.bytes;
+    for (let slot = run.from; slot < run.to; slot++, item++) {
+      const value = frame.valueOffset(slot);
+      const at = valueAt[item] as number;
+      if (value >= 0 !== at >= 0) return false;
+      if (timestampLength[item] !== tsLength) return false;
+      if (start[item] !== startTimestampToWrite(frame.startAt(slot), ts)) return false;
+      if (at >= 0) for (let i = 0; i < 8; i++) bytes[at + i] = source[value + i] as number;
+      const t = timestampAt[item] as number;
+      for (let i = 0; i < tsLength; i++) bytes[t + i] = TIMESTAMP_BYTES[i] as number;
+    }
+  }
+  return true;
+}
+
+const TIMESTAMP_BYTES = new Uint8Array(10);
+
+/** One TimeSeries of a frame's slot: the template's refs and metadata around the frame's sample. */
+function writeFramed(
+  w: ProtobufWriter,
+  parts: Buffer,
+  refsFrom: number,
+  metaFrom: number,
+  metaTo: number,
+  frame: SeriesFrame,
+  slot: number,
+): void {
+  const value = frame.valueOffset(slot);
+  const ts = frame.timestampMs;
+  const start = startTimestampToWrite(frame.startAt(slot), ts);
+  const sampleLength =
+    (value >= 0 ? 9 : 0) + (ts !== 0 ? 1 + int64Length(ts) : 0) + (start !== 0 ? 1 + int64Length(start) : 0);
+  w.header(REQUEST_TIMESERIES, metaTo - refsFrom + 1 + varintLength(sampleLength) + sampleLength);
+  w.raw(parts, refsFrom, metaFrom);
+  w.header(TIMESERIES_SAMPLES, sampleLength);
+  if (value >= 0) {
+    // The value's bytes as the frame holds them: the double, little-endian, as RW 1.0 writes it.
+    w.raw(VALUE_TAG, 0, 1);
+    w.raw(frame.bytes, value, value + 8);
+  }
+  if (ts !== 0) w.int64(SAMPLE_TIMESTAMP, ts);
+  if (start !== 0) w.int64(SAMPLE_START_TIMESTAMP, start);
+  w.raw(parts, metaFrom, metaTo);
+}
+
 function fits(
   t: RequestTemplate,
   series: readonly TimeSeries[],
+  runs: readonly EncodedRun[],
   metadata: ReadonlyMap<string, MetricFamilyMetadata>,
 ): boolean {
   const keys = t.keys;
-  if (keys.length !== series.length) return false;
-  for (let i = 0; i < keys.length; i++) if ((series[i] as TimeSeries).key !== keys[i]) return false;
+  let count = series.length;
+  for (const run of runs) count += run.to - run.from;
+  if (keys.length !== count) return false;
+  let item = 0;
+  let r = 0;
+  for (let i = 0; i <= series.length; i++) {
+    while (r < runs.length && (runs[r] as EncodedRun).at === i) {
+      const run = runs[r++] as EncodedRun;
+      const frame = run.block as SeriesFrame;
+      for (let slot = run.from; slot < run.to; slot++) if (frame.keyAt(slot) !== keys[item++]) return false;
+    }
+    if (i < series.length && (series[i] as TimeSeries).key !== keys[item++]) return false;
+  }
   for (const [family, type, help, unit] of t.families) {
     const m = metadata.get(family);
     if ((m?.type ?? 0) !== type || (m?.help ?? '') !== help || (m?.unit ?? '') !== unit) return false;
@@ -197,7 +403,7 @@ const EMPTY_HISTOGRAMS: readonly NativeHistogram[] = [];
 
 /** The symbols of a request (`symbols[0] = ""`), the label refs of its series in order, and each family's metadata refs. */
 function symbolTable(
-  series: readonly TimeSeries[],
+  series: ReadonlyArray<Pick<TimeSeries, 'labels' | 'family'>>,
   metadata: ReadonlyMap<string, MetricFamilyMetadata>,
 ): { symbols: string[]; labelRefs: number[]; familyRefs: Map<string, MetadataRefs> } {
   const symbolIndex = new Map<string, number>([['', 0]]);

@@ -32,11 +32,23 @@ export interface FrameLayout {
   readonly shardEnds: Int32Array;
 }
 
+/** What a frame keeps besides its RW 1.0 bytes, so that RW 2.0 can be written from it (wire/rw2.ts). */
+export interface FrameExtras {
+  readonly layout?: FrameLayout;
+  /** Per series (in the order of `labels`): its start time in ms, 0 for none. A frame's starts never change. */
+  readonly starts?: ArrayLike<number>;
+  /** Keep each series' key (its encoded labels): RW 2.0 requests are matched by them. */
+  readonly keys?: boolean;
+}
+
 export class SeriesFrame implements EncodedSeriesBlock {
   /** By slot (see FrameLayout): `ends`, `labelsOf` and runs count slots; `set` and `fits` series. */
   readonly ends: Int32Array;
   readonly shardEnds: Int32Array | undefined;
   private readonly position: Int32Array | undefined;
+  /** By slot, when built with them (FrameExtras). */
+  private readonly starts: Float64Array | undefined;
+  private readonly keys: readonly string[] | undefined;
   /** 1 where the series' value is +0: no value field. */
   private readonly zero: Uint8Array;
   private timestampLength: number;
@@ -55,11 +67,15 @@ export class SeriesFrame implements EncodedSeriesBlock {
     /** The timestamp every series carries now. */
     public timestampMs: number,
     layout: FrameLayout | undefined,
+    starts: Float64Array | undefined,
+    keys: readonly string[] | undefined,
   ) {
     this.ends = ends;
     this.zero = zero;
     this.position = layout?.position;
     this.shardEnds = layout?.shardEnds;
+    this.starts = starts;
+    this.keys = keys;
     this.timestampLength = writeVarint(this.timestampBytes, 0, timestampMs);
   }
 
@@ -72,13 +88,20 @@ export class SeriesFrame implements EncodedSeriesBlock {
     labels: readonly string[],
     values: ArrayLike<number>,
     timestampMs: number,
-    layout?: FrameLayout,
+    extras: FrameExtras = {},
   ): SeriesFrame {
+    const { layout } = extras;
     const n = labels.length;
     const timestampLength = varintLength(timestampMs);
     // Series by slot.
     const at = new Int32Array(n);
     for (let i = 0; i < n; i++) at[layout ? (layout.position[i] as number) : i] = i;
+    let starts: Float64Array | undefined;
+    if (extras.starts !== undefined) {
+      starts = new Float64Array(n);
+      for (let slot = 0; slot < n; slot++) starts[slot] = extras.starts[at[slot] as number] as number;
+    }
+    const keys = extras.keys ? Array.from(at, (i) => labels[i] as string) : undefined;
     const zero = new Uint8Array(n);
     let total = 0;
     for (let slot = 0; slot < n; slot++) {
@@ -89,14 +112,14 @@ export class SeriesFrame implements EncodedSeriesBlock {
     }
     const bytes = Buffer.allocUnsafe(total);
     const ends = new Int32Array(n);
-    const frame = new SeriesFrame(family, bytes, ends, zero, timestampMs, layout);
+    const frame = new SeriesFrame(family, bytes, ends, zero, timestampMs, layout, starts, keys);
     let pos = 0;
     for (let slot = 0; slot < n; slot++) {
       const l = labels[at[slot] as number] as string;
       const inner = sampleSize(zero[slot] === 1, timestampLength);
       bytes[pos++] = TIMESERIES_FIELD_KEY;
       pos = writeVarint(bytes, pos, l.length + 2 + inner);
-      pos += bytes.latin1Write(l, pos);
+      pos += bytes.latin1Write(l, pos, l.length); // the length given: workerd's Buffer needs it
       bytes[pos++] = SAMPLES_FIELD_KEY;
       bytes[pos++] = inner;
       if (zero[slot] === 0) {
@@ -139,6 +162,27 @@ export class SeriesFrame implements EncodedSeriesBlock {
     this.changedFrom = from;
     this.timestampMs = timestampMs;
     return true;
+  }
+
+  /** Whether series `index` has this start time (ms, 0 for none): a frame's starts never change. */
+  startIs(index: number, startMs: number): boolean {
+    const slot = this.position === undefined ? index : (this.position[index] as number);
+    return (this.starts === undefined ? 0 : (this.starts[slot] as number)) === startMs;
+  }
+
+  /** The start time (ms, 0 for none) of the series at `slot`. */
+  startAt(slot: number): number {
+    return this.starts === undefined ? 0 : (this.starts[slot] as number);
+  }
+
+  /** The key (encoded labels) of the series at `slot`; only for a frame built with `keys`. */
+  keyAt(slot: number): string | undefined {
+    return this.keys?.[slot];
+  }
+
+  /** Where the 8 bytes of the value of the series at `slot` are in `bytes`; −1 when it is +0 (no field). */
+  valueOffset(slot: number): number {
+    return this.zero[slot] === 1 ? -1 : (this.ends[slot] as number) - this.timestampLength - 9;
   }
 
   /** Whether series `index` can take `value`: +0 where it had +0, anything else elsewhere. */
