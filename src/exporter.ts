@@ -12,7 +12,7 @@ import {
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import type { EncodedRun, Label, MetricFamilyMetadata, TimeSeries } from './model.js';
+import type { EncodedRun, Label, MetricFamilyMetadata, SeriesBatch, TimeSeries } from './model.js';
 import {
   InvalidOptionError,
   resolveOptions,
@@ -20,6 +20,7 @@ import {
   type ResolvedOptions,
 } from './options.js';
 import { DeltaAccumulator, OBSERVABLE_INSTRUMENTS } from './translate/delta.js';
+import { exportProblem } from './translate/malformed.js';
 import { CachedSeries, describe, SeriesState, type SeriesRecord } from './translate/series-state.js';
 import {
   translate,
@@ -45,8 +46,18 @@ import { formatDebugText } from './wire/debug-text.js';
 import { ProtobufWriter } from './wire/protobuf-writer.js';
 import { encodeWriteRequest } from './wire/rw1.js';
 import { RequestV2Encoder } from './wire/rw2.js';
-import { snappyCompress } from './wire/snappy.js';
+import {
+  nativeSnappyProblem,
+  snappy,
+  snappyCodec,
+  type Compression,
+  type SnappyCodec,
+} from './wire/snappy.js';
+import { fetchPost } from './deliver/fetch-post.js';
+import { RUNTIME, type Transport } from './runtime.js';
 import { USER_AGENT } from './version.js';
+import { inspect, type InspectOptions } from 'node:util';
+import { concealOptions, inspectAs, optionsSummary } from './redact.js';
 
 /**
  * Seams for the benchmark (bench/), not part of the public API: a sink instead of HTTP, and a
@@ -55,6 +66,10 @@ import { USER_AGENT } from './version.js';
  */
 export interface ExporterInternals {
   readonly post?: SenderOptions['post'];
+  /** Tests and bench: this encoder instead of the one chosen at load (wire/snappy.ts). */
+  readonly compression?: Compression;
+  /** Tests: send with `fetch` where node:http is there too. */
+  readonly transport?: Transport;
   readonly profile?: ExportProfile;
 }
 
@@ -96,20 +111,30 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
   private requestSeq = 0;
   private readonly profile: ExportProfile | undefined;
   private readonly translateOptions: TranslateOptions;
+  private readonly codec: SnappyCodec;
+  /** How requests are sent: `'node:http'` in the Node.js build (Node, Bun, Deno), `'fetch'` in the Workers build. */
+  readonly transport: Transport;
 
   constructor(options: PrometheusRemoteWriteExporterOptions, internals: ExporterInternals = {}) {
     this.options = resolveOptions(options);
     this.profile = internals.profile;
+    this.codec = internals.compression ? snappyCodec(internals.compression) : snappy;
+    this.transport = internals.transport ?? RUNTIME.transport;
+    announceRuntime(this.codec, this.transport);
     this.translateOptions = { ...this.options, withoutStartTimestamps: this.options.protocol === 'v1' };
     const o = this.options;
     this.sender = new Sender({
       url: o.url,
       headers: o.headers,
+      authorizers: o.authorizers,
       userAgent: USER_AGENT,
       timeoutMillis: o.timeoutMillis,
       agent: o.agent,
-      post: internals.post,
+      tls: o.tls,
+      proxy: o.proxy,
+      post: internals.post ?? (this.transport === 'fetch' ? fetchPost : undefined),
     });
+    concealOptions(o, this.sender.target);
     const spool = o.spoolDir === undefined ? undefined : this.openSpool(o.spoolDir);
     this.queue = new DeliveryQueue({
       sender: this.sender,
@@ -170,8 +195,11 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
     try {
       // Translated at call time, so that the per-series state sees exports in call order. Each
       // request is encoded, compressed and queued as soon as it is full.
+      const unreadable = exportProblem(metrics);
+      if (unreadable !== undefined) throw new Error(`prometheus remote write: nothing sent: ${unreadable}`);
       const state = this.producerState(metrics);
       const batch = translate(metrics, this.translateOptions, state, outlet);
+      countTranslation(this.counters, batch);
       if (batch.problems) failure = new Error(`prometheus remote write: ${batch.problems.join('; ')}`);
       const stale = state.series.admit([], Date.now(), outlet.metadata);
       if (this.options.markStaleWhenMissing) for (const s of stale) outlet.add(s);
@@ -232,6 +260,32 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
     return this.options.markStaleWhenMissing && OBSERVABLE_INSTRUMENTS.has(instrumentType)
       ? AggregationTemporality.DELTA
       : AggregationTemporality.CUMULATIVE;
+  }
+
+  /**
+   * What `util.inspect` and `console.log` show: the target without user info or query string,
+   * the options without header values or credentials, and the counters (redact.ts).
+   */
+  [inspect.custom](_depth: number, options: InspectOptions): string {
+    return inspectAs('PrometheusRemoteWriteExporter', this.toJSON(), options);
+  }
+
+  /** `JSON.stringify(exporter)`: the same redacted summary. */
+  toJSON(): { options: Record<string, unknown>; stats: DeliveryStats; shutDown: boolean } {
+    return {
+      options: optionsSummary(this.options, this.sender.target),
+      stats: this.stats(),
+      shutDown: this.shutdownPromise !== undefined,
+    };
+  }
+
+  /**
+   * The snappy encoder of the request bodies, chosen once at load: `'native'` (the `snappy`
+   * addon) where it loads, else `'js'` (snappyjs, pure JavaScript: Workers, bundles, runtimes
+   * without Node-API). Both write the same block format.
+   */
+  get compression(): Compression {
+    return this.codec.kind;
   }
 
   /** A snapshot of the delivery counters (also recorded on `meter` when given). */
@@ -319,9 +373,10 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
       },
       partition: shards === 1 ? undefined : { count: shards, of: (record) => shardOfRecord(record, shards) },
     };
-    // Encoded runs (RW 1.0 bytes, translate's steady state) need a protocol fixed to 1.0 and no
+    // Encoded runs (frames, translate's steady state) need a fixed protocol (with `auto` a
+    // request may be encoded again after the export, when its frames hold other values) and no
     // debug text, which is made from series.
-    if (this.options.protocol === 'v1' && !this.options.debug) {
+    if (this.options.protocol !== 'auto' && !this.options.debug) {
       outlet.addRun =
         shards === 1
           ? (block, from, to, group) => first.addRun(block, from, to, group)
@@ -380,21 +435,21 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
     const profile = this.profile;
     const t0 = profile ? performance.now() : 0;
     // RW 2.0 always carries metadata (inline, per series); `sendMetadata` is about RW 1.0. Runs
-    // are RW 1.0 bytes, made only when the protocol is fixed to 1.0 (outlet).
+    // are made only when the protocol is fixed (outlet).
     const raw =
       protocol === 'v2'
-        ? this.v2.encode(series, metadata)
+        ? this.v2.encode(series, metadata, runs)
         : encodeWriteRequest(
             series,
             this.options.sendMetadata ? [...metadata.values()] : [],
             this.writer,
             runs,
           );
-    if (!profile) return snappyCompress(raw);
+    if (!profile) return this.codec.compress(raw);
     const t1 = performance.now();
     profile.onBody?.(raw);
     const t2 = performance.now();
-    const body = snappyCompress(raw);
+    const body = this.codec.compress(raw);
     profile.encodeMs += t1 - t0;
     profile.compressMs += performance.now() - t2;
     profile.rawBytes += raw.length;
@@ -487,6 +542,31 @@ function shardOfRecord(record: SeriesRecord, shards: number): number {
   return record.shardHash % shards;
 }
 
+/** What translation left out, into the exporter's counters: nothing is dropped without a count. */
+function countTranslation(stats: DeliveryStats, batch: SeriesBatch): void {
+  if (batch.dropped) {
+    for (const reason of ['malformed', 'unsupported', 'duplicate_series'] as const)
+      stats.samplesDropped[reason] += batch.dropped[reason];
+  }
+  if (batch.attributesDropped) stats.attributesDropped += batch.attributesDropped;
+}
+
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
+}
+
+let announced = false;
+
+/** Once per process, how bodies are compressed and sent (debug on Node, where it is the default). */
+function announceRuntime(codec: SnappyCodec, transport: Transport): void {
+  if (announced) return;
+  announced = true;
+  const line =
+    `prometheus remote write: snappy compression ${codec.kind === 'native' ? 'native (snappy addon)' : 'in JavaScript (snappyjs)'}` +
+    (codec.kind === 'js' && nativeSnappyProblem
+      ? ` because the native addon cannot be loaded: ${nativeSnappyProblem}`
+      : '') +
+    `; requests sent with ${transport}`;
+  if (codec.kind === 'native' && transport === 'node:http') diag.debug(line);
+  else diag.info(line);
 }

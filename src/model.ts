@@ -136,8 +136,16 @@ export interface MetricFamilyMetadata {
 export interface SeriesBatch {
   readonly series: TimeSeries[];
   readonly metadata: Map<string, MetricFamilyMetadata>;
-  /** Metrics left out because their data could not be read, one message each. */
+  /** Scopes, metrics and points left out because they could not be read, one message each. */
   readonly problems?: readonly string[];
+  /**
+   * Samples left out by translation, by reason (names of deliver/stats.ts `DropReason`): points
+   * that could not be read (`malformed`, one per point), data Prometheus cannot take
+   * (`unsupported`), a second sample for one series in one export (`duplicate_series`).
+   */
+  readonly dropped?: Readonly<Record<'malformed' | 'unsupported' | 'duplicate_series', number>>;
+  /** Attribute keys left out of labels (nothing valid left of the key, or an unwritable value). */
+  readonly attributesDropped?: number;
 }
 
 const KEY_SEPARATOR = '\u0000';

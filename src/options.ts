@@ -4,7 +4,17 @@
  */
 import type http from 'node:http';
 import type { Meter } from '@opentelemetry/api';
-import { isReservedHeader } from './deliver/sender.js';
+import type { Authorizer } from './deliver/auth/authorizer.js';
+import { headerNameProblem, headerValueProblem } from './deliver/auth/header-rules.js';
+import { HeadersFunctionAuthorizer, type HeadersFunction } from './deliver/auth/headers-function.js';
+import { OAuth2Authorizer } from './deliver/auth/oauth2.js';
+import { SigV4Authorizer, type AwsCredentials, type AwsCredentialsProvider } from './deliver/auth/sigv4.js';
+import { isReservedHeader, RESERVED_HEADERS } from './deliver/sender.js';
+import type { ProxyConfig, TlsConfig } from './deliver/proxy.js';
+import type { TlsOptions } from './deliver/tls.js';
+import { withEnvironment } from './env.js';
+import { agentForEndpoint, resolveTransport, type TransportOptions } from './transport-options.js';
+import { checkRuntimeSupport } from './runtime-support.js';
 import {
   addsSuffixes,
   escapesNames,
@@ -18,14 +28,26 @@ import {
 } from './translate/names.js';
 
 export interface PrometheusRemoteWriteExporterOptions {
-  /** The remote-write endpoint, e.g. `http://127.0.0.1:9090/api/v1/write`. Required. */
-  url: string | URL;
-  /** Extra HTTP headers (e.g. `X-Scope-OrgID` for Mimir). Cannot replace the remote-write headers. */
-  headers?: Record<string, string>;
-  /** HTTP basic authentication. */
+  /**
+   * The remote-write endpoint, e.g. `http://127.0.0.1:9090/api/v1/write`. Required, unless
+   * OTEL_EXPORTER_PROMETHEUS_REMOTE_WRITE_ENDPOINT gives it.
+   */
+  url?: string | URL;
+  /**
+   * Extra HTTP headers, or a function (sync or async) returning them, called for every attempt
+   * (rotating tokens). Cannot replace the remote-write headers.
+   */
+  headers?: Record<string, string> | HeadersFunction;
+  /** The tenant, sent as `X-Scope-OrgID` (Grafana Mimir, Cortex). */
+  tenant?: string;
+  /** HTTP basic authentication (RFC 7617). */
   basicAuth?: { username: string; password: string };
   /** Sent as `Authorization: Bearer <token>`. */
   bearerToken?: string;
+  /** OAuth 2.0 client-credentials grant: the token is fetched, cached and renewed. */
+  oauth2?: OAuth2Options;
+  /** AWS Signature V4 (Amazon Managed Prometheus); needs the AWS SDK packages named in the README. */
+  sigv4?: SigV4Options;
   /** Time for one request, from sending to the end of the answer, before it is aborted. Default 10000. */
   timeoutMillis?: number;
   /** Add unit and type suffixes (`_seconds`, `_total`, `_ratio`) to metric names. Default true. */
@@ -62,8 +84,18 @@ export interface PrometheusRemoteWriteExporterOptions {
   explicitHistogramsAsNative?: boolean;
   /** On `shutdown()`, send a stale marker for every series so it ends at once in queries. Default false. */
   markStaleOnShutdown?: boolean;
-  /** An `http.Agent`/`https.Agent` for TLS settings (CA, client certificates) or proxies. Default: a keep-alive agent. */
+  /**
+   * Your own `http.Agent`/`https.Agent`, used as it is: then `tls`, `proxy` and the proxy
+   * variables do not apply. Default: a keep-alive agent made from `tls` and `proxy`.
+   */
   agent?: http.Agent;
+  /** TLS of an https:// url: CA, client certificate and key (PEM or files, re-read when they change), server name. */
+  tls?: TlsOptions;
+  /**
+   * An HTTP proxy, e.g. `http://proxy.example:3128` (https:// receivers are reached through it
+   * with CONNECT), or `false` for none. Default: from HTTPS_PROXY/HTTP_PROXY/ALL_PROXY and NO_PROXY.
+   */
+  proxy?: string | URL | false;
   /**
    * Print every request as Prometheus text (`[DEBUG] remote_write_req_seq: N`, `# TYPE` lines,
    * series), to standard output with `true`, or to the given function. Never shows headers.
@@ -118,9 +150,31 @@ export interface PrometheusRemoteWriteExporterOptions {
 
 export type Protocol = 'v1' | 'v2' | 'auto';
 
+export interface OAuth2Options {
+  /** The token endpoint (RFC 6749 §3.2). */
+  tokenUrl: string | URL;
+  clientId: string;
+  clientSecret: string;
+  /** Sent space-separated as `scope`. Default none. */
+  scopes?: string[];
+  /** More form parameters of the token request (e.g. `audience`). Default none. */
+  endpointParams?: Record<string, string>;
+}
+
+export interface SigV4Options {
+  /** The AWS region, e.g. `us-east-1`. Default `AWS_REGION` or `AWS_DEFAULT_REGION`. */
+  region?: string;
+  /** The signing name of the service. Default `'aps'` (Amazon Managed Service for Prometheus). */
+  service?: string;
+  /** Credentials, or a provider of them (e.g. `fromIni()`). Default the AWS SDK's default chain. */
+  credentials?: AwsCredentials | AwsCredentialsProvider;
+}
+
 export interface ResolvedOptions {
   readonly url: URL;
   readonly headers: Readonly<Record<string, string>>;
+  /** Headers computed per attempt (`headers()`, OAuth 2.0, SigV4), in order. */
+  readonly authorizers: readonly Authorizer[];
   readonly timeoutMillis: number;
   readonly addMetricSuffixes: boolean;
   readonly translationStrategy: TranslationStrategy;
@@ -134,6 +188,8 @@ export interface ResolvedOptions {
   readonly markStaleWhenMissing: boolean;
   readonly explicitHistogramsAsNative: boolean;
   readonly agent: http.Agent | undefined;
+  readonly tls: TlsConfig | undefined;
+  readonly proxy: ProxyConfig | undefined;
   readonly debug: ((text: string) => void) | undefined;
   readonly protocol: Protocol;
   readonly maxSamplesPerSend: number;
@@ -153,6 +209,11 @@ export interface ResolvedOptions {
 }
 
 export const DEFAULT_TIMEOUT_MILLIS = 10_000;
+/**
+ * Longest delay a Node.js timer takes (2^31 − 1 ms, about 24.8 days); a longer one fires after
+ * 1 ms instead (Node.js `setTimeout`), so a timeout beyond it would end at once.
+ */
+export const MAX_TIMER_MILLIS = 2 ** 31 - 1;
 /** Upper bound of `maxBackoffMillis` (compliance suite: the delay SHOULD be capped at ≤ 60 s). */
 export const MAX_BACKOFF_CAP_MILLIS = 60_000;
 export const DELIVERY_DEFAULTS = {
@@ -202,7 +263,8 @@ function parseUrl(value: unknown): URL {
   if (value === undefined || value === null || value === '') {
     throw new InvalidOptionError(
       'url',
-      'is required: the remote-write endpoint, e.g. "http://127.0.0.1:9090/api/v1/write"',
+      'is required: the remote-write endpoint, e.g. "http://127.0.0.1:9090/api/v1/write" ' +
+        '(or set OTEL_EXPORTER_PROMETHEUS_REMOTE_WRITE_ENDPOINT)',
     );
   }
   if (typeof value !== 'string' && !(value instanceof URL))
@@ -233,46 +295,262 @@ function stringRecord(option: string, value: unknown): Record<string, string> {
   return out;
 }
 
-function resolveHeaders(options: PrometheusRemoteWriteExporterOptions, url: URL): Record<string, string> {
-  const headers = stringRecord('headers', options.headers);
-  const lower = new Set(Object.keys(headers).map((h) => h.toLowerCase()));
-  for (const name of Object.keys(headers)) {
+/** A header option's name for messages: `headers.X-Token`, or quoted when it is no valid name. */
+function headerOption(option: string, name: string): string {
+  return headerNameProblem(name) ? `${option}[${JSON.stringify(name.slice(0, 60))}]` : `${option}.${name}`;
+}
+
+/**
+ * The static `headers` record, checked as Node would check it at send time (RFC 9110 §5), but
+ * at construction and without repeating a value: values are often credentials.
+ */
+function staticHeaders(value: unknown): Record<string, string> {
+  if (value === undefined || typeof value === 'function') return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidOptionError(
+      'headers',
+      `must be an object of string values or a function returning one, not ${kindOf(value)}`,
+    );
+  }
+  const out: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const [name, v] of Object.entries(value)) {
+    const option = headerOption('headers', name);
+    const nameProblem = headerNameProblem(name);
+    if (nameProblem) throw new InvalidOptionError(option, nameProblem);
+    if (typeof v !== 'string') throw new InvalidOptionError(option, `must be a string, not ${kindOf(v)}`);
+    const valueProblem = headerValueProblem(v);
+    if (valueProblem) throw new InvalidOptionError(option, valueProblem);
     if (isReservedHeader(name)) {
+      throw new InvalidOptionError(option, 'cannot be set: the remote-write protocol fixes this header');
+    }
+    if (seen.has(name.toLowerCase())) {
+      throw new InvalidOptionError(option, 'is given twice (header names are case-insensitive)');
+    }
+    seen.add(name.toLowerCase());
+    out[name] = v;
+  }
+  return out;
+}
+
+/** The type of a value, for messages that must not show the value itself. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+/** RFC 7617 §2: the user-id holds no colon, neither holds control characters. */
+function basicCredential(option: string, username: string, password: string): string {
+  const where = option === 'url' ? 'the user name in "url"' : `"${option}.username"`;
+  if (username.includes(':')) {
+    throw new InvalidOptionError(
+      option === 'url' ? 'url' : `${option}.username`,
+      `must not contain ":"${option === 'url' ? ' (%3A) in its user name' : ''} (RFC 7617 §2: ` +
+        `the user-id cannot hold a colon; ${where} would be read as a shorter user name)`,
+    );
+  }
+  // eslint-disable-next-line no-control-regex
+  const control = /[\x00-\x1f\x7f]/;
+  if (control.test(username) || control.test(password)) {
+    throw new InvalidOptionError(
+      option === 'url' ? 'url' : `${option}.${control.test(username) ? 'username' : 'password'}`,
+      `must not contain control characters such as CR or LF${option === 'url' ? ' in its user info' : ''} (RFC 7617 §2)`,
+    );
+  }
+  return 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64');
+}
+
+function urlCredential(url: URL): string {
+  let user: string;
+  let pass: string;
+  try {
+    user = decodeURIComponent(url.username);
+    pass = decodeURIComponent(url.password);
+  } catch {
+    throw new InvalidOptionError('url', 'has user info that is not valid percent-encoding');
+  }
+  return basicCredential('url', user, pass);
+}
+
+function resolveOAuth2(value: unknown, timeoutMillis: number, transport: TransportOptions): OAuth2Authorizer {
+  const o = plainObject('oauth2', value, [
+    'tokenUrl',
+    'clientId',
+    'clientSecret',
+    'scopes',
+    'endpointParams',
+  ]);
+  const { tokenUrl: rawUrl, clientId, clientSecret, scopes = [], endpointParams = {} } = o;
+  let tokenUrl: URL;
+  try {
+    if (typeof rawUrl !== 'string' && !(rawUrl instanceof URL)) throw new TypeError();
+    tokenUrl = new URL(String(rawUrl));
+  } catch {
+    throw new InvalidOptionError('oauth2.tokenUrl', 'is required: an absolute http:// or https:// URL');
+  }
+  if (tokenUrl.protocol !== 'http:' && tokenUrl.protocol !== 'https:') {
+    throw new InvalidOptionError(
+      'oauth2.tokenUrl',
+      `must use http:// or https://, not ${tokenUrl.protocol}//`,
+    );
+  }
+  if (typeof clientId !== 'string' || clientId === '')
+    throw new InvalidOptionError('oauth2.clientId', 'is required: a non-empty string');
+  if (typeof clientSecret !== 'string')
+    throw new InvalidOptionError('oauth2.clientSecret', 'is required: a string');
+  // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+  if (
+    !Array.isArray(scopes) ||
+    !scopes.every((s) => typeof s === 'string' && /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s))
+  ) {
+    throw new InvalidOptionError(
+      'oauth2.scopes',
+      'must be an array of scope names (RFC 6749 §3.3: printable ASCII, no space, " or \\)',
+    );
+  }
+  const params = plainObject('oauth2.endpointParams', endpointParams, undefined);
+  for (const [k, v] of Object.entries(params)) {
+    if (typeof v !== 'string') throw new InvalidOptionError(`oauth2.endpointParams.${k}`, 'must be a string');
+    if (k === 'grant_type' || k === 'scope') {
       throw new InvalidOptionError(
-        `headers.${name}`,
-        'cannot be set: the remote-write protocol fixes this header',
+        `oauth2.endpointParams.${k}`,
+        k === 'scope' ? 'cannot be set: use oauth2.scopes' : 'cannot be set: the grant is client_credentials',
       );
     }
   }
+  const agent = agentForEndpoint(transport, tokenUrl);
+  return new OAuth2Authorizer(
+    { tokenUrl, clientId, clientSecret, scopes, endpointParams: params as Record<string, string> },
+    { timeoutMillis, ...(agent !== undefined ? { agent } : {}) },
+  );
+}
+
+function resolveSigV4(value: unknown): SigV4Authorizer {
+  const o = plainObject('sigv4', value, ['region', 'service', 'credentials']);
+  const region = o['region'] ?? (process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION']);
+  if (typeof region !== 'string' || !/^[a-z0-9-]+$/.test(region)) {
+    throw new InvalidOptionError(
+      'sigv4.region',
+      region === undefined
+        ? 'is required (or AWS_REGION): the AWS region, e.g. "us-east-1"'
+        : 'must be an AWS region such as "us-east-1"',
+    );
+  }
+  const service = o['service'] ?? 'aps';
+  if (typeof service !== 'string' || !/^[a-z0-9-]+$/.test(service)) {
+    throw new InvalidOptionError('sigv4.service', 'must be an AWS signing name such as "aps"');
+  }
+  const credentials = o['credentials'];
+  if (credentials !== undefined && typeof credentials !== 'function') {
+    // Other keys are let through: the AWS SDK's credential objects carry more (expiration, accountId…).
+    const c = plainObject('sigv4.credentials', credentials, undefined);
+    if (
+      typeof c['accessKeyId'] !== 'string' ||
+      c['accessKeyId'] === '' ||
+      typeof c['secretAccessKey'] !== 'string'
+    ) {
+      throw new InvalidOptionError(
+        'sigv4.credentials',
+        'must be { accessKeyId, secretAccessKey, sessionToken? } strings or a function returning them',
+      );
+    }
+    if (c['sessionToken'] !== undefined && typeof c['sessionToken'] !== 'string') {
+      throw new InvalidOptionError('sigv4.credentials.sessionToken', 'must be a string');
+    }
+  }
+  return new SigV4Authorizer({
+    region,
+    service,
+    credentials: credentials as AwsCredentials | AwsCredentialsProvider | undefined,
+  });
+}
+
+/** An object option; with `keys`, any other key is refused as a likely misspelling. */
+function plainObject(option: string, value: unknown, keys: string[] | undefined): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidOptionError(option, `must be an object, not ${kindOf(value)}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (keys && !keys.includes(key)) {
+      throw new InvalidOptionError(`${option}.${key}`, `is not an option of ${option} (${keys.join(', ')})`);
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * The headers every request carries (user headers, tenant, a fixed credential), and those
+ * computed per attempt. At most one way to authenticate; none may replace the protocol's headers.
+ */
+function resolveHeaders(
+  options: PrometheusRemoteWriteExporterOptions,
+  url: URL,
+): { headers: Record<string, string>; authorizers: Authorizer[] } {
+  const headers = staticHeaders(options.headers);
+  const lower = new Set(Object.keys(headers).map((h) => h.toLowerCase()));
+  const inUrl = url.username !== '' || url.password !== '';
   const auths = [
     options.basicAuth !== undefined && 'basicAuth',
     options.bearerToken !== undefined && 'bearerToken',
+    options.oauth2 !== undefined && 'oauth2',
+    options.sigv4 !== undefined && 'sigv4',
     lower.has('authorization') && 'headers.Authorization',
-    (url.username !== '' || url.password !== '') && 'credentials in url',
-  ].filter(Boolean);
+    inUrl && 'credentials in url',
+  ].filter((a): a is string => typeof a === 'string');
   if (auths.length > 1)
     throw new InvalidOptionError(
       auths.join(' and '),
       'cannot be used together: choose one way to authenticate',
     );
 
+  // Names the exporter sets itself: a headers() function may not return them.
+  const taken = new Map<string, string>(RESERVED_HEADERS.map((h) => [h, 'the remote-write protocol']));
+  if (auths[0] && auths[0] !== 'headers.Authorization') taken.set('authorization', auths[0]);
+
+  if (options.tenant !== undefined) {
+    if (typeof options.tenant !== 'string' || options.tenant === '')
+      throw new InvalidOptionError('tenant', 'must be a non-empty string (the X-Scope-OrgID header)');
+    const problem = headerValueProblem(options.tenant);
+    if (problem) throw new InvalidOptionError('tenant', problem);
+    if (lower.has('x-scope-orgid'))
+      throw new InvalidOptionError(
+        'tenant and headers.X-Scope-OrgID',
+        'cannot be used together: both set X-Scope-OrgID; keep one',
+      );
+    headers['X-Scope-OrgID'] = options.tenant;
+    taken.set('x-scope-orgid', 'tenant');
+  }
+
+  const authorizers: Authorizer[] = [];
+  if (typeof options.headers === 'function') {
+    authorizers.push(new HeadersFunctionAuthorizer(options.headers, taken));
+  }
   if (options.basicAuth !== undefined) {
     const { username, password } = (options.basicAuth ?? {}) as { username?: unknown; password?: unknown };
     if (typeof username !== 'string' || typeof password !== 'string') {
       throw new InvalidOptionError('basicAuth', 'must be { username: string, password: string }');
     }
-    headers['Authorization'] = 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64');
+    headers['Authorization'] = basicCredential('basicAuth', username, password);
   } else if (options.bearerToken !== undefined) {
     if (typeof options.bearerToken !== 'string' || options.bearerToken === '') {
       throw new InvalidOptionError('bearerToken', 'must be a non-empty string');
     }
+    const problem = headerValueProblem(options.bearerToken);
+    if (problem) throw new InvalidOptionError('bearerToken', problem);
     headers['Authorization'] = `Bearer ${options.bearerToken}`;
-  } else if (url.username !== '' || url.password !== '') {
-    const user = decodeURIComponent(url.username);
-    const pass = decodeURIComponent(url.password);
-    headers['Authorization'] = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+  } else if (options.oauth2 !== undefined) {
+    const timeout = options.timeoutMillis;
+    const valid = typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0;
+    authorizers.push(resolveOAuth2(options.oauth2, valid ? timeout : DEFAULT_TIMEOUT_MILLIS, options));
+  } else if (options.sigv4 !== undefined) {
+    for (const h of ['x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256']) taken.set(h, 'sigv4');
+    // Last: it signs every header the others set.
+    authorizers.push(resolveSigV4(options.sigv4));
+  } else if (inUrl) {
+    headers['Authorization'] = urlCredential(url);
   }
-  return headers;
+  return { headers, authorizers };
 }
 
 /**
@@ -325,19 +603,27 @@ export function resolveNaming(
   return { translationStrategy, addMetricSuffixes: addsSuffixes(translationStrategy), namespace };
 }
 
-export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError('options', 'must be an object with at least { url }', options);
+export function resolveOptions(explicit: PrometheusRemoteWriteExporterOptions): ResolvedOptions {
+  if (explicit === null || typeof explicit !== 'object') {
+    throw new InvalidOptionError('options', 'must be an object with at least { url }', explicit);
   }
+  // OTEL_EXPORTER_PROMETHEUS_REMOTE_WRITE_* fill in what the options leave out (env.ts).
+  const { options, sources } = withEnvironment(explicit);
   const url = parseUrl(options.url);
-  const headers = resolveHeaders(options, url);
+  checkRuntimeSupport(options, url, sources);
+  const transport = resolveTransport(options, url, sources);
+  const { headers, authorizers } = resolveHeaders(options, url);
   // Credentials travel in the Authorization header only, never in the URL used for requests and messages.
   url.username = '';
   url.password = '';
 
   const timeoutMillis = options.timeoutMillis ?? DEFAULT_TIMEOUT_MILLIS;
-  if (typeof timeoutMillis !== 'number' || !Number.isFinite(timeoutMillis) || timeoutMillis <= 0) {
-    throw new InvalidOptionError('timeoutMillis', 'must be a positive number of milliseconds', timeoutMillis);
+  if (typeof timeoutMillis !== 'number' || !(timeoutMillis > 0 && timeoutMillis <= MAX_TIMER_MILLIS)) {
+    throw new InvalidOptionError(
+      'timeoutMillis',
+      `must be a positive number of milliseconds, at most ${MAX_TIMER_MILLIS}`,
+      timeoutMillis,
+    );
   }
 
   const naming = resolveNaming(options);
@@ -360,6 +646,8 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
         `externalLabels.${name}`,
         'must not be empty (an empty label value is no label)',
       );
+    if (!isUtf8Name(value))
+      throw new InvalidOptionError(`externalLabels.${name}`, 'must be valid UTF-8 (it has a lone surrogate)');
     externalLabels.set(name, value);
   }
 
@@ -387,11 +675,18 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
   const minBackoffMillis = number(options, 'minBackoffMillis', 0, MAX_BACKOFF_CAP_MILLIS);
   const maxBackoffMillis = number(options, 'maxBackoffMillis', 0, MAX_BACKOFF_CAP_MILLIS);
   if (maxBackoffMillis < minBackoffMillis) {
-    throw new InvalidOptionError(
-      'maxBackoffMillis',
-      `must not be below minBackoffMillis (${minBackoffMillis})`,
-      maxBackoffMillis,
-    );
+    // Name the option the user gave: a minBackoffMillis above the default maximum is its fault.
+    throw options.maxBackoffMillis === undefined
+      ? new InvalidOptionError(
+          'minBackoffMillis',
+          `must not be above maxBackoffMillis (${maxBackoffMillis}, its default)`,
+          minBackoffMillis,
+        )
+      : new InvalidOptionError(
+          'maxBackoffMillis',
+          `must not be below minBackoffMillis (${minBackoffMillis})`,
+          maxBackoffMillis,
+        );
   }
   const spoolDir = options.spoolDir;
   if (spoolDir !== undefined && (typeof spoolDir !== 'string' || spoolDir === '')) {
@@ -421,6 +716,7 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
   return {
     url,
     headers,
+    authorizers,
     timeoutMillis,
     ...naming,
     externalLabels,
@@ -432,6 +728,8 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
     markStaleWhenMissing: flag(options, 'markStaleWhenMissing', true),
     explicitHistogramsAsNative,
     agent: options.agent,
+    tls: transport.tls,
+    proxy: transport.proxy,
     debug: debug === true ? (text: string) => void process.stdout.write(text) : debug || undefined,
     protocol,
     maxSamplesPerSend,
@@ -439,8 +737,8 @@ export function resolveOptions(options: PrometheusRemoteWriteExporterOptions): R
     minBackoffMillis,
     maxBackoffMillis,
     maxRetryElapsedMillis: number(options, 'maxRetryElapsedMillis', 0, Infinity),
-    flushTimeoutMillis: number(options, 'flushTimeoutMillis', 0, Infinity),
-    shutdownTimeoutMillis: number(options, 'shutdownTimeoutMillis', 0, Infinity),
+    flushTimeoutMillis: number(options, 'flushTimeoutMillis', 0, MAX_TIMER_MILLIS),
+    shutdownTimeoutMillis: number(options, 'shutdownTimeoutMillis', 0, MAX_TIMER_MILLIS),
     maxConcurrentRequests: integer(options, 'maxConcurrentRequests', 1, 64),
     maxQueueBytes: integer(options, 'maxQueueBytes', 1024),
     queueCapacity,

@@ -5,13 +5,13 @@
  * variables, the retry line on stderr, -v and -q.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
+import { runNode, type ChildRun } from './helpers/child.js';
 import { makeCerts, type CertSet } from './helpers/certs.js';
 import { startMockReceiver, type MockReceiver } from './helpers/mock-receiver.js';
 import { freePort, receiverOrSkip, startPrometheus, type Receiver } from './helpers/receivers.js';
@@ -21,33 +21,11 @@ const PRW = fileURLToPath(new URL('../dist/prw.js', import.meta.url));
 const skip = receiverOrSkip('prometheus').skip ?? tinyproxyOrSkip().skip;
 const BASIC = 'dave:cli-pass';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ChildRun;
 
 /** Runs prw with none of the runner's PRW_*, OTEL_* or proxy variables. */
 function prw(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(PRW_|OTEL_)|_proxy$/i.test(k)),
-  );
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [PRW, ...args], {
-      env: { ...clean, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const killer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('error', reject);
-    p.on('exit', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runNode([PRW, ...args], { env, drop: /^(PRW_|OTEL_)|_proxy$/i });
 }
 
 describe('prw push: TLS, proxy, tenant, environment, -v/-q', { skip }, () => {

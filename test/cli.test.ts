@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RemoteWriteClient } from '../src/index.js';
+import { runNode, type ChildRun } from './helpers/child.js';
 import { labelsOf, seriesNamed, startMockReceiver, type MockReceiver } from './helpers/mock-receiver.js';
 
 const PRW = fileURLToPath(new URL('../dist/prw.js', import.meta.url));
@@ -31,32 +32,11 @@ beforeEach(() => {
   receiver.answers.length = 0;
 });
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ChildRun;
 
 /** Runs prw without any PRW_* variable of the environment running the tests. */
 function prw(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PRW_')));
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [PRW, ...args], {
-      env: { ...clean, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const killer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('error', reject);
-    p.on('exit', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return runNode([PRW, ...args], { env, drop: /^PRW_/ });
 }
 
 function values(name: string): number[] {

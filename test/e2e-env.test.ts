@@ -4,13 +4,13 @@
  * client certificate and key), pushes to real Prometheus serving mutual TLS and basic auth.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
+import { runNode, type ChildRun } from './helpers/child.js';
 import { makeCerts, type CertSet } from './helpers/certs.js';
 import { receiverOrSkip, startPrometheus, type Receiver } from './helpers/receivers.js';
 
@@ -18,27 +18,9 @@ const { skip } = receiverOrSkip('prometheus');
 const CHILD = fileURLToPath(new URL('./fixtures/env-child.ts', import.meta.url));
 const BASIC = 'Basic ' + Buffer.from('carol:env-pass').toString('base64');
 
-function runChild(
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // Nothing of the test runner's own environment that could configure the exporter.
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^OTEL_|_proxy$/i.test(k)));
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-      env: { ...base, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const killer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('error', reject);
-    p.on('exit', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** The child, with nothing of the test runner's own environment that could configure the exporter. */
+function runChild(env: Record<string, string>): Promise<ChildRun> {
+  return runNode(['--import', 'tsx', CHILD], { env, drop: /^OTEL_|_proxy$/i });
 }
 
 describe('configured only by environment variables', { skip }, () => {

@@ -6,12 +6,12 @@
  * and what was accepted arrives in bodies Prometheus accepts.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { RemoteWriteClient, RemoteWriteClientError } from '../src/index.js';
 import { main } from '../src/cli/main.js';
+import { runNode } from './helpers/child.js';
 import { startMockReceiver, type MockReceiver } from './helpers/mock-receiver.js';
 import { fuzzParameters, oddString, oddValue } from './helpers/fuzz.js';
 import { v1BodyProblems, v2BodyProblems } from './helpers/prometheus-accepts.js';
@@ -312,25 +312,11 @@ describe('prw push arguments (property-based)', () => {
       ['push', '--timeout', '-5', 'gauge', 'x', '1'],
       ...cases,
     ]) {
-      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-        (resolve, reject) => {
-          const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PRW_')));
-          const p = spawn(process.execPath, [PRW, ...argv], {
-            env: { ...env, PRW_URL: receiver.url, PRW_RETRY_FOR: '0' },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          let stdout = '';
-          let stderr = '';
-          p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-          p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-          const killer = setTimeout(() => p.kill('SIGKILL'), 20_000);
-          p.on('error', reject);
-          p.on('exit', (code) => {
-            clearTimeout(killer);
-            resolve({ code, stdout, stderr });
-          });
-        },
-      );
+      const r = await runNode([PRW, ...argv], {
+        env: { PRW_URL: receiver.url, PRW_RETRY_FOR: '0' },
+        drop: /^PRW_/,
+        timeoutMs: 20_000,
+      });
       assertOutcome(argv, r);
       const inProcess = await runMain(argv);
       assert.equal(

@@ -20,18 +20,7 @@ import { encodeLabelFields } from '../src/wire/label-fields.js';
 import { ProtobufWriter } from '../src/wire/protobuf-writer.js';
 import { encodeRequestV2, RequestV2Encoder } from '../src/wire/rw2.js';
 import { SeriesFrame } from '../src/wire/series-frame.js';
-
-/** mulberry32: a failing seed can be run again. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded as random } from './helpers/random.js';
 
 const T0 = 1_700_000_000_000;
 

@@ -12,6 +12,7 @@ import type { DataPoint, Histogram, ResourceMetrics } from '@opentelemetry/sdk-m
 import protobuf from 'protobufjs';
 import { Chunker, type Chunk } from '../src/deliver/batching.js';
 import { PrometheusRemoteWriteExporter } from '../src/exporter.js';
+import type { PrometheusRemoteWriteExporterOptions } from '../src/options.js';
 import type { EncodedSeriesBlock, Label, TimeSeries } from '../src/model.js';
 import { DeltaAccumulator } from '../src/translate/delta.js';
 import { SeriesState } from '../src/translate/series-state.js';
@@ -22,6 +23,7 @@ import { encodeWriteRequest } from '../src/wire/rw1.js';
 import { SeriesFrame } from '../src/wire/series-frame.js';
 import { snappyUncompress } from '../src/wire/snappy.js';
 import { T0_MS, gauge, histogram, hr, resourceMetrics, sum } from './helpers/otel.js';
+import { seeded as random } from './helpers/random.js';
 
 const root = protobuf.loadSync(fileURLToPath(new URL('../proto/remote.proto', import.meta.url)));
 const WriteRequest = root.lookupType('prometheus.WriteRequest');
@@ -360,18 +362,6 @@ describe('the exporter with frames', () => {
   });
 });
 
-/** A small seeded generator (mulberry32), so that a failing case can be run again. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A random life of two metrics: streams that come and go, attributes changed in place, zeros,
  * repeated and past end times, per-point end-time arrays, one series twice, a colliding metric
@@ -472,51 +462,70 @@ function randomLife(seed: number, exports: number): Array<() => ResourceMetrics>
   });
 }
 
+/**
+ * Random lives through two exporters with the same options, one framing (the default) and one
+ * made to take the per-series path (a debug hook): every export, the same request bodies. With
+ * shards, requests answer in any order, so an export's bodies are compared as a sorted list.
+ * Returns how many requests the last exports made.
+ */
+async function compareLives(
+  lives: number,
+  options: Partial<PrometheusRemoteWriteExporterOptions>,
+  minSamplesPerSend: number,
+): Promise<number> {
+  // As a 2.0 receiver answers: what it wrote.
+  const ok = {
+    status: 204,
+    statusText: 'No Content',
+    headers: { 'x-prometheus-remote-write-samples-written': '1' },
+    bodyPrefix: '',
+  };
+  const sharded = (options.maxConcurrentRequests ?? 1) > 1;
+  const inOrder = (bodies: Buffer[]) => (sharded ? [...bodies].sort(Buffer.compare) : bodies);
+  let lastRequests = 0;
+  for (let seed = 1; seed <= lives; seed++) {
+    const limits = { maxSamplesPerSend: minSamplesPerSend + (seed % 30), maxRequestBytes: 1500 + seed * 97 };
+    const sent: Buffer[][] = [[], []];
+    const exporters = [{}, { debug: () => {} }].map(
+      (extra, which) =>
+        new PrometheusRemoteWriteExporter(
+          {
+            url: 'http://127.0.0.1:9/api/v1/write',
+            markStaleWhenMissing: true,
+            ...options,
+            ...limits,
+            ...extra,
+          },
+          { post: async (body) => (sent[which]!.push(snappyUncompress(body)), ok) },
+        ),
+    );
+    const life = randomLife(seed, 12);
+    for (let k = 0; k < life.length; k++) {
+      const rm = (life[k] as () => ResourceMetrics)();
+      for (const exporter of exporters) {
+        await new Promise<void>((resolve) => exporter.export(rm, () => resolve()));
+        await exporter.forceFlush();
+      }
+      const [framed, perSeries] = sent.map(inOrder) as [Buffer[], Buffer[]];
+      assert.equal(framed.length, perSeries.length, `seed ${seed}, export ${k}: requests`);
+      framed.forEach((body, i) =>
+        assert.equal(Buffer.compare(body, perSeries[i]!), 0, `seed ${seed}, export ${k}, request ${i}`),
+      );
+      if (k === life.length - 1) lastRequests += framed.length;
+      sent[0] = [];
+      sent[1] = [];
+    }
+    for (const exporter of exporters) await exporter.shutdown();
+  }
+  return lastRequests;
+}
+
 describe('the exporter with frames, random lives', () => {
   for (const protocol of ['v1', 'v2'] as const)
     it(`40 lives of 12 exports each, ${protocol}: the bytes of the per-series path, request by request`, async (t) => {
       t.mock.method(Date, 'now', () => T0_MS + 3_600_000);
       const patched = t.mock.method(SeriesFrame.prototype, 'set');
-      // As a 2.0 receiver answers: what it wrote.
-      const ok = {
-        status: 204,
-        statusText: 'No Content',
-        headers: { 'x-prometheus-remote-write-samples-written': '1' },
-        bodyPrefix: '',
-      };
-      for (let seed = 1; seed <= 40; seed++) {
-        const limits = { maxSamplesPerSend: 5 + (seed % 30), maxRequestBytes: 1500 + seed * 97 };
-        const sent: Buffer[][] = [[], []];
-        const exporters = [{}, { debug: () => {} }].map(
-          (extra, which) =>
-            new PrometheusRemoteWriteExporter(
-              {
-                url: 'http://127.0.0.1:9/api/v1/write',
-                markStaleWhenMissing: true,
-                protocol,
-                ...limits,
-                ...extra,
-              },
-              { post: async (body) => (sent[which]!.push(snappyUncompress(body)), ok) },
-            ),
-        );
-        const life = randomLife(seed, 12);
-        for (let k = 0; k < life.length; k++) {
-          const rm = (life[k] as () => ResourceMetrics)();
-          for (const exporter of exporters) {
-            await new Promise<void>((resolve) => exporter.export(rm, () => resolve()));
-            await exporter.forceFlush();
-          }
-          const [framed, perSeries] = sent as [Buffer[], Buffer[]];
-          assert.equal(framed.length, perSeries.length, `seed ${seed}, export ${k}: requests`);
-          framed.forEach((body, i) =>
-            assert.equal(Buffer.compare(body, perSeries[i]!), 0, `seed ${seed}, export ${k}, request ${i}`),
-          );
-          sent[0] = [];
-          sent[1] = [];
-        }
-        for (const exporter of exporters) await exporter.shutdown();
-      }
+      await compareLives(40, { protocol }, 5);
       assert.ok(patched.mock.callCount() > 5000, `values written into frames: ${patched.mock.callCount()}`);
     });
 
@@ -525,46 +534,9 @@ describe('the exporter with frames, random lives', () => {
     const patched = t.mock.method(SeriesFrame.prototype, 'set');
     // Frames are split at their shard boundaries, never series by series from their labels.
     const labelsRead = t.mock.method(SeriesFrame.prototype, 'labelsOf');
-    const ok = { status: 204, statusText: 'No Content', headers: {}, bodyPrefix: '' };
-    // Shards answer in any order: the requests of an export are compared as a sorted list.
-    const sorted = (bodies: Buffer[]) => [...bodies].sort(Buffer.compare);
-    let runsPerShard = 0;
-    for (let seed = 1; seed <= 25; seed++) {
-      // At least a histogram point's 7 series per request: no group over a limit (its report reads labels).
-      const limits = { maxSamplesPerSend: 7 + (seed % 30), maxRequestBytes: 1500 + seed * 97 };
-      const sent: Buffer[][] = [[], []];
-      const exporters = [{}, { debug: () => {} }].map(
-        (extra, which) =>
-          new PrometheusRemoteWriteExporter(
-            {
-              url: 'http://127.0.0.1:9/api/v1/write',
-              markStaleWhenMissing: true,
-              maxConcurrentRequests: 4,
-              ...limits,
-              ...extra,
-            },
-            { post: async (body) => (sent[which]!.push(snappyUncompress(body)), ok) },
-          ),
-      );
-      const life = randomLife(seed, 12);
-      for (let k = 0; k < life.length; k++) {
-        const rm = (life[k] as () => ResourceMetrics)();
-        for (const exporter of exporters) {
-          await new Promise<void>((resolve) => exporter.export(rm, () => resolve()));
-          await exporter.forceFlush();
-        }
-        const [framed, perSeries] = sent.map(sorted) as [Buffer[], Buffer[]];
-        assert.equal(framed.length, perSeries.length, `seed ${seed}, export ${k}: requests`);
-        framed.forEach((body, i) =>
-          assert.equal(Buffer.compare(body, perSeries[i]!), 0, `seed ${seed}, export ${k}, request ${i}`),
-        );
-        if (k === 11) runsPerShard += framed.length;
-        sent[0] = [];
-        sent[1] = [];
-      }
-      for (const exporter of exporters) await exporter.shutdown();
-    }
-    assert.ok(runsPerShard >= 25 * 4, `requests of the last exports: ${runsPerShard}`);
+    // At least a histogram point's 7 series per request: no group over a limit (its report reads labels).
+    const requests = await compareLives(25, { maxConcurrentRequests: 4 }, 7);
+    assert.ok(requests >= 25 * 4, `requests of the last exports: ${requests}`);
     assert.ok(patched.mock.callCount() > 3000, `values written into frames: ${patched.mock.callCount()}`);
     assert.equal(labelsRead.mock.callCount(), 0, 'labels read back from frames');
   });

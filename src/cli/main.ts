@@ -3,6 +3,9 @@
  * what it gets. Exit status: 0 done, 1 the receiver did not take the data, 2 bad usage or input.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { redactUrl } from '../deliver/http.js';
+import { ENV } from '../env.js';
 import { RemoteWriteClient, type RemoteWriteClientOptions } from '../client/client.js';
 import { VERSION } from '../version.js';
 import { startDebugReceiver, type DebugReceiver } from './receiver.js';
@@ -54,10 +57,23 @@ Options:
       --timeout MS         time for one request (env PRW_TIMEOUT; default 10000)
       --retry-for MS       keep retrying 5xx, 429 and network errors this long (env PRW_RETRY_FOR; default 60000)
       --protocol v1|v2|auto  remote-write version (env PRW_PROTOCOL; default v1)
+      --tenant ID          send X-Scope-OrgID: ID (Grafana Mimir, Cortex)
+      --ca FILE            CA certificates (PEM) for an https:// url
+      --cert FILE          client certificate (PEM) for mutual TLS; needs --key
+      --key FILE           the client certificate's private key (PEM)
+      --insecure           do not verify the receiver's certificate (tests only)
+      --proxy URL          an HTTP proxy (default: HTTPS_PROXY/HTTP_PROXY, NO_PROXY); "none" for none
       --debug              print the request in the debug format, and send it
       --dry-run            print the request in the debug format; send nothing
+  -v, --verbose            print a one-line summary of what was sent
+  -q, --quiet              print nothing but errors
   -h, --help               show this help
 
+Without --url, PRW_URL or else OTEL_EXPORTER_PROMETHEUS_REMOTE_WRITE_ENDPOINT is used; the
+other OTEL_EXPORTER_PROMETHEUS_REMOTE_WRITE_* variables apply as in the library (HEADERS,
+TIMEOUT, PROTOCOL, CERTIFICATE, CLIENT_CERTIFICATE, CLIENT_KEY, INSECURE); options win.
+When a request fails and is retried, one line on stderr says what failed and for how long
+it will keep trying (--retry-for).
 Prefer the environment variables for secrets: arguments are visible to other users in ps.
 Exit status: 0 sent, 1 not accepted by the receiver, 2 bad usage or input.
 `;
@@ -100,26 +116,50 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr(`prw: ${err.message}\n`);
+      io.stderr(`prw: ${oneLine(err.message)}\n`);
       return 2;
     }
-    io.stderr(`prw: ${err instanceof Error ? err.message : String(err)}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr(`prw: ${message}\n`);
+    // The library's words name its options; say what they are called here.
+    if (/\bTLS: /.test(message)) {
+      io.stderr(
+        'prw: here tls.caFile is --ca, tls.certFile/keyFile --cert/--key, tls.insecureSkipVerify --insecure\n',
+      );
+    }
     return 1;
   }
 }
 
+/** A message as one line of stderr: line breaks from the arguments quoted in it are escaped. */
+function oneLine(message: string): string {
+  return message.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+}
+
 /** parseArgs with usage errors, and negative numbers taken as values rather than options. */
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: T) {
-  const takesValue = new Set<string>();
+  /** Option as written → its long name, for the options that take a value. */
+  const takesValue = new Map<string, string>();
   for (const [name, o] of Object.entries(options)) {
     if (o.type === 'string') {
-      takesValue.add(`--${name}`);
-      if (o.short) takesValue.add(`-${o.short}`);
+      takesValue.set(`--${name}`, name);
+      if (o.short) takesValue.set(`-${o.short}`, name);
     }
   }
   const NEGATIVE = /^-(\d+(\.\d*)?([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|Inf(inity)?)$/i;
   const MARK = '\u0000';
-  const marked = args.map((a, i) => (NEGATIVE.test(a) && !takesValue.has(args[i - 1] ?? '') ? MARK + a : a));
+  const marked: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const long = takesValue.get(a);
+    const next = args[i + 1];
+    if (long !== undefined && next !== undefined && NEGATIVE.test(next)) {
+      // `--timeout -5`: a negative number is the option's value (checked later), which parseArgs
+      // takes only in the `--name=value` form.
+      marked.push(`--${long}=${next}`);
+      i++;
+    } else marked.push(NEGATIVE.test(a) ? MARK + a : a);
+  }
   try {
     const { values, positionals } = parseArgs({
       args: marked,
@@ -129,7 +169,8 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: readonly
     });
     return { values, positionals: positionals.map((p) => (p.startsWith(MARK) ? p.slice(1) : p)) };
   } catch (err) {
-    throw new UsageError((err as Error).message, { cause: err });
+    // parseArgs explains on two lines; prw says it on one.
+    throw new UsageError((err as Error).message.replace(/\s*\n\s*/g, ' '), { cause: err });
   }
 }
 
@@ -147,8 +188,16 @@ const PUSH_OPTIONS = {
   timeout: { type: 'string' },
   'retry-for': { type: 'string' },
   protocol: { type: 'string' },
+  tenant: { type: 'string' },
+  ca: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  insecure: { type: 'boolean' },
+  proxy: { type: 'string' },
   debug: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -167,9 +216,10 @@ async function push(args: readonly string[], io: Io): Promise<number> {
     );
   }
   if (name === undefined) throw new UsageError(`push ${kind} needs a metric NAME`);
-  if (numbers.length === 0) throw new UsageError(`push ${kind} ${name} needs a value`);
+  if (numbers.length === 0) throw new UsageError(`push ${kind} ${JSON.stringify(name)} needs a value`);
   if (kind !== 'histogram' && numbers.length > 1) {
-    throw new UsageError(`push ${kind} takes one value, got ${numbers.length}: ${numbers.join(' ')}`);
+    // The values are not repeated: a misplaced argument may be a secret.
+    throw new UsageError(`push ${kind} takes one value, got ${numbers.length}`);
   }
   const parsed = numbers.map((n) => number(n, 'value'));
   const labels = Object.fromEntries((v.label ?? []).map((l) => keyValue(l, '=', '--label', 'NAME=VALUE')));
@@ -178,12 +228,15 @@ async function push(args: readonly string[], io: Io): Promise<number> {
 
   const env = io.env;
   const dryRun = v['dry-run'] === true;
-  const url = v.url ?? env['PRW_URL'];
-  if (!dryRun && (url === undefined || url === '')) {
-    throw new UsageError('no endpoint: give --url URL or set PRW_URL (or use --dry-run)');
+  const url = v.url ?? emptyAsUndefined(env['PRW_URL']) ?? emptyAsUndefined(env[ENV.endpoint]);
+  if (!dryRun && url === undefined) {
+    throw new UsageError(`no endpoint: give --url URL or set PRW_URL or ${ENV.endpoint} (or use --dry-run)`);
   }
+  if (v.verbose && v.quiet) throw new UsageError('--verbose and --quiet cannot be used together');
   const headerLines = v.header ?? (env['PRW_HEADERS'] ?? '').split('\n').filter((h) => h.trim() !== '');
-  const headers = Object.fromEntries(headerLines.map((h) => keyValue(h, ':', '--header', "'NAME: VALUE'")));
+  const headers = Object.fromEntries(
+    headerLines.map((h) => keyValue(h, ':', '--header', "'NAME: VALUE'", false)),
+  );
   const bearerToken = v['bearer-token'] ?? emptyAsUndefined(env['PRW_BEARER_TOKEN']);
   const basic = v['basic-auth'] ?? emptyAsUndefined(env['PRW_BASIC_AUTH']);
   const timeout = v.timeout ?? emptyAsUndefined(env['PRW_TIMEOUT']);
@@ -193,18 +246,39 @@ async function push(args: readonly string[], io: Io): Promise<number> {
     throw new UsageError(`--protocol must be v1, v2 or auto, got ${JSON.stringify(protocol)}`);
   }
 
+  const transport = transportOptions(v);
+  const summary = { requests: 0, samples: 0 };
+  const printDebug = dryRun || v.debug === true;
+  // -v counts what the debug text shows: one "[DEBUG] remote_write_req_seq" line per request,
+  // one line per sample.
+  const debug =
+    printDebug || v.verbose
+      ? (text: string): void => {
+          for (const line of text.split('\n')) {
+            if (line.startsWith('[DEBUG] remote_write_req_seq')) summary.requests++;
+            else if (line !== '' && !line.startsWith('#')) summary.samples++;
+          }
+          if (printDebug) io.stdout(text);
+        }
+      : false;
+  const stopRetryNotice = v.quiet || dryRun ? undefined : retryNotice(io, retryFor);
+  const started = Date.now();
+
   // A dry run sends to a receiver inside this process that prints nothing: the text shown is
   // exactly what the exporter would send.
   let sink: DebugReceiver | undefined;
   let client: RemoteWriteClient;
+  // The exporter's retry timers never keep a process alive by themselves; this command waits
+  // for the answer (or the end of --retry-for), so it holds the process until then.
+  const hold = setInterval(() => {}, 60_000);
   try {
     if (dryRun) sink = await startDebugReceiver({ onRequest: () => undefined });
     const options: RemoteWriteClientOptions = {
       url: sink ? sink.url : (url as string),
       batch: true,
       flushOnExit: false,
-      debug: dryRun || v.debug === true ? io.stdout : false,
-      ...(sink ? {} : { headers }),
+      debug,
+      ...(sink ? { proxy: false } : { headers, ...transport }),
       ...(bearerToken !== undefined && !sink ? { bearerToken } : {}),
       ...(basic !== undefined && !sink ? { basicAuth: keyValueObject(basic) } : {}),
       ...(timeout !== undefined ? { timeoutMillis: number(timeout, '--timeout') } : {}),
@@ -234,9 +308,67 @@ async function push(args: readonly string[], io: Io): Promise<number> {
     }
     await client.close();
   } finally {
+    clearInterval(hold);
+    stopRetryNotice?.();
     await sink?.close();
   }
+  if (v.verbose) {
+    const target = sink ? 'nowhere (--dry-run)' : redactUrl(new URL(url as string));
+    io.stderr(
+      `prw: sent ${kind} ${name}: ${plural(summary.samples, 'sample')} in ${plural(summary.requests, 'request')} ` +
+        `to ${target} in ${Date.now() - started} ms\n`,
+    );
+  }
   return 0;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** --tenant, --ca, --cert, --key, --insecure, --proxy as exporter options. */
+function transportOptions(v: {
+  tenant?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  insecure?: boolean;
+  proxy?: string;
+}): Pick<RemoteWriteClientOptions, 'tenant' | 'tls' | 'proxy'> {
+  const out: Pick<RemoteWriteClientOptions, 'tenant' | 'tls' | 'proxy'> = {};
+  if (v.tenant !== undefined) out.tenant = v.tenant;
+  if (v.ca !== undefined || v.cert !== undefined || v.key !== undefined || v.insecure) {
+    out.tls = {
+      ...(v.ca !== undefined && { caFile: v.ca }),
+      ...(v.cert !== undefined && { certFile: v.cert }),
+      ...(v.key !== undefined && { keyFile: v.key }),
+      ...(v.insecure && { insecureSkipVerify: true }),
+    };
+  }
+  if (v.proxy !== undefined) out.proxy = v.proxy === 'none' ? false : v.proxy;
+  return out;
+}
+
+/**
+ * One line on stderr when the first request fails and is retried: what failed and how long it
+ * will keep trying. The exporter says so through OTel's diag logger (at debug level); this
+ * listens for it while the command runs.
+ */
+function retryNotice(io: Io, retryFor: string | undefined): () => void {
+  let said = false;
+  const seconds = retryFor === undefined ? 60 : Number(retryFor) / 1000;
+  const onDebug = (message: string): void => {
+    const m = /^prometheus remote write: retry 1 in \d+ ms after: (.*)$/s.exec(message);
+    if (!m || said) return;
+    said = true;
+    io.stderr(`prw: ${m[1]}; retrying for up to ${seconds} s (--retry-for)\n`);
+  };
+  const ignore = (): void => {};
+  diag.setLogger(
+    { debug: onDebug, verbose: ignore, info: ignore, warn: ignore, error: ignore },
+    { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true },
+  );
+  return () => diag.disable();
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
@@ -247,9 +379,20 @@ function emptyAsUndefined(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-function keyValue(text: string, separator: string, flag: string, form: string): [string, string] {
+/** `NAME<separator>VALUE`; a header (`echo` false) is never repeated: its value may be a secret. */
+function keyValue(
+  text: string,
+  separator: string,
+  flag: string,
+  form: string,
+  echo = true,
+): [string, string] {
   const at = text.indexOf(separator);
-  if (at <= 0) throw new UsageError(`${flag} must be ${form}, got ${JSON.stringify(text)}`);
+  if (at <= 0) {
+    throw new UsageError(
+      `${flag} must be ${form}, got ${echo ? JSON.stringify(text) : at === 0 ? 'no NAME' : `no "${separator}"`}`,
+    );
+  }
   return [text.slice(0, at).trim(), text.slice(at + 1).trim()];
 }
 

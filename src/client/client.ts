@@ -15,9 +15,11 @@ import {
   type MetricData,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { inspect, type InspectOptions } from 'node:util';
 import { flushOnExit, type FlushOnExitOptions } from '../exit.js';
 import { PrometheusRemoteWriteExporter } from '../exporter.js';
 import { resolveNaming, type PrometheusRemoteWriteExporterOptions } from '../options.js';
+import { inspectAs } from '../redact.js';
 import { metricName, type MetricNameOptions, type NameKind } from '../translate/names.js';
 import { loadState, saveState, type SeriesState } from './state-file.js';
 import {
@@ -357,6 +359,22 @@ export class RemoteWriteClient {
       await this.settle(this.sendWaiting(), () => this.exporter.shutdown());
     })();
     return this.closing;
+  }
+
+  /** What `util.inspect` and `console.log` show: no header value, credential or URL query (redact.ts). */
+  [inspect.custom](_depth: number, options: InspectOptions): string {
+    return inspectAs('RemoteWriteClient', this.toJSON(), options);
+  }
+
+  /** `JSON.stringify(client)`: the same redacted summary. */
+  toJSON(): Record<string, unknown> {
+    return {
+      batch: this.batch,
+      stateFile: this.stateFile,
+      series: this.series.size,
+      closed: this.closing !== undefined,
+      exporter: this.exporter.toJSON(),
+    };
   }
 
   /** The same as `close()`, so the client can be handed to `flushOnExit` or anything that shuts down. */

@@ -29,7 +29,16 @@ import {
   type SeriesBatch,
   type TimeSeries,
 } from '../model.js';
-import { attributesToLabels, labelNamer, type LabelMap, type LabelNamer } from './attributes.js';
+import {
+  attributesToLabels,
+  isWellFormed,
+  labelNamer,
+  newLabelIssues,
+  toWellFormed,
+  type LabelIssues,
+  type LabelMap,
+  type LabelNamer,
+} from './attributes.js';
 import { decimalString } from './decimal.js';
 import type { DeltaAccumulator } from './delta.js';
 import {
@@ -41,6 +50,16 @@ import {
   type NameKind,
   type TranslationStrategy,
 } from './names.js';
+import {
+  checkPoints,
+  exportProblem,
+  type CheckedPoints,
+  metricProblem,
+  quotedMetricName,
+  quotedScopeName,
+  scopeProblem,
+  timeMillis,
+} from './malformed.js';
 import { explicitToCustomBuckets, exponentialToNative, MIN_SCHEMA } from './native-histogram.js';
 import { resourceLabels, scopeLabels, type ResourceOptions } from './resource.js';
 import {
@@ -52,7 +71,14 @@ import {
   type SeriesState,
 } from './series-state.js';
 import type { SeriesFrame } from '../wire/series-frame.js';
-import { addFramed, counterFrames, histogramFrames, sameBoundaries, type Partition } from './frames.js';
+import {
+  addFramed,
+  counterFrames,
+  histogramFrames,
+  sameBoundaries,
+  type FrameFor,
+  type Partition,
+} from './frames.js';
 import { hrTimeToMillis } from './time.js';
 
 export { hrTimeToMillis };
@@ -179,8 +205,13 @@ class BatchBuilder {
   maxTimestampMs = -Infinity;
   /** Whether any series was produced (the sink keeps none). */
   produced = false;
-  /** Metrics that could not be translated (see guarded). */
+  /** Scopes, metrics and points that could not be read, one message each (see guarded). */
   readonly problems: string[] = [];
+  /** Samples (or points) left out, by reason: SeriesBatch.dropped. */
+  readonly dropped = { malformed: 0, unsupported: 0, duplicate_series: 0 };
+  /** The first series refused as a duplicate, for the export's error. */
+  firstDuplicate: string | undefined = undefined;
+  attributesDropped = 0;
   private readonly exportNumber: number;
 
   constructor(
@@ -254,6 +285,8 @@ class BatchBuilder {
     if (record.seenInExport === this.exportNumber) {
       // Two points for one series at one time are rejected by Prometheus with the whole request.
       const labels = record.labels;
+      this.dropped.duplicate_series++;
+      this.firstDuplicate ??= describe(labels);
       warnOnce(
         this.warned,
         `dup:${record.key}`,
@@ -264,6 +297,11 @@ class BatchBuilder {
     }
     return true;
   }
+}
+
+/** A point's start time as samples carry it: 0 (none) when it is not a time. */
+function startMillis(point: { readonly startTime: unknown }): number {
+  return timeMillis(point.startTime) || 0;
 }
 
 /** A sample, with its start time when there is one (0: none). */
@@ -287,24 +325,39 @@ export function translate(
   state: TranslateState,
   sink?: SeriesSink,
 ): SeriesBatch {
+  const unreadable = exportProblem(resourceMetrics);
+  if (unreadable !== undefined) throw new Error(`nothing sent: ${unreadable}`);
   const builder = new BatchBuilder(state.warned, state.series, sink);
+  const resourceIssues = newLabelIssues();
   const resource = resourceLabels(
     resourceMetrics.resource.attributes,
     options,
     labelNamer(strategyOf(options)),
+    resourceIssues,
   );
+  reportLabelIssues(builder, state.warned, 'the resource', resourceIssues);
   // Lowest precedence first: external labels never override data (as in Prometheus), and
   // job/instance from the resource win over point attributes of the same name.
   const low = mergeLayers([options.externalLabels, resource.promoted]);
 
   let latestDeltaEnd: HrTime | undefined;
   for (const scopeMetrics of resourceMetrics.scopeMetrics) {
-    for (const metric of scopeMetrics.metrics) {
+    // A scope that cannot be read is skipped whole and named; the other scopes still go.
+    const badScope = scopeProblem(scopeMetrics);
+    if (badScope !== undefined) {
+      builder.problems.push(`scope ${quotedScopeName(scopeMetrics)} skipped: ${badScope}`);
+      continue;
+    }
+    for (const given of scopeMetrics.metrics) {
+      const metric = readable(builder, given);
+      if (metric === undefined) continue;
       if (isDelta(metric)) {
-        state.deltas.add(scopeMetrics.scope, metric);
-        for (const p of metric.dataPoints)
-          if (!latestDeltaEnd || hrTimeToMillis(p.endTime) > hrTimeToMillis(latestDeltaEnd))
-            latestDeltaEnd = p.endTime;
+        guarded(builder, metric, () => {
+          state.deltas.add(scopeMetrics.scope, metric);
+          for (const p of metric.dataPoints)
+            if (!latestDeltaEnd || hrTimeToMillis(p.endTime) > hrTimeToMillis(latestDeltaEnd))
+              latestDeltaEnd = p.endTime;
+        });
         continue;
       }
       guarded(builder, metric, () =>
@@ -336,9 +389,77 @@ export function translate(
       builder.add(builder.state.record(labels, name), { value: 1, timestampMs: builder.maxTimestampMs });
     }
   }
-  return builder.problems.length > 0
-    ? { series: builder.series, metadata: builder.metadata, problems: builder.problems }
-    : { series: builder.series, metadata: builder.metadata };
+  const { dropped } = builder;
+  if (dropped.duplicate_series > 0) {
+    builder.problems.push(
+      `${dropped.duplicate_series} samples not sent: their series was produced twice in this export ` +
+        `(two metrics or attribute sets map to the same labels; the first: ${builder.firstDuplicate})`,
+    );
+  }
+  const batch: { -readonly [K in keyof SeriesBatch]: SeriesBatch[K] } = {
+    series: builder.series,
+    metadata: builder.metadata,
+  };
+  if (builder.problems.length > 0) batch.problems = builder.problems;
+  if (dropped.malformed + dropped.unsupported + dropped.duplicate_series > 0) batch.dropped = { ...dropped };
+  if (builder.attributesDropped > 0) batch.attributesDropped = builder.attributesDropped;
+  return batch;
+}
+
+/**
+ * The metric with the points that can be read, or undefined when none of it can: what is left
+ * out is counted (`malformed`) and named in the export's error.
+ */
+function readable(builder: BatchBuilder, metric: MetricData): MetricData | undefined {
+  let checked: CheckedPoints;
+  try {
+    const wrong = metricProblem(metric);
+    if (wrong !== undefined) {
+      builder.problems.push(`metric ${quotedMetricName(metric)} not sent: ${wrong}`);
+      return undefined;
+    }
+    checked = checkPoints(metric);
+  } catch (err) {
+    // A getter that throws, a proxy: nothing of the metric can be trusted.
+    builder.dropped.malformed += Array.isArray(metric?.dataPoints) ? metric.dataPoints.length : 0;
+    builder.problems.push(`metric ${quotedMetricName(metric)} not sent: ${errorMessage(err)}`);
+    return undefined;
+  }
+  if (checked.malformed === 0) return metric;
+  builder.dropped.malformed += checked.malformed;
+  builder.problems.push(
+    `metric ${quotedMetricName(metric)}: ${checked.malformed} of ${metric.dataPoints.length} points not sent: ${checked.reason}`,
+  );
+  return { ...metric, dataPoints: checked.points } as MetricData;
+}
+
+/**
+ * One warning per metric (or for the resource) for attribute keys left out and for lone
+ * surrogates replaced; the keys are counted (`attributesDropped`) each time labels are made
+ * from them.
+ */
+function reportLabelIssues(
+  builder: BatchBuilder,
+  warned: Set<string>,
+  what: string,
+  issues: LabelIssues,
+): void {
+  if (issues.dropped > 0) {
+    builder.attributesDropped += issues.dropped;
+    warnOnce(
+      warned,
+      `keys:${what}`,
+      `prometheus remote write: attributes of ${what} left out of its labels: nothing valid is left of the ` +
+        `key as a label name, or its value cannot be written (the first: ${JSON.stringify(issues.firstDropped)})`,
+    );
+  }
+  if (issues.replaced > 0) {
+    warnOnce(
+      warned,
+      `surrogate:${what}`,
+      `prometheus remote write: labels of ${what} held a lone surrogate (not valid UTF-8); it is sent as U+FFFD`,
+    );
+  }
 }
 
 /**
@@ -349,10 +470,13 @@ function guarded(builder: BatchBuilder, metric: MetricData, add: () => void): vo
   try {
     add();
   } catch (err) {
-    const name = (metric as Partial<MetricData> | null)?.descriptor?.name;
-    const reason = err instanceof Error ? err.message : String(err);
-    builder.problems.push(`metric ${JSON.stringify(name ?? '(no name)')} not sent: ${reason}`);
+    builder.dropped.malformed += metric.dataPoints.length;
+    builder.problems.push(`metric ${quotedMetricName(metric)} not sent: ${errorMessage(err)}`);
   }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function isDelta(metric: MetricData): boolean {
@@ -393,9 +517,13 @@ function addMetric(
   options: TranslateOptions,
   state: TranslateState,
 ): void {
-  const { name: otelName, unit, description } = metric.descriptor;
+  const { name: otelName } = metric.descriptor;
+  // Optional for a producer other than the SDK (checked to be strings when given: malformed.ts).
+  const unit = metric.descriptor.unit ?? '';
+  const description = metric.descriptor.description ?? '';
   const kind = kindOf(metric);
   if (kind === undefined) {
+    builder.dropped.unsupported += metric.dataPoints.length;
     warnOnce(
       state.warned,
       `skip:${otelName}`,
@@ -403,8 +531,15 @@ function addMetric(
     );
     return;
   }
-  const name = metricName(otelName, unit, kind, options);
+  const issues = newLabelIssues();
+  let name = metricName(otelName, unit, kind, options);
+  // Under the UTF-8 strategies the name is sent as it is: a lone surrogate has no UTF-8 form.
+  if (name !== undefined && !isWellFormed(name)) {
+    name = toWellFormed(name);
+    issues.replaced++;
+  }
   if (name === undefined) {
+    builder.dropped.unsupported += metric.dataPoints.length;
     warnOnce(
       state.warned,
       `name:${otelName}`,
@@ -412,6 +547,7 @@ function addMetric(
     );
     return;
   }
+  const family = name;
   // The strategy's decisions, once per metric: label naming and order.
   const strategy = strategyOf(options);
   const names = labelNamer(strategy);
@@ -423,10 +559,15 @@ function addMetric(
       help: description,
       unit: unitMetadata(unit, strategy),
     })
-  )
+  ) {
+    builder.dropped.unsupported += metric.dataPoints.length;
     return;
+  }
 
-  const high = options.withoutScopeInfo ? identity : mergeLayers([scopeLabels(scope, names), identity]);
+  const high = options.withoutScopeInfo
+    ? identity
+    : mergeLayers([scopeLabels(scope, names, issues), identity]);
+  const what = `metric ${JSON.stringify(otelName)}`;
   const exponential = metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM;
   const classic = kind === 'histogram' && !exponential && !options.explicitHistogramsAsNative;
   const streams = builder.state.streamsFor(contextKey(kind, classic, name, otelName, scope, low, high));
@@ -438,8 +579,8 @@ function addMetric(
     if (cached !== undefined && !cached.evicted) return cached;
     built++;
     const record = series.record(
-      buildLabels(name, attributesToLabels(attributes, names), low, high, order),
-      name,
+      buildLabels(family, attributesToLabels(attributes, names, undefined, issues), low, high, order),
+      family,
     );
     streams.set(index, attributes, record);
     return record;
@@ -458,6 +599,7 @@ function addMetric(
       names,
       order,
       () => built++,
+      issues,
     );
     const group = builder.nextGroup++;
     let cumulative = 0;
@@ -476,16 +618,24 @@ function addMetric(
   const withStart = (kind === 'histogram' || kind === 'counter') && !options.withoutStartTimestamps;
   const points = metric.dataPoints;
   streams.reserve(points.length, points[0]?.attributes);
-  if (!withStart && builder.framing && (kind !== 'histogram' || classic)) {
-    const frames = kind === 'histogram' ? histogramFrames(streams, name) : counterFrames(streams, name);
+  if (builder.framing && (kind !== 'histogram' || classic)) {
+    // Frames that RW 2.0 is written from also keep start times and keys (frames.ts FrameFor).
+    const v2: FrameFor = {
+      startOf: withStart ? startMillis : undefined,
+      keys: !options.withoutStartTimestamps,
+    };
+    const frames =
+      kind === 'histogram' ? histogramFrames(streams, family, v2) : counterFrames(streams, family, v2);
     addFramed(builder, streams, points, frames, (index, point) => {
       const before = built;
       const ts = hrTimeToMillis(point.endTime);
-      if (kind === 'histogram') classicPoint(index, point.attributes, point.value as Histogram, ts, 0);
-      else builder.add(recordOf(index, point.attributes), { value: point.value as number, timestampMs: ts });
+      const start = withStart ? startMillis(point) : 0;
+      if (kind === 'histogram') classicPoint(index, point.attributes, point.value as Histogram, ts, start);
+      else builder.add(recordOf(index, point.attributes), makeSample(point.value as number, ts, start));
       return built === before;
     });
     streams.trim(points.length);
+    reportLabelIssues(builder, state.warned, what, issues);
     return;
   }
   // The points of one collection usually share their end time (one array).
@@ -498,7 +648,8 @@ function addMetric(
       lastEndMs = hrTimeToMillis(lastEnd);
     }
     const ts = lastEndMs;
-    const start = withStart ? hrTimeToMillis(point.startTime) : 0;
+    // A start time is optional: one that is not a time is left out rather than the point.
+    const start = withStart ? startMillis(point) : 0;
     if (kind !== 'histogram') {
       builder.add(recordOf(index, point.attributes), makeSample(point.value as number, ts, start));
       continue;
@@ -513,6 +664,7 @@ function addMetric(
       if ('histogram' in result) {
         builder.addHistogram(recordOf(index, point.attributes), result.histogram);
       } else if (result.dropped === 'scale') {
+        builder.dropped.unsupported++;
         warnOnce(
           state.warned,
           `scale:${otelName}`,
@@ -520,6 +672,7 @@ function addMetric(
             `native histograms go down to schema ${MIN_SCHEMA} only`,
         );
       } else {
+        builder.dropped.unsupported++;
         warnOnce(
           state.warned,
           `nosum:${otelName}`,
@@ -540,6 +693,7 @@ function addMetric(
     classicPoint(index, point.attributes, h, ts, start);
   }
   streams.trim(points.length);
+  reportLabelIssues(builder, state.warned, what, issues);
 }
 
 /**
@@ -578,6 +732,7 @@ function histogramRecords(
   names: LabelNamer,
   order: LabelOrder,
   onBuilt: () => void,
+  issues: LabelIssues,
 ): HistogramRecords {
   const boundaries = h.buckets.boundaries;
   const hasSum = h.sum !== undefined;
@@ -590,7 +745,7 @@ function histogramRecords(
   )
     return cached;
   onBuilt();
-  const labels = attributesToLabels(attributes, names);
+  const labels = attributesToLabels(attributes, names, undefined, issues);
   const records: SeriesRecord[] = [];
   for (const bound of boundaries) {
     if (bound === Infinity) break;
