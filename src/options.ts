@@ -232,6 +232,114 @@ export const DELIVERY_DEFAULTS = {
   spoolMaxAgeMillis: 2 * 60 * 60 * 1000,
 } as const;
 
+/** Every option's name, checked against the interface in both directions by the compiler. */
+const OPTION_NAMES = [
+  'url',
+  'headers',
+  'tenant',
+  'basicAuth',
+  'bearerToken',
+  'oauth2',
+  'sigv4',
+  'timeoutMillis',
+  'addMetricSuffixes',
+  'translationStrategy',
+  'namespace',
+  'externalLabels',
+  'withoutTargetInfo',
+  'withoutScopeInfo',
+  'promoteResourceAttributes',
+  'sendMetadata',
+  'markStaleWhenMissing',
+  'explicitHistogramsAsNative',
+  'markStaleOnShutdown',
+  'agent',
+  'tls',
+  'proxy',
+  'debug',
+  'protocol',
+  'maxSamplesPerSend',
+  'maxRequestBytes',
+  'minBackoffMillis',
+  'maxBackoffMillis',
+  'maxRetryElapsedMillis',
+  'flushTimeoutMillis',
+  'shutdownTimeoutMillis',
+  'maxConcurrentRequests',
+  'maxQueueBytes',
+  'queueCapacity',
+  'spoolDir',
+  'spoolMaxBytes',
+  'spoolMaxAgeMillis',
+  'meter',
+] as const satisfies ReadonlyArray<keyof PrometheusRemoteWriteExporterOptions>;
+// An option added to the interface but not to the list above fails to compile here.
+const EVERY_OPTION_LISTED: Exclude<
+  keyof PrometheusRemoteWriteExporterOptions,
+  (typeof OPTION_NAMES)[number]
+> extends never
+  ? true
+  : never = true;
+void EVERY_OPTION_LISTED;
+
+/**
+ * A key that is not an option (a misspelling such as `timeoutMs`) is refused, with the option it
+ * is closest to: ignored, it would leave its setting at the default without a word.
+ */
+function checkOptionNames(options: object, known: readonly string[] = OPTION_NAMES): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key) || (options as Record<string, unknown>)[key] === undefined) continue;
+    const near = closest(key, known);
+    throw new InvalidOptionError(
+      key,
+      `is not an option of this exporter${near === undefined ? '' : ` (did you mean "${near}"?)`}`,
+    );
+  }
+}
+
+/**
+ * The name at the smallest edit distance from `key` (ignoring case), if it is close enough; else
+ * the one name that shares the longest beginning with it, at least 6 characters (`timeoutMs`).
+ */
+function closest(key: string, names: readonly string[]): string | undefined {
+  const k = key.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of names) {
+    const d = editDistance(k, name.toLowerCase());
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  if (bestDistance <= Math.max(2, Math.floor(key.length / 3))) return best;
+  const shared = (name: string): number => {
+    const n = name.toLowerCase();
+    let i = 0;
+    while (i < k.length && i < n.length && k[i] === n[i]) i++;
+    return i;
+  };
+  const longest = Math.max(...names.map(shared));
+  const candidates = names.filter((name) => shared(name) === longest);
+  return longest >= 6 && candidates.length === 1 ? candidates[0] : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
 export class InvalidOptionError extends Error {
   constructor(option: string, expected: string, got?: unknown) {
     super(
@@ -607,6 +715,7 @@ export function resolveOptions(explicit: PrometheusRemoteWriteExporterOptions): 
   if (explicit === null || typeof explicit !== 'object') {
     throw new InvalidOptionError('options', 'must be an object with at least { url }', explicit);
   }
+  checkOptionNames(explicit);
   // OTEL_EXPORTER_PROMETHEUS_REMOTE_WRITE_* fill in what the options leave out (env.ts).
   const { options, sources } = withEnvironment(explicit);
   const url = parseUrl(options.url);

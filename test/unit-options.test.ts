@@ -39,6 +39,13 @@ describe('options', () => {
     [{ url, headers: { 'Retry-Attempt': '1' } }, /"headers\.Retry-Attempt" cannot be set/],
     [{ url, debug: 'yes' }, /"debug" must be true, false or a function/],
     [{ url, protocol: 'v3' }, /"protocol" must be "v1", "v2" or "auto", got "v3"/],
+    // A misspelt option is refused with the one it is closest to, not silently left at its default.
+    [
+      { url, timeoutMs: 500 },
+      /"timeoutMs" is not an option of this exporter \(did you mean "timeoutMillis"\?\)/,
+    ],
+    [{ url, MaxSamplesPerSend: 500 }, /did you mean "maxSamplesPerSend"/],
+    [{ url, compression: 'gzip' }, /"compression" is not an option of this exporter$/],
     [{ url, maxSamplesPerSend: 0 }, /"maxSamplesPerSend" must be a number at least 1, got 0/],
     [{ url, maxSamplesPerSend: 1.5 }, /"maxSamplesPerSend" must be a whole number/],
     [{ url, maxRequestBytes: 10 }, /"maxRequestBytes" must be a number at least 1024/],
