@@ -21,7 +21,7 @@ import {
 } from './options.js';
 import { DeltaAccumulator, OBSERVABLE_INSTRUMENTS } from './translate/delta.js';
 import { exportProblem } from './translate/malformed.js';
-import { CachedSeries, describe, SeriesState, type SeriesRecord } from './translate/series-state.js';
+import { CachedSeries, describe, SeriesState, type SeriesRecord } from './steady-state/series-state.js';
 import {
   translate,
   type SeriesSink,

@@ -20,7 +20,7 @@ import {
   explicitToCustomBuckets,
   exponentialToNative,
 } from '../src/translate/native-histogram.js';
-import { SeriesState } from '../src/translate/series-state.js';
+import { SeriesState } from '../src/steady-state/series-state.js';
 import { translate, type TranslateOptions } from '../src/translate/translate.js';
 import { decodeWriteRequest } from '../src/wire/decode.js';
 import { ProtobufWriter } from '../src/wire/protobuf-writer.js';

@@ -11,7 +11,7 @@ import {
   type NativeHistogram,
   type TimeSeries,
 } from '../src/model.js';
-import { SeriesState } from '../src/translate/series-state.js';
+import { SeriesState } from '../src/steady-state/series-state.js';
 import { DeltaAccumulator } from '../src/translate/delta.js';
 import { explicitToCustomBuckets, exponentialToNative } from '../src/translate/native-histogram.js';
 import { translate, type TranslateOptions } from '../src/translate/translate.js';

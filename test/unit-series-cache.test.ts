@@ -1,5 +1,5 @@
 /**
- * The per-series cache (translate/series-state.ts): a steady-state export reuses each series'
+ * The per-series cache (steady-state/series-state.ts): a steady-state export reuses each series'
  * encoded labels, found from the attributes object. Speed must never cost correctness: what the
  * cache produces is checked against the uncached path and against protobufjs, byte for byte, and
  * every way the cache could go stale is exercised.
@@ -11,7 +11,7 @@ import type { Attributes } from '@opentelemetry/api';
 import protobuf from 'protobufjs';
 import type { Label, TimeSeries } from '../src/model.js';
 import { DeltaAccumulator } from '../src/translate/delta.js';
-import { CachedSeries, SeriesState } from '../src/translate/series-state.js';
+import { CachedSeries, SeriesState } from '../src/steady-state/series-state.js';
 import { translate, type TranslateOptions } from '../src/translate/translate.js';
 import { decodeLabelFields, encodeLabelFields } from '../src/wire/label-fields.js';
 import { ProtobufWriter } from '../src/wire/protobuf-writer.js';

@@ -15,7 +15,7 @@ import { PrometheusRemoteWriteExporter } from '../src/exporter.js';
 import type { PrometheusRemoteWriteExporterOptions } from '../src/options.js';
 import type { EncodedSeriesBlock, Label, TimeSeries } from '../src/model.js';
 import { DeltaAccumulator } from '../src/translate/delta.js';
-import { SeriesState } from '../src/translate/series-state.js';
+import { SeriesState } from '../src/steady-state/series-state.js';
 import { translate, type SeriesSink, type TranslateOptions } from '../src/translate/translate.js';
 import { encodeLabelFields } from '../src/wire/label-fields.js';
 import { ProtobufWriter } from '../src/wire/protobuf-writer.js';

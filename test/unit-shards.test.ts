@@ -1,5 +1,5 @@
 /**
- * Encoded runs to shards (deliver/shards.ts): a frame laid out by shard (translate/frames.ts
+ * Encoded runs to shards (deliver/shards.ts): a frame laid out by shard (steady-state/frames.ts
  * layoutByShard) goes to each shard as one run; a block without that layout is split group by
  * group. Either way every series lands in the shard its hash picks, in its own order, and the
  * series of one group (a histogram point) stay together.
@@ -9,8 +9,8 @@ import { describe, it } from 'node:test';
 import { Chunker, type Chunk } from '../src/deliver/batching.js';
 import { addShardedRun, shardHashOfKey, shardHashOfLabels } from '../src/deliver/shards.js';
 import type { Label } from '../src/model.js';
-import { layoutByShard } from '../src/translate/frames.js';
-import { SeriesRecord } from '../src/translate/series-state.js';
+import { layoutByShard } from '../src/steady-state/frames.js';
+import { SeriesRecord } from '../src/steady-state/series-state.js';
 import { encodeLabelFields } from '../src/wire/label-fields.js';
 import { SeriesFrame } from '../src/wire/series-frame.js';
 

@@ -4,7 +4,7 @@ import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { MetricType, type SeriesBatch, type TimeSeries } from '../src/model.js';
 import { DeltaAccumulator } from '../src/translate/delta.js';
-import { SeriesState } from '../src/translate/series-state.js';
+import { SeriesState } from '../src/steady-state/series-state.js';
 import { hrTimeToMillis, translate, type TranslateOptions } from '../src/translate/translate.js';
 import {
   T0_MS,

@@ -9,7 +9,7 @@ import { MetricType, type TimeSeries } from '../src/model.js';
 import { resolveNaming, resolveOptions, type PrometheusRemoteWriteExporterOptions } from '../src/options.js';
 import { DeltaAccumulator } from '../src/translate/delta.js';
 import type { TranslationStrategy } from '../src/translate/names.js';
-import { SeriesState } from '../src/translate/series-state.js';
+import { SeriesState } from '../src/steady-state/series-state.js';
 import { translate, type TranslateOptions } from '../src/translate/translate.js';
 import { gauge, histogram, histogramValue, point, resourceMetrics, sum } from './helpers/otel.js';
 import { labelsOf, seriesNamed, startMockReceiver, type MockReceiver } from './helpers/mock-receiver.js';

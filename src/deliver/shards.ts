@@ -9,7 +9,7 @@ import type { Chunker } from './batching.js';
 
 /**
  * Series `from`…`to` of an encoded block, each to its shard's Chunker. A frame laid out by shard
- * (translate/frames.ts) is one run per shard; any other block is split group by group.
+ * (steady-state/frames.ts) is one run per shard; any other block is split group by group.
  */
 export function addShardedRun(
   chunkers: readonly Chunker[],

@@ -69,7 +69,7 @@ import {
   type MetricStreams,
   type SeriesRecord,
   type SeriesState,
-} from './series-state.js';
+} from '../steady-state/series-state.js';
 import type { SeriesFrame } from '../wire/series-frame.js';
 import {
   addFramed,
@@ -78,7 +78,7 @@ import {
   sameBoundaries,
   type FrameFor,
   type Partition,
-} from './frames.js';
+} from '../steady-state/frames.js';
 import { hrTimeToMillis } from './time.js';
 
 export { hrTimeToMillis };

@@ -20,7 +20,7 @@ import {
   type PointLike,
   type SeriesState,
 } from './series-state.js';
-import { hrTimeToMillis } from './time.js';
+import { hrTimeToMillis } from '../translate/time.js';
 
 /**
  * How delivery splits series between its shards (exporter.ts): a frame keeps each shard's series

@@ -18,8 +18,8 @@ import { diag, type Attributes } from '@opentelemetry/api';
 import type { Label, MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
 import { decodeLabelFields, encodeLabelFields } from '../wire/label-fields.js';
 import type { SeriesFrame } from '../wire/series-frame.js';
-import { staleNativeHistogram } from './native-histogram.js';
-import { hrTimeToMillis } from './time.js';
+import { staleNativeHistogram } from '../translate/native-histogram.js';
+import { hrTimeToMillis } from '../translate/time.js';
 
 export class SeriesRecord {
   private ownSeen = 0;
