@@ -7,10 +7,14 @@ export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 
 /** Milliseconds of one export: the `export()` call and its phases from the exporter's profile. */
 export interface ExportTimes {
+  /** The time the export held the thread: its slices, the sum of the profile's phases. */
   total: number;
   /** Each `…Ms` field of the profile, by name without `Ms` (translate, encode, compress…). */
   phases: Record<string, number>;
-  /** total − the phases: what the profile does not time. */
+  /**
+   * Wall time from the call to the callback − total: the event loop's turns between the slices
+   * (where the delivery of the export's first requests starts).
+   */
   other: number;
 }
 
@@ -57,6 +61,11 @@ export interface WorkloadResult {
   compressedBytesPerExport: number;
   /** The first export of the process. */
   cold: ExportTimes;
+  /**
+   * The longest the event loop was held (monitorEventLoopDelay max, ms) during the first export,
+   * the second, and any later one.
+   */
+  longestBlockMs: { first: number; second: number; steady: number };
   /** Medians over the exports after the warm-up (each phase's own median). */
   median: ExportTimes;
   /** Milliseconds to build one export's ResourceMetrics (outside the timed region), median. */

@@ -23,7 +23,7 @@ import { DeltaAccumulator, OBSERVABLE_INSTRUMENTS } from './translate/delta.js';
 import { exportProblem } from './translate/malformed.js';
 import { CachedSeries, describe, SeriesState, type SeriesRecord } from './steady-state/series-state.js';
 import {
-  translate,
+  translateSteps,
   type SeriesSink,
   type TranslateOptions,
   type TranslateState,
@@ -108,6 +108,20 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
   private readonly log = new DeliveryLog();
   private readonly queue: DeliveryQueue;
   private shutdownPromise: Promise<void> | undefined;
+  /** Exports waiting to be translated, in call order, and the one being translated (enqueue). */
+  private readonly exportsWaiting: Array<{ metrics: ResourceMetrics; done: (queued: Queued) => void }> = [];
+  private current:
+    | {
+        done: (queued: Queued) => void;
+        steps: Generator<void, Queued & { innerMs: number }, void>;
+        /** Time spent in its steps, pauses left out (the profile). */
+        busyMs: number;
+      }
+    | undefined;
+  private translating = false;
+  private readonly translatedWaiters: Array<() => void> = [];
+  private sliceEndsAt = 0;
+  private readonly budget = { due: (): boolean => performance.now() > this.sliceEndsAt };
   private requestSeq = 0;
   private readonly profile: ExportProfile | undefined;
   private readonly translateOptions: TranslateOptions;
@@ -162,11 +176,12 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
    * FAILED with an Error saying what could not be read or queued, and why.
    */
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    const queued = this.enqueue(metrics);
-    resultCallback(
-      queued.failure
-        ? { code: ExportResultCode.FAILED, error: queued.failure }
-        : queuedResult(queued.requests),
+    this.enqueue(metrics, (queued) =>
+      resultCallback(
+        queued.failure
+          ? { code: ExportResultCode.FAILED, error: queued.failure }
+          : queuedResult(queued.requests),
+      ),
     );
   }
 
@@ -175,30 +190,81 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
    * export (or they were given up on): for `RemoteWriteClient`, whose calls resolve on delivery.
    */
   async exportAndWait(metrics: ResourceMetrics): Promise<ExportResult> {
-    const queued = this.enqueue(metrics);
+    const queued = await new Promise<Queued>((resolve) => this.enqueue(metrics, resolve));
     const results = await Promise.all(queued.requests.map((r) => r.result));
     if (queued.failure) return { code: ExportResultCode.FAILED, error: queued.failure };
     return deliveredResult(results);
   }
 
-  /** Translates, batches, encodes and queues one export; never throws. */
-  private enqueue(metrics: ResourceMetrics): { requests: QueuedRequest[]; failure?: Error } {
+  /**
+   * Translates, batches, encodes and queues one export, then calls `done`; never throws. Exports
+   * are translated one at a time in call order (the per-series state must see them so), each in
+   * slices of at most SLICE_MILLIS between which the event loop runs: a first export of a million
+   * series takes seconds, and must not hold a server's event loop for all of them. The first
+   * slice runs at once, so an export that fits in it is queued before `export()` returns.
+   */
+  private enqueue(metrics: ResourceMetrics, done: (queued: Queued) => void): void {
     if (this.shutdownPromise) {
-      return { requests: [], failure: new Error('PrometheusRemoteWriteExporter is shut down') };
+      done({ requests: [], failure: new Error('PrometheusRemoteWriteExporter is shut down') });
+      return;
     }
+    this.exportsWaiting.push({ metrics, done });
+    if (!this.translating) this.translateWaiting();
+  }
+
+  /** Runs the waiting exports' steps until the slice is up, then again after the event loop ran. */
+  private translateWaiting(): void {
+    this.translating = true;
+    this.sliceEndsAt = performance.now() + SLICE_MILLIS;
+    for (;;) {
+      let current = this.current;
+      if (current === undefined) {
+        const next = this.exportsWaiting.shift();
+        if (next === undefined) break;
+        current = this.current = { ...next, steps: this.enqueueSteps(next.metrics), busyMs: 0 };
+      }
+      const t0 = performance.now();
+      let step: IteratorResult<void, Queued & { innerMs: number }>;
+      try {
+        step = current.steps.next();
+      } catch (err) {
+        // enqueueSteps catches what translation throws; this is the last resort.
+        step = { done: true, value: { requests: [], failure: asError(err), innerMs: 0 } };
+      }
+      current.busyMs += performance.now() - t0;
+      if (step.done) {
+        this.current = undefined;
+        if (this.profile) this.profile.translateMs += current.busyMs - step.value.innerMs;
+        current.done(step.value);
+      }
+      if (this.budget.due()) {
+        later(() => this.translateWaiting());
+        return;
+      }
+    }
+    this.translating = false;
+    for (const resolve of this.translatedWaiters.splice(0)) resolve();
+  }
+
+  /** Resolves once every export called so far is translated and queued. */
+  private translated(): Promise<void> {
+    if (!this.translating) return Promise.resolve();
+    return new Promise((resolve) => this.translatedWaiters.push(resolve));
+  }
+
+  /** The steps of one export (translateSteps, then stale markers and the last requests). */
+  private *enqueueSteps(metrics: ResourceMetrics): Generator<void, Queued & { innerMs: number }, void> {
     this.log.tick(this.queue.waiting());
     const profile = this.profile;
-    const t0 = profile ? performance.now() : 0;
     const inner0 = profile ? profile.encodeMs + profile.compressMs + profile.queueMs : 0;
     const outlet = this.outlet(new Map());
     let failure: Error | undefined;
     try {
-      // Translated at call time, so that the per-series state sees exports in call order. Each
-      // request is encoded, compressed and queued as soon as it is full.
+      // Each request is encoded, compressed and queued as soon as it is full.
       const unreadable = exportProblem(metrics);
       if (unreadable !== undefined) throw new Error(`prometheus remote write: nothing sent: ${unreadable}`);
       const state = this.producerState(metrics);
-      const batch = translate(metrics, this.translateOptions, state, outlet);
+      const batch = yield* translateSteps(metrics, this.translateOptions, state, outlet, this.budget);
       countTranslation(this.counters, batch);
       if (batch.problems) failure = new Error(`prometheus remote write: ${batch.problems.join('; ')}`);
       const stale = state.series.admit([], Date.now(), outlet.metadata);
@@ -215,11 +281,8 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
       }
     }
     this.v2.endExport();
-    if (profile) {
-      const inner = profile.encodeMs + profile.compressMs + profile.queueMs - inner0;
-      profile.translateMs += performance.now() - t0 - inner;
-    }
-    return failure ? { requests: outlet.results, failure } : { requests: outlet.results };
+    const innerMs = profile ? profile.encodeMs + profile.compressMs + profile.queueMs - inner0 : 0;
+    return failure ? { requests: outlet.results, failure, innerMs } : { requests: outlet.results, innerMs };
   }
 
   /**
@@ -228,7 +291,9 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
    * resolves, and what is left stays queued.
    */
   async forceFlush(): Promise<void> {
-    const done = await this.queue.drain(Date.now() + this.options.flushTimeoutMillis);
+    const deadline = Date.now() + this.options.flushTimeoutMillis;
+    await this.translated();
+    const done = await this.queue.drain(deadline);
     const waiting = this.queue.waiting();
     this.log.tick(waiting);
     if (!done) {
@@ -319,6 +384,8 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
   }
 
   private async doShutdown(): Promise<void> {
+    // Exports called before shutdown are translated and queued first (later ones fail at once).
+    await this.translated();
     if (this.options.markStaleOnShutdown) {
       const outlet = this.outlet(new Map());
       for (const state of this.producers.values())
@@ -549,6 +616,18 @@ function countTranslation(stats: DeliveryStats, batch: SeriesBatch): void {
       stats.samplesDropped[reason] += batch.dropped[reason];
   }
   if (batch.attributesDropped) stats.attributesDropped += batch.attributesDropped;
+}
+
+/** The longest the exporter holds the event loop at a time while it translates an export. */
+const SLICE_MILLIS = 10;
+
+/** Runs `f` after the event loop has had its turn (I/O, timers); setTimeout where there is no setImmediate. */
+const later: (f: () => void) => void =
+  typeof setImmediate === 'function' ? (f) => void setImmediate(f) : (f) => void setTimeout(f, 0);
+
+interface Queued {
+  readonly requests: QueuedRequest[];
+  readonly failure?: Error;
 }
 
 function asError(err: unknown): Error {

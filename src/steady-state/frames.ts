@@ -34,6 +34,8 @@ export interface Partition {
 /** Where framed runs go: translate's batch builder. */
 export interface FrameSink {
   readonly state: SeriesState;
+  /** When to pause the steps (translate.ts translateSteps). */
+  readonly budget: { due(): boolean };
   /** Series `from`…`to` of `frame` (slots), in groups of `group` series never to be split. */
   addRun(frame: SeriesFrame, from: number, to: number, group: number): void;
   readonly partition: Partition | undefined;
@@ -44,11 +46,18 @@ export interface FramedKind {
   /** Series per point in the metric's frame: 1, or a histogram point's. */
   readonly width: number;
   /**
-   * From the first point, writes into the frame every point that still fits it (same attributes,
-   * the frame's end time, values keeping their layout); returns the index of the first that does
-   * not. For a frame whose records need no look (see addFramed).
+   * From point `from`, writes into the frame every point before `to` that still fits it (same
+   * attributes, the frame's end time, values keeping their layout); returns the index of the
+   * first that does not (`to` when all did). For a frame whose records need no look (see addFramed).
    */
-  patchAll(frame: SeriesFrame, points: readonly DataPoint<unknown>[], end: HrTime, ts: number): number;
+  patchAll(
+    frame: SeriesFrame,
+    points: readonly DataPoint<unknown>[],
+    end: HrTime,
+    ts: number,
+    from: number,
+    to: number,
+  ): number;
   /**
    * The same for point `index` alone, its records checked and marked seen one by one: true if it
    * was written. Its end time is checked already.
@@ -60,12 +69,13 @@ export interface FramedKind {
     exportNumber: number,
     ts: number,
   ): boolean;
-  /** The frame of what this export sent for the points, if one can be made. */
+  /** The frame of what this export sent for the points, if one can be made; in steps. */
   build(
     points: readonly DataPoint<unknown>[],
     exportNumber: number,
     partition: Partition | undefined,
-  ): MadeFrame | undefined;
+    due: () => boolean,
+  ): Generator<void, MadeFrame | undefined, void>;
 }
 
 interface MadeFrame {
@@ -78,13 +88,14 @@ interface MadeFrame {
  * The points of one framed metric. `single` translates one point on its own (the per-series
  * path) and says whether its series were in the cache.
  */
-export function addFramed(
+export function* addFramed(
   sink: FrameSink,
   streams: MetricStreams,
   points: readonly DataPoint<unknown>[],
   kind: FramedKind,
   single: (index: number, point: DataPoint<unknown>) => boolean,
-): void {
+): Generator<void, void, void> {
+  const budget = sink.budget;
   const n = points.length;
   const state = sink.state;
   const exportNumber = state.exportNumber;
@@ -116,11 +127,22 @@ export function addFramed(
   try {
     let i = 0;
     if (trusted) {
-      i = kind.patchAll(frame as SeriesFrame, points, end as HrTime, ts);
+      // In slices, pausing between them when the budget says so.
+      while (i < n) {
+        const to = Math.min(n, i + SLICE_POINTS);
+        i = kind.patchAll(frame as SeriesFrame, points, end as HrTime, ts, i, to);
+        if (i < to) break;
+        if (i < n && budget.due()) yield;
+      }
       if (i === n) {
         owners.seenInExport = exportNumber;
         owners.lastTimestampMs = ts;
-        sink.addRun(frame as SeriesFrame, 0, n * width, width);
+        // The run in slices too: each one fills and encodes requests.
+        const slice = SLICE_POINTS * width;
+        for (let from = 0; from < n * width; from += slice) {
+          if (from > 0 && budget.due()) yield;
+          sink.addRun(frame as SeriesFrame, from, Math.min(n * width, from + slice), width);
+        }
         state.countSeen(n * width);
         return;
       }
@@ -129,6 +151,7 @@ export function addFramed(
       seen = i * width;
     }
     for (; i < places; i++) {
+      if ((i & 255) === 255 && budget.due()) yield;
       const point = points[i] as DataPoint<unknown>;
       // One end time: usually one array for all points, else the same millisecond.
       if (
@@ -144,7 +167,10 @@ export function addFramed(
     }
     if (places > runStart) addPoints(sink, frame as SeriesFrame, runStart, places, width);
     state.countSeen(seen);
-    for (let i = places; i < n; i++) if (!single(i, points[i] as DataPoint<unknown>)) misses++;
+    for (let i = places; i < n; i++) {
+      if ((i & 255) === 255 && budget.due()) yield;
+      if (!single(i, points[i] as DataPoint<unknown>)) misses++;
+    }
   } catch (err) {
     // Unreadable points: no frame until the metric is read whole again.
     owners?.dissolve();
@@ -153,7 +179,8 @@ export function addFramed(
     streams.frameShape = undefined;
     throw err;
   }
-  const next = misses * 2 > n ? undefined : kind.build(points, exportNumber, sink.partition);
+  const next =
+    misses * 2 > n ? undefined : yield* kind.build(points, exportNumber, sink.partition, () => budget.due());
   streams.frame = next?.frame;
   streams.framed = next?.owners;
   streams.frameShape = next?.shape;
@@ -184,6 +211,9 @@ function addPoints(sink: FrameSink, frame: SeriesFrame, from: number, to: number
   sink.addRun(frame, start, end, width);
 }
 
+/** Points patched, or series of a frame handed over as a run, between two looks at the budget. */
+const SLICE_POINTS = 16_384;
+
 /** A record that can take this export's sample at `ts`: live, not in it yet, in order. */
 function usable(record: SeriesRecord, exportNumber: number, ts: number): boolean {
   return !record.evicted && record.seenInExport !== exportNumber && record.lastTimestampMs < ts;
@@ -210,7 +240,7 @@ export function counterFrames(streams: MetricStreams, family: string, v2: FrameF
   const startOf = v2.startOf;
   return {
     width: 1,
-    patchAll: (frame, points, end, ts) => streams.patch(frame, points, end, ts, startOf),
+    patchAll: (frame, points, end, ts, from, to) => streams.patch(frame, points, end, ts, startOf, from, to),
     patchOne: (frame, index, point, exportNumber, ts) => {
       const value = point.value;
       if (typeof value !== 'number' || !frame.fits(index, value)) return false;
@@ -221,13 +251,14 @@ export function counterFrames(streams: MetricStreams, family: string, v2: FrameF
       frame.set(index, value);
       return true;
     },
-    build: (points, exportNumber, partition) => {
+    build: function* (points, exportNumber, partition, due) {
       const found = pointsAtOneTime(points);
       if (found === undefined) return undefined;
       const records = new Array<SeriesRecord>(points.length);
       const values = new Array<number>(points.length);
       const starts = startOf === undefined ? undefined : new Array<number>(points.length);
       for (let i = 0; i < points.length; i++) {
+        if ((i & 8191) === 8191 && due()) yield;
         const point = points[i] as DataPoint<unknown>;
         const value = point.value;
         const record = streams.entryAt(i);
@@ -237,7 +268,18 @@ export function counterFrames(streams: MetricStreams, family: string, v2: FrameF
         values[i] = value;
         if (starts !== undefined) starts[i] = (startOf as (p: PointLike) => number)(point);
       }
-      return frameFrom(records, values, family, exportNumber, found.ts, 1, partition, starts, v2.keys);
+      return yield* frameFrom(
+        records,
+        values,
+        family,
+        exportNumber,
+        found.ts,
+        1,
+        partition,
+        starts,
+        v2.keys,
+        due,
+      );
     },
   };
 }
@@ -252,10 +294,10 @@ export function histogramFrames(streams: MetricStreams, family: string, v2: Fram
   const startOf = v2.startOf;
   return {
     width: shape?.width ?? 1,
-    patchAll: (frame, points, end, ts) => {
+    patchAll: (frame, points, end, ts, from, to) => {
       const s = shape as FrameShape;
-      let i = 0;
-      for (; i < points.length; i++) {
+      let i = from;
+      for (; i < to; i++) {
         const point = points[i] as DataPoint<unknown>;
         if (point.endTime !== end && hrTimeToMillis(point.endTime) !== ts) break;
         if (!streams.matches(i, point.attributes)) break;
@@ -278,7 +320,7 @@ export function histogramFrames(streams: MetricStreams, family: string, v2: Fram
       for (const r of entry.records) markSeen(r, exportNumber, ts);
       return true;
     },
-    build: (points, exportNumber, partition) => {
+    build: function* (points, exportNumber, partition, due) {
       const found = pointsAtOneTime(points);
       const h0 = (points[0] as DataPoint<unknown> | undefined)?.value as Histogram | undefined;
       if (found === undefined || typeof h0 !== 'object' || h0 === null) return undefined;
@@ -287,6 +329,7 @@ export function histogramFrames(streams: MetricStreams, family: string, v2: Fram
       const values = new Array<number>(points.length * s.width);
       const starts = startOf === undefined ? undefined : new Array<number>(points.length * s.width);
       for (let i = 0; i < points.length; i++) {
+        if ((i & 1023) === 1023 && due()) yield;
         const h = (points[i] as DataPoint<unknown>).value as Histogram;
         if (starts !== undefined)
           starts.fill(
@@ -305,7 +348,7 @@ export function histogramFrames(streams: MetricStreams, family: string, v2: Fram
         }
         histogramValues(h, s, values, i * s.width);
       }
-      const made = frameFrom(
+      const made = yield* frameFrom(
         records,
         values,
         family,
@@ -315,6 +358,7 @@ export function histogramFrames(streams: MetricStreams, family: string, v2: Fram
         partition,
         starts,
         v2.keys,
+        due,
       );
       return made && { ...made, shape: s };
     },
@@ -349,7 +393,7 @@ function sentNow(record: SeriesRecord, exportNumber: number, ts: number): boolea
  * at two places: one series at two positions (attributes that sanitize alike) would be sent
  * twice. With more than one shard, the points are laid out shard by shard.
  */
-function frameFrom(
+function* frameFrom(
   records: SeriesRecord[],
   values: number[],
   family: string,
@@ -359,7 +403,8 @@ function frameFrom(
   partition: Partition | undefined,
   starts: number[] | undefined,
   keys: boolean,
-): MadeFrame | undefined {
+  due: () => boolean,
+): Generator<void, MadeFrame | undefined, void> {
   const owners = new FramedRecords(exportNumber, timestampMs);
   for (let i = 0; i < records.length; i++) {
     const record = records[i] as SeriesRecord;
@@ -373,7 +418,15 @@ function frameFrom(
   const labels = records.map((r) => r.key);
   const layout =
     partition !== undefined && partition.count > 1 ? layoutByShard(records, width, partition) : undefined;
-  return { frame: SeriesFrame.build(family, labels, values, timestampMs, { layout, starts, keys }), owners };
+  const frame = yield* SeriesFrame.buildSteps(
+    family,
+    labels,
+    values,
+    timestampMs,
+    { layout, starts, keys },
+    due,
+  );
+  return { frame, owners };
 }
 
 /**

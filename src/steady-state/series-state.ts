@@ -234,10 +234,10 @@ export class MetricStreams {
   }
 
   /**
-   * The steady state of a framed counter or gauge (frames.ts): from the first point, each point whose
+   * The steady state of a framed counter or gauge (frames.ts): from point `from` to `to`, each point whose
    * attributes are still those of its position, with the frame's end time `endMs` (or the same
    * `end` array) and a number that the frame can take as value, gets it written in `frame`. Returns the
-   * index of the first point that does not fit (`points.length` when all did). The `matches`
+   * index of the first point that does not fit (`to` when all did). The `matches`
    * check, inlined: it is most of the work of a steady-state export.
    */
   patch(
@@ -245,15 +245,16 @@ export class MetricStreams {
     points: readonly PointLike[],
     end: unknown,
     endMs: number,
-    startOf?: (point: PointLike) => number,
+    startOf: ((point: PointLike) => number) | undefined,
+    from = 0,
+    to = points.length,
   ): number {
     const held = this.attributes;
     const allKeys = this.keys;
     const values = this.values;
     const stride = this.stride;
-    const n = points.length;
-    let i = 0;
-    for (; i < n; i++) {
+    let i = from;
+    for (; i < to; i++) {
       const point = points[i] as PointLike;
       const value = point.value;
       if (point.endTime !== end && hrTimeToMillis(point.endTime) !== endMs) break;

@@ -115,6 +115,17 @@ export interface CheckedPoints {
  * unless a point is left out.
  */
 export function checkPoints(metric: MetricData): CheckedPoints {
+  const steps = checkPointsSteps(metric, () => false);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  return step.value;
+}
+
+/** The same in steps, pausing every few thousand points when `due()` says so. */
+export function* checkPointsSteps(
+  metric: MetricData,
+  due: () => boolean,
+): Generator<void, CheckedPoints, void> {
   const points = metric.dataPoints as readonly unknown[];
   const type = metric.dataPointType;
   const numeric = type === DataPointType.SUM || type === DataPointType.GAUGE;
@@ -123,6 +134,7 @@ export function checkPoints(metric: MetricData): CheckedPoints {
   let malformed = 0;
   let goodEnd: unknown = NO_TIME; // the last end time found valid (a missing one is not)
   for (let i = 0; i < points.length; i++) {
+    if ((i & 16383) === 16383 && due()) yield;
     const p = points[i] as DataPoint<unknown> | null | undefined;
     let why: string | undefined;
     if (typeof p !== 'object' || p === null) why = 'a data point is not an object';

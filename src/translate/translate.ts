@@ -51,7 +51,7 @@ import {
   type TranslationStrategy,
 } from './names.js';
 import {
-  checkPoints,
+  checkPointsSteps,
   exportProblem,
   type CheckedPoints,
   metricProblem,
@@ -199,6 +199,14 @@ export interface SeriesSink {
   readonly partition?: Partition;
 }
 
+/** When translation in steps should pause (translateSteps): asked between pieces of work. */
+export interface Budget {
+  due(): boolean;
+}
+
+/** Never pauses: translation in one go. */
+export const NEVER_DUE: Budget = { due: () => false };
+
 class BatchBuilder {
   readonly series: TimeSeries[] = [];
   readonly metadata: Map<string, MetricFamilyMetadata>;
@@ -218,6 +226,7 @@ class BatchBuilder {
     private readonly warned: Set<string>,
     readonly state: SeriesState,
     private readonly sink: SeriesSink | undefined,
+    readonly budget: Budget = NEVER_DUE,
   ) {
     this.exportNumber = state.begin();
     this.metadata = sink ? sink.metadata : new Map();
@@ -317,7 +326,7 @@ function warnOnce(warned: Set<string>, key: string, message: string): void {
 
 /**
  * With a `sink`, series go there as they are made and the returned batch's `series` is empty;
- * without, they are collected in it.
+ * without, they are collected in it. In one go: see translateSteps for the sliced form.
  */
 export function translate(
   resourceMetrics: ResourceMetrics,
@@ -325,9 +334,27 @@ export function translate(
   state: TranslateState,
   sink?: SeriesSink,
 ): SeriesBatch {
+  const steps = translateSteps(resourceMetrics, options, state, sink, NEVER_DUE);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  return step.value;
+}
+
+/**
+ * The same, as steps: it pauses (yields) whenever `budget` says its time slice is up, so that an
+ * export of a million series never holds the event loop for long; the caller resumes it later.
+ * Nothing else may use the state between two steps.
+ */
+export function* translateSteps(
+  resourceMetrics: ResourceMetrics,
+  options: TranslateOptions,
+  state: TranslateState,
+  sink: SeriesSink | undefined,
+  budget: Budget,
+): Generator<void, SeriesBatch, void> {
   const unreadable = exportProblem(resourceMetrics);
   if (unreadable !== undefined) throw new Error(`nothing sent: ${unreadable}`);
-  const builder = new BatchBuilder(state.warned, state.series, sink);
+  const builder = new BatchBuilder(state.warned, state.series, sink, budget);
   const resourceIssues = newLabelIssues();
   const resource = resourceLabels(
     resourceMetrics.resource.attributes,
@@ -349,7 +376,8 @@ export function translate(
       continue;
     }
     for (const given of scopeMetrics.metrics) {
-      const metric = readable(builder, given);
+      if (budget.due()) yield;
+      const metric = yield* readable(builder, given);
       if (metric === undefined) continue;
       if (isDelta(metric)) {
         guarded(builder, metric, () => {
@@ -360,7 +388,7 @@ export function translate(
         });
         continue;
       }
-      guarded(builder, metric, () =>
+      yield* guardedSteps(builder, metric, () =>
         addMetric(builder, scopeMetrics.scope, metric, low, resource.identity, options, state),
       );
     }
@@ -368,7 +396,8 @@ export function translate(
   if (state.deltas.size > 0) {
     const now = latestDeltaEnd ?? millisToHrTime(Date.now());
     for (const { scope, metric } of state.deltas.collect(now)) {
-      guarded(builder, metric, () =>
+      if (budget.due()) yield;
+      yield* guardedSteps(builder, metric, () =>
         addMetric(builder, scope, metric, low, resource.identity, options, state),
       );
     }
@@ -410,7 +439,7 @@ export function translate(
  * The metric with the points that can be read, or undefined when none of it can: what is left
  * out is counted (`malformed`) and named in the export's error.
  */
-function readable(builder: BatchBuilder, metric: MetricData): MetricData | undefined {
+function* readable(builder: BatchBuilder, metric: MetricData): Generator<void, MetricData | undefined, void> {
   let checked: CheckedPoints;
   try {
     const wrong = metricProblem(metric);
@@ -418,7 +447,7 @@ function readable(builder: BatchBuilder, metric: MetricData): MetricData | undef
       builder.problems.push(`metric ${quotedMetricName(metric)} not sent: ${wrong}`);
       return undefined;
     }
-    checked = checkPoints(metric);
+    checked = yield* checkPointsSteps(metric, () => builder.budget.due());
   } catch (err) {
     // A getter that throws, a proxy: nothing of the metric can be trusted.
     builder.dropped.malformed += Array.isArray(metric?.dataPoints) ? metric.dataPoints.length : 0;
@@ -475,6 +504,20 @@ function guarded(builder: BatchBuilder, metric: MetricData, add: () => void): vo
   }
 }
 
+/** `guarded` for a metric translated in steps. */
+function* guardedSteps(
+  builder: BatchBuilder,
+  metric: MetricData,
+  add: () => Generator<void, void, void>,
+): Generator<void, void, void> {
+  try {
+    yield* add();
+  } catch (err) {
+    builder.dropped.malformed += metric.dataPoints.length;
+    builder.problems.push(`metric ${quotedMetricName(metric)} not sent: ${errorMessage(err)}`);
+  }
+}
+
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -508,7 +551,7 @@ const METADATA_TYPE: Record<NameKind, MetricType> = {
   histogram: MetricType.HISTOGRAM,
 };
 
-function addMetric(
+function* addMetric(
   builder: BatchBuilder,
   scope: ScopeMetrics['scope'],
   metric: MetricData,
@@ -516,7 +559,7 @@ function addMetric(
   identity: LabelMap,
   options: TranslateOptions,
   state: TranslateState,
-): void {
+): Generator<void, void, void> {
   const { name: otelName } = metric.descriptor;
   // Optional for a producer other than the SDK (checked to be strings when given: malformed.ts).
   const unit = metric.descriptor.unit ?? '';
@@ -626,7 +669,7 @@ function addMetric(
     };
     const frames =
       kind === 'histogram' ? histogramFrames(streams, family, v2) : counterFrames(streams, family, v2);
-    addFramed(builder, streams, points, frames, (index, point) => {
+    yield* addFramed(builder, streams, points, frames, (index, point) => {
       const before = built;
       const ts = hrTimeToMillis(point.endTime);
       const start = withStart ? startMillis(point) : 0;
@@ -641,7 +684,9 @@ function addMetric(
   // The points of one collection usually share their end time (one array).
   let lastEnd: HrTime | undefined;
   let lastEndMs = 0;
+  const budget = builder.budget;
   for (let index = 0; index < points.length; index++) {
+    if ((index & 31) === 31 && budget.due()) yield;
     const point = points[index] as DataPoint<unknown>;
     if (point.endTime !== lastEnd) {
       lastEnd = point.endTime;

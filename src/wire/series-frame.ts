@@ -90,6 +90,21 @@ export class SeriesFrame implements EncodedSeriesBlock {
     timestampMs: number,
     extras: FrameExtras = {},
   ): SeriesFrame {
+    const steps = SeriesFrame.buildSteps(family, labels, values, timestampMs, extras, NEVER);
+    let step = steps.next();
+    while (!step.done) step = steps.next();
+    return step.value;
+  }
+
+  /** The same in steps, pausing every few thousand series when `due()` says so. */
+  static *buildSteps(
+    family: string,
+    labels: readonly string[],
+    values: ArrayLike<number>,
+    timestampMs: number,
+    extras: FrameExtras,
+    due: () => boolean,
+  ): Generator<void, SeriesFrame, void> {
     const { layout } = extras;
     const n = labels.length;
     const timestampLength = varintLength(timestampMs);
@@ -105,6 +120,7 @@ export class SeriesFrame implements EncodedSeriesBlock {
     const zero = new Uint8Array(n);
     let total = 0;
     for (let slot = 0; slot < n; slot++) {
+      if ((slot & STEP_MASK) === STEP_MASK && due()) yield;
       const i = at[slot] as number;
       if (isPlusZero(values[i] as number)) zero[slot] = 1;
       const size = (labels[i] as string).length + 2 + sampleSize(zero[slot] === 1, timestampLength);
@@ -115,6 +131,7 @@ export class SeriesFrame implements EncodedSeriesBlock {
     const frame = new SeriesFrame(family, bytes, ends, zero, timestampMs, layout, starts, keys);
     let pos = 0;
     for (let slot = 0; slot < n; slot++) {
+      if ((slot & STEP_MASK) === STEP_MASK && due()) yield;
       const l = labels[at[slot] as number] as string;
       const inner = sampleSize(zero[slot] === 1, timestampLength);
       bytes[pos++] = TIMESERIES_FIELD_KEY;
@@ -230,6 +247,10 @@ function sampleSize(zero: boolean, timestampLength: number): number {
 function isPlusZero(value: number): boolean {
   return !writesDouble(value);
 }
+
+/** Series built between two looks at `due` (buildSteps): 8,192. */
+const STEP_MASK = 8191;
+const NEVER = (): boolean => false;
 
 const DOUBLE = new Float64Array(1);
 const DOUBLE_BYTES = new Uint8Array(DOUBLE.buffer);
