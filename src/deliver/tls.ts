@@ -297,8 +297,14 @@ export function explainTransportError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
   let code = (err as NodeJS.ErrnoException).code;
   if (typeof code !== 'string') return err;
-  // Some OpenSSL failures come as a bare EPROTO: the reason is only in the message.
-  if (code === 'EPROTO') code = EPROTO_REASONS.find(([re]) => re.test(err.message))?.[1] ?? code;
+  // OpenSSL 3 names the alerts "ssl/tls alert …" where OpenSSL 1.1 said "sslv3 alert …", and
+  // Node (22 and later) makes its code from that name: one spelling for both.
+  code = code.replace(/^ERR_SSL_SSL\/TLS_ALERT_/, 'ERR_SSL_SSLV3_ALERT_');
+  // Some OpenSSL failures come as a bare EPROTO, or as an SSL code not listed: the reason is in
+  // the message.
+  const listed = TLS_FAILURES.some(([codes]) => codes.includes(code as string));
+  if (code === 'EPROTO' || (!listed && code.startsWith('ERR_SSL_')))
+    code = EPROTO_REASONS.find(([re]) => re.test(err.message))?.[1] ?? code;
   for (const [codes, explanation] of TLS_FAILURES) {
     if (codes.includes(code)) {
       return new PermanentTransportError(`TLS: ${explanation} (${code}: ${err.message})`, code, {
