@@ -235,7 +235,13 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
       if (step.done) {
         this.current = undefined;
         if (this.profile) this.profile.translateMs += current.busyMs - step.value.innerMs;
-        current.done(step.value);
+        try {
+          current.done(step.value);
+        } catch (err) {
+          // A result callback that throws must not stop the exports behind it (nor, called from
+          // setImmediate, crash the process).
+          diag.error(`prometheus remote write: an export's result callback threw: ${asError(err).message}`);
+        }
       }
       if (this.budget.due()) {
         later(() => this.translateWaiting());

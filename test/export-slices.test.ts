@@ -93,6 +93,20 @@ describe('exports translated in slices', () => {
     await exporter.shutdown();
   });
 
+  it('a result callback that throws does not stop the exports behind it', async () => {
+    receiver.requests.length = 0;
+    const exporter = new PrometheusRemoteWriteExporter({ url: receiver.url, withoutTargetInfo: true });
+    let second: ExportResult | undefined;
+    exporter.export(counters(20_000, NOW, 1), () => {
+      throw new Error("the caller's bug");
+    });
+    exporter.export(counters(20_000, NOW + 1000, 2), (r) => (second = r));
+    await exporter.forceFlush();
+    assert.equal(second?.code, ExportResultCode.SUCCESS);
+    assert.equal(received(receiver).get('w0')?.length, 2);
+    await exporter.shutdown();
+  });
+
   it('shutdown() right after a large export: that export is still translated and delivered', async () => {
     receiver.requests.length = 0;
     const exporter = new PrometheusRemoteWriteExporter({ url: receiver.url, withoutTargetInfo: true });
