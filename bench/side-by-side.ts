@@ -14,7 +14,7 @@ export interface SideBySide {
   name: string;
   /** Timed exports per configuration. */
   exports: number;
-  /** Median ms of the timed exports of each. */
+  /** Median ms of the timed exports of each (steady ones, or first ones: firstSideBySide). */
   steadyMs: [number, number];
 }
 
@@ -77,6 +77,48 @@ export async function sideBySide(
   return { name, exports, steadyMs: [median(times[0]), median(times[1])] };
 }
 
+/**
+ * The first export of each configuration, side by side: new exporters every round (every series
+ * new to them), the code warm after the first round, which is left out. The median of the time
+ * the export held the thread.
+ */
+export async function firstSideBySide(
+  name: string,
+  input: ResourceMetrics,
+  configurations: [Options, Options],
+  rounds: number,
+): Promise<SideBySide> {
+  const ok = { status: 204, statusText: 'No Content', bodyPrefix: '' };
+  const times: [number[], number[]] = [[], []];
+  for (let round = 0; round <= rounds; round++) {
+    for (const which of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      const profile: ExportProfile = {
+        translateMs: 0,
+        encodeMs: 0,
+        compressMs: 0,
+        queueMs: 0,
+        rawBytes: 0,
+        compressedBytes: 0,
+        requests: 0,
+      };
+      const exporter = new PrometheusRemoteWriteExporter(
+        { url: 'http://127.0.0.1:9/api/v1/write', ...configurations[which as 0 | 1] },
+        {
+          post: async (body) => ({
+            ...ok,
+            headers: { 'x-prometheus-remote-write-samples-written': String(body.byteLength) },
+          }),
+          profile,
+        },
+      );
+      await new Promise<void>((resolve) => exporter.export(input, () => resolve()));
+      if (round > 0) times[which as 0 | 1].push(busy(profile));
+      await exporter.shutdown();
+    }
+  }
+  return { name, exports: rounds, steadyMs: [median(times[0]), median(times[1])] };
+}
+
 /** The steady export of 100,000 counters with 4 shards against 1 (frames laid out by shard). */
 export function measureShards(): Promise<SideBySide> {
   const pool = streamPool(100_000);
@@ -108,6 +150,26 @@ export async function measureProtocols(): Promise<SideBySide[]> {
   const pool = streamPool(1_000);
   out.push(
     await sideBySide('1k histograms × 12 bounds, v2 ÷ v1', (k) => histogramMetrics(pool, k), v1v2, 40, 5),
+  );
+  out.push(
+    await firstSideBySide(
+      'first export, 10k counters, v2 ÷ v1',
+      counterMetrics(streamPool(10_000), 0),
+      v1v2,
+      6,
+    ),
+    await firstSideBySide(
+      'first export, 100k counters, v2 ÷ v1',
+      counterMetrics(streamPool(100_000), 0),
+      v1v2,
+      3,
+    ),
+    await firstSideBySide(
+      'first export, 1k histograms × 12 bounds, v2 ÷ v1',
+      histogramMetrics(pool, 0),
+      v1v2,
+      6,
+    ),
   );
   return out;
 }
