@@ -200,32 +200,78 @@ export class RequestV2Encoder {
     runs: readonly EncodedRun[],
     metadata: ReadonlyMap<string, MetricFamilyMetadata>,
   ): RequestTemplate {
-    // The series of the runs as the symbol table reads them (labels decoded once, here).
-    const all: Array<Pick<TimeSeries, 'key' | 'labels' | 'family'>> = [];
+    // Symbols are kept as their UTF-8 bytes (a latin1 string, one character a byte): read from
+    // the series' encoded labels as they are, none of them decoded (wire/label-fields.ts).
+    const symbolIndex = new Map<string, number>([['', 0]]);
+    const symbols: string[] = [''];
+    const ref = (bytes: string): number => {
+      let r = symbolIndex.get(bytes);
+      if (r === undefined) {
+        r = symbols.length;
+        symbolIndex.set(bytes, r);
+        symbols.push(bytes);
+      }
+      return r;
+    };
+    const keys: string[] = [];
+    const itemFamilies: string[] = [];
+    const labelRefs: number[] = [];
+    const refsEnds: number[] = [];
+    const familyRefs = new Map<string, MetadataRefs>();
+    const add = (
+      key: string,
+      encoded: string | undefined,
+      s: TimeSeries | undefined,
+      family: string,
+    ): void => {
+      keys.push(key);
+      if (encoded !== undefined) labelBytes(encoded, ref, labelRefs);
+      else
+        for (const l of (s as TimeSeries).labels)
+          labelRefs.push(ref(utf8Bytes(l.name)), ref(utf8Bytes(l.value)));
+      refsEnds.push(labelRefs.length);
+      itemFamilies.push(family);
+      // As symbolTable: a family's help and unit right after the labels of its first series.
+      if (!familyRefs.has(family)) {
+        const meta = metadata.get(family);
+        familyRefs.set(
+          family,
+          meta
+            ? { type: meta.type, helpRef: ref(utf8Bytes(meta.help)), unitRef: ref(utf8Bytes(meta.unit)) }
+            : UNSPECIFIED,
+        );
+      }
+    };
     let r = 0;
     for (let i = 0; i <= series.length; i++) {
       while (r < runs.length && (runs[r] as EncodedRun).at === i) {
         const run = runs[r++] as EncodedRun;
         const frame = run.block as SeriesFrame;
-        for (let slot = run.from; slot < run.to; slot++)
-          all.push({ key: frameKey(frame, slot), labels: frame.labelsOf(slot), family: frame.family });
+        for (let slot = run.from; slot < run.to; slot++) {
+          const key = frameKey(frame, slot);
+          add(key, key, undefined, frame.family);
+        }
       }
-      if (i < series.length) all.push(series[i] as TimeSeries);
+      if (i < series.length) {
+        const s = series[i] as TimeSeries;
+        add(s.key, s.encodedLabels, s, s.family);
+      }
     }
-    const { symbols, labelRefs, familyRefs } = symbolTable(all, metadata);
     const w = this.parts;
     w.reset();
-    for (const s of symbols) w.string(REQUEST_SYMBOLS, s);
+    for (const bytes of symbols) {
+      w.header(REQUEST_SYMBOLS, bytes.length);
+      w.latin1(bytes);
+    }
     const symbolBytes = Buffer.from(w.view());
     w.reset();
-    const cuts = new Int32Array(2 * all.length + 1);
+    const cuts = new Int32Array(2 * keys.length + 1);
     let refsAt = 0;
-    for (let i = 0; i < all.length; i++) {
-      const s = all[i] as TimeSeries;
-      const refsEnd = refsAt + s.labels.length * 2;
+    for (let i = 0; i < keys.length; i++) {
+      const refsEnd = refsEnds[i] as number;
       w.packedUint(TIMESERIES_LABELS_REFS, labelRefs, refsAt, refsEnd);
       cuts[2 * i + 1] = w.view().length;
-      writeMetadata(w, familyRefs.get(s.family) ?? UNSPECIFIED);
+      writeMetadata(w, familyRefs.get(itemFamilies[i] as string) ?? UNSPECIFIED);
       cuts[2 * i + 2] = w.view().length;
       refsAt = refsEnd;
     }
@@ -234,7 +280,7 @@ export class RequestV2Encoder {
       return [family, m?.type ?? 0, m?.help ?? '', m?.unit ?? ''] as const;
     });
     return {
-      keys: all.map((s) => s.key),
+      keys,
       families,
       symbols: symbolBytes,
       parts: Buffer.from(w.view()),
@@ -245,6 +291,50 @@ export class RequestV2Encoder {
 }
 
 const NO_RUNS: readonly EncodedRun[] = [];
+
+/**
+ * The refs of the names and values of encoded labels (`repeated Label` fields of RW 1.0, as
+ * wire/label-fields.ts keeps them), read as their bytes: each `Label` is a length-delimited
+ * field holding `name` (field 1) and `value` (field 2), an empty one left out.
+ */
+function labelBytes(encoded: string, ref: (bytes: string) => number, out: number[]): void {
+  let pos = 0;
+  while (pos < encoded.length) {
+    pos++; // Label field key
+    let length = 0;
+    let scale = 1;
+    let b: number;
+    do {
+      b = encoded.charCodeAt(pos++);
+      length += (b & 0x7f) * scale;
+      scale *= 128;
+    } while (b >= 0x80);
+    const end = pos + length;
+    let name = '';
+    let value = '';
+    while (pos < end) {
+      const field = encoded.charCodeAt(pos++) >> 3;
+      let n = 0;
+      let sc = 1;
+      do {
+        b = encoded.charCodeAt(pos++);
+        n += (b & 0x7f) * sc;
+        sc *= 128;
+      } while (b >= 0x80);
+      if (field === 1) name = encoded.slice(pos, pos + n);
+      else value = encoded.slice(pos, pos + n);
+      pos += n;
+    }
+    out.push(ref(name), ref(value));
+  }
+}
+
+/** A string as its UTF-8 bytes in a latin1 string (one character a byte): itself when ASCII. */
+function utf8Bytes(text: string): string {
+  for (let i = 0; i < text.length; i++)
+    if (text.charCodeAt(i) >= 0x80) return Buffer.from(text, 'utf8').toString('latin1');
+  return text;
+}
 const VALUE_TAG = Uint8Array.of(0x09); // Sample.value = 1, fixed64
 
 /** The key of the series at a frame's slot: a frame written as RW 2.0 is built with its keys. */
