@@ -8,7 +8,7 @@
 import { PrometheusRemoteWriteExporter } from '../src/exporter.js';
 import { jsSnappy, nativeSnappy, type SnappyCodec } from '../src/wire/snappy.js';
 import { counterMetrics, streamPool } from './inputs.js';
-import { median } from './results.js';
+import { emptyProfile, median } from './results.js';
 
 export interface CompressionResult {
   encoder: 'native' | 'js';
@@ -27,16 +27,7 @@ async function bodies(): Promise<Uint8Array[]> {
     { url: 'http://127.0.0.1:9/api/v1/write' },
     {
       post: async () => ({ status: 204, statusText: 'No Content', headers: {}, bodyPrefix: '' }),
-      profile: {
-        translateMs: 0,
-        encodeMs: 0,
-        compressMs: 0,
-        queueMs: 0,
-        rawBytes: 0,
-        compressedBytes: 0,
-        requests: 0,
-        onBody: (raw) => out.push(raw.slice()),
-      },
+      profile: { ...emptyProfile(), onBody: (raw) => out.push(raw.slice()) },
     },
   );
   await new Promise((resolve) => exporter.export(counterMetrics(streamPool(10_000), 1), resolve));

@@ -1,3 +1,4 @@
+import type { ExportProfile } from '../src/exporter.js';
 /**
  * What a workload's child process reports to the parent (JSON), and the small statistics both use.
  */
@@ -98,4 +99,17 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** A profile with every figure at zero, for the exporter's `profile` hook. */
+export function emptyProfile(): ExportProfile {
+  return {
+    translateMs: 0,
+    encodeMs: 0,
+    compressMs: 0,
+    queueMs: 0,
+    rawBytes: 0,
+    compressedBytes: 0,
+    requests: 0,
+  };
 }

@@ -8,7 +8,7 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { PrometheusRemoteWriteExporter, type ExportProfile } from '../src/exporter.js';
 import type { PrometheusRemoteWriteExporterOptions } from '../src/options.js';
 import { counterMetrics, histogramMetrics, streamPool } from './inputs.js';
-import { median } from './results.js';
+import { emptyProfile, median } from './results.js';
 
 export interface SideBySide {
   name: string;
@@ -32,15 +32,7 @@ export async function sideBySide(
 ): Promise<SideBySide> {
   // A 2.0 receiver's answer (Written headers), so that 'v2' takes every request as delivered.
   const ok = { status: 204, statusText: 'No Content', bodyPrefix: '' };
-  const profiles = configurations.map((): ExportProfile => ({
-    translateMs: 0,
-    encodeMs: 0,
-    compressMs: 0,
-    queueMs: 0,
-    rawBytes: 0,
-    compressedBytes: 0,
-    requests: 0,
-  }));
+  const profiles = configurations.map(emptyProfile);
   const exporters = configurations.map(
     (options, which) =>
       new PrometheusRemoteWriteExporter(
@@ -92,15 +84,7 @@ export async function firstSideBySide(
   const times: [number[], number[]] = [[], []];
   for (let round = 0; round <= rounds; round++) {
     for (const which of round % 2 === 0 ? [0, 1] : [1, 0]) {
-      const profile: ExportProfile = {
-        translateMs: 0,
-        encodeMs: 0,
-        compressMs: 0,
-        queueMs: 0,
-        rawBytes: 0,
-        compressedBytes: 0,
-        requests: 0,
-      };
+      const profile = emptyProfile();
       const exporter = new PrometheusRemoteWriteExporter(
         { url: 'http://127.0.0.1:9/api/v1/write', ...configurations[which as 0 | 1] },
         {

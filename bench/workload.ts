@@ -14,6 +14,7 @@ import { snappyCompress } from '../src/wire/snappy.js';
 import { compare } from './compare.js';
 import { ChurningPool, counterMetrics, histogramMetrics, streamPool } from './inputs.js';
 import {
+  emptyProfile,
   median,
   type Comparison,
   type ExportTimes,
@@ -146,15 +147,7 @@ function checkStats(exporter: PrometheusRemoteWriteExporter, when: string): void
 }
 
 async function main(): Promise<WorkloadResult> {
-  const profile: ExportProfile = {
-    translateMs: 0,
-    encodeMs: 0,
-    compressMs: 0,
-    queueMs: 0,
-    rawBytes: 0,
-    compressedBytes: 0,
-    requests: 0,
-  };
+  const profile: ExportProfile = emptyProfile();
   // Read generically, so that a phase added to or renamed in the profile shows up as it is.
   const counters = profile as unknown as Record<string, number>;
   const numericKeys = Object.keys(profile).filter((key) => typeof counters[key] === 'number');

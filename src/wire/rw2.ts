@@ -202,17 +202,7 @@ export class RequestV2Encoder {
   ): RequestTemplate {
     // Symbols are kept as their UTF-8 bytes (a latin1 string, one character a byte): read from
     // the series' encoded labels as they are, none of them decoded (wire/label-fields.ts).
-    const symbolIndex = new Map<string, number>([['', 0]]);
-    const symbols: string[] = [''];
-    const ref = (bytes: string): number => {
-      let r = symbolIndex.get(bytes);
-      if (r === undefined) {
-        r = symbols.length;
-        symbolIndex.set(bytes, r);
-        symbols.push(bytes);
-      }
-      return r;
-    };
+    const { symbols, ref } = symbolList();
     const keys: string[] = [];
     const itemFamilies: string[] = [];
     const labelRefs: number[] = [];
@@ -491,22 +481,28 @@ function fits(
 const EMPTY_SAMPLES: readonly Sample[] = [];
 const EMPTY_HISTOGRAMS: readonly NativeHistogram[] = [];
 
+/** A request's symbols (`symbols[0] = ""`, RW2 §Symbols) and the ref of a string, added at its first use. */
+function symbolList(): { symbols: string[]; ref: (text: string) => number } {
+  const index = new Map<string, number>([['', 0]]);
+  const symbols: string[] = [''];
+  const ref = (text: string): number => {
+    let r = index.get(text);
+    if (r === undefined) {
+      r = symbols.length;
+      index.set(text, r);
+      symbols.push(text);
+    }
+    return r;
+  };
+  return { symbols, ref };
+}
+
 /** The symbols of a request (`symbols[0] = ""`), the label refs of its series in order, and each family's metadata refs. */
 function symbolTable(
   series: ReadonlyArray<Pick<TimeSeries, 'labels' | 'family'>>,
   metadata: ReadonlyMap<string, MetricFamilyMetadata>,
 ): { symbols: string[]; labelRefs: number[]; familyRefs: Map<string, MetadataRefs> } {
-  const symbolIndex = new Map<string, number>([['', 0]]);
-  const symbols: string[] = [''];
-  const ref = (s: string): number => {
-    let r = symbolIndex.get(s);
-    if (r === undefined) {
-      r = symbols.length;
-      symbolIndex.set(s, r);
-      symbols.push(s);
-    }
-    return r;
-  };
+  const { symbols, ref } = symbolList();
   const labelRefs: number[] = [];
   const familyRefs = new Map<string, MetadataRefs>();
   for (const s of series) {
