@@ -151,7 +151,7 @@ export function* addFramed(
       seen = i * width;
     }
     for (; i < places; i++) {
-      if ((i & 255) === 255 && budget.due()) yield;
+      if ((i & 31) === 31 && budget.due()) yield;
       const point = points[i] as DataPoint<unknown>;
       // One end time: usually one array for all points, else the same millisecond.
       if (
@@ -168,7 +168,7 @@ export function* addFramed(
     if (places > runStart) addPoints(sink, frame as SeriesFrame, runStart, places, width);
     state.countSeen(seen);
     for (let i = places; i < n; i++) {
-      if ((i & 255) === 255 && budget.due()) yield;
+      if ((i & 31) === 31 && budget.due()) yield;
       if (!single(i, points[i] as DataPoint<unknown>)) misses++;
     }
   } catch (err) {
