@@ -10,9 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import bcrypt from 'bcryptjs';
 import { runNode, type ChildRun } from './helpers/child.js';
-import { makeCerts, type CertSet } from './helpers/certs.js';
+import { makeCerts, mtlsPrometheus, type CertSet } from './helpers/certs.js';
 import { startMockReceiver, type MockReceiver } from './helpers/mock-receiver.js';
 import { freePort, receiverOrSkip, startPrometheus, type Receiver } from './helpers/receivers.js';
 import { startTinyproxy, tinyproxyOrSkip, type Tinyproxy } from './helpers/tinyproxy.js';
@@ -40,24 +39,7 @@ describe('prw push: TLS, proxy, tenant, environment, -v/-q', { skip }, () => {
     dir = mkdtempSync(join(tmpdir(), 'rw-cli-tls-'));
     certs = makeCerts(dir);
     [prometheus, mock] = await Promise.all([
-      startPrometheus({
-        webConfig: [
-          'tls_server_config:',
-          `  cert_file: ${certs.serverCert}`,
-          `  key_file: ${certs.serverKey}`,
-          '  client_auth_type: RequireAndVerifyClientCert',
-          `  client_ca_file: ${certs.caCert}`,
-          'basic_auth_users:',
-          `  dave: '${bcrypt.hashSync('cli-pass', 4)}'`,
-          '',
-        ].join('\n'),
-        client: {
-          ca: certs.read(certs.caCert),
-          cert: certs.read(certs.clientCert),
-          key: certs.read(certs.clientKey),
-          authorization: 'Basic ' + Buffer.from(BASIC).toString('base64'),
-        },
-      }),
+      startPrometheus(mtlsPrometheus(certs, 'dave', 'cli-pass')),
       startMockReceiver(),
     ]);
     proxy = await startTinyproxy({ connectPorts: [Number(new URL(prometheus.writeUrl).port)] });

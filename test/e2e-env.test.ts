@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import bcrypt from 'bcryptjs';
 import { runNode, type ChildRun } from './helpers/child.js';
-import { makeCerts, type CertSet } from './helpers/certs.js';
+import { makeCerts, mtlsPrometheus, type CertSet } from './helpers/certs.js';
 import { receiverOrSkip, startPrometheus, type Receiver } from './helpers/receivers.js';
 
 const { skip } = receiverOrSkip('prometheus');
@@ -30,24 +29,7 @@ describe('configured only by environment variables', { skip }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rw-env-e2e-'));
     certs = makeCerts(dir);
-    prometheus = await startPrometheus({
-      webConfig: [
-        'tls_server_config:',
-        `  cert_file: ${certs.serverCert}`,
-        `  key_file: ${certs.serverKey}`,
-        '  client_auth_type: RequireAndVerifyClientCert',
-        `  client_ca_file: ${certs.caCert}`,
-        'basic_auth_users:',
-        `  carol: '${bcrypt.hashSync('env-pass', 4)}'`,
-        '',
-      ].join('\n'),
-      client: {
-        ca: certs.read(certs.caCert),
-        cert: certs.read(certs.clientCert),
-        key: certs.read(certs.clientKey),
-        authorization: BASIC,
-      },
-    });
+    prometheus = await startPrometheus(mtlsPrometheus(certs, 'carol', 'env-pass'));
   });
   after(async () => {
     await prometheus?.stop();

@@ -10,16 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExportResultCode } from '@opentelemetry/core';
-import bcrypt from 'bcryptjs';
 import { PrometheusRemoteWriteExporter, type PrometheusRemoteWriteExporterOptions } from '../src/index.js';
-import { makeCerts, type CertSet } from './helpers/certs.js';
+import { makeCerts, mtlsPrometheus, type CertSet } from './helpers/certs.js';
 import { exportOnce, gauge, point, resourceMetrics } from './helpers/otel.js';
 import { receiverOrSkip, startPrometheus, type Receiver } from './helpers/receivers.js';
 
 const { skip } = receiverOrSkip('prometheus');
 const USER = 'alice';
 const PASSWORD = 'correct horse battery staple';
-const BASIC = 'Basic ' + Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
 
 describe('TLS, mTLS and basic auth against Prometheus --web.config.file', { skip }, () => {
   let dir: string;
@@ -30,28 +28,8 @@ describe('TLS, mTLS and basic auth against Prometheus --web.config.file', { skip
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rw-tls-'));
     certs = makeCerts(dir);
-    // Cost 4: the lowest bcrypt allows, enough for a test.
-    const hash = bcrypt.hashSync(PASSWORD, 4);
-    const client = {
-      ca: certs.read(certs.caCert),
-      cert: certs.read(certs.clientCert),
-      key: certs.read(certs.clientKey),
-      authorization: BASIC,
-    };
     [mtls, expired] = await Promise.all([
-      startPrometheus({
-        webConfig: [
-          'tls_server_config:',
-          `  cert_file: ${certs.serverCert}`,
-          `  key_file: ${certs.serverKey}`,
-          '  client_auth_type: RequireAndVerifyClientCert',
-          `  client_ca_file: ${certs.caCert}`,
-          'basic_auth_users:',
-          `  ${USER}: '${hash}'`,
-          '',
-        ].join('\n'),
-        client,
-      }),
+      startPrometheus(mtlsPrometheus(certs, USER, PASSWORD)),
       startPrometheus({
         webConfig: [
           'tls_server_config:',

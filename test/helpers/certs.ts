@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 
 export interface CertSet {
   dir: string;
@@ -95,5 +96,38 @@ export function makeCerts(dir: string): CertSet {
     expiredServerCert: expired.cert,
     expiredServerKey: expired.key,
     read: (path) => readFileSync(path, 'utf8'),
+  };
+}
+
+/**
+ * What startPrometheus needs for a receiver that requires a client certificate from the test CA
+ * and basic auth `user:password` (its `--web.config.file`), and the client side that passes both.
+ */
+export function mtlsPrometheus(
+  certs: CertSet,
+  user: string,
+  password: string,
+): {
+  webConfig: string;
+  client: { ca: string; cert: string; key: string; authorization: string };
+} {
+  return {
+    webConfig: [
+      'tls_server_config:',
+      `  cert_file: ${certs.serverCert}`,
+      `  key_file: ${certs.serverKey}`,
+      '  client_auth_type: RequireAndVerifyClientCert',
+      `  client_ca_file: ${certs.caCert}`,
+      'basic_auth_users:',
+      // Cost 4: the lowest bcrypt allows, enough for a test.
+      `  ${user}: '${bcrypt.hashSync(password, 4)}'`,
+      '',
+    ].join('\n'),
+    client: {
+      ca: certs.read(certs.caCert),
+      cert: certs.read(certs.clientCert),
+      key: certs.read(certs.clientKey),
+      authorization: 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64'),
+    },
   };
 }
