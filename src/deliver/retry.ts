@@ -8,7 +8,7 @@
  * Knows nothing of metrics.
  */
 import type { PostResult } from './http.js';
-import { isPermanentTransportError } from './tls.js';
+import { isPermanentTransportError } from './transport-errors.js';
 
 export type Verdict =
   | { readonly kind: 'success' }

@@ -7,6 +7,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
+import { PermanentTransportError, TlsSettingError } from './transport-errors.js';
+
+export { isPermanentTransportError, PermanentTransportError, TlsSettingError } from './transport-errors.js';
 
 /** PEM text (one or more blocks), as a string or a Buffer. */
 export type Pem = string | Buffer;
@@ -43,17 +46,6 @@ export interface TlsMaterialValues {
   ca?: Pem[];
   cert?: Pem;
   key?: Pem;
-}
-
-/** A TLS setting that cannot be used; `option` names where it came from (an option or variable). */
-export class TlsSettingError extends Error {
-  constructor(
-    readonly option: string,
-    readonly expected: string,
-  ) {
-    super(`${option} ${expected}`);
-    this.name = 'TlsSettingError';
-  }
 }
 
 /** How often files are looked at for a change (mtime and size), at most. */
@@ -198,22 +190,6 @@ function check(fn: () => unknown, option: string, expected: string): void {
   }
 }
 
-/**
- * An error that sending again cannot fix (a TLS failure): the queue drops the request at once
- * instead of retrying it for the whole budget.
- */
-export class PermanentTransportError extends Error {
-  readonly permanent = true;
-  constructor(
-    message: string,
-    readonly code: string | undefined,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'PermanentTransportError';
-  }
-}
-
 const CA_FIX =
   'give the CA that signed it with tls.ca or tls.caFile (or OTEL_EXPORTER_PROMETHEUS_REMOTE_WRITE_CERTIFICATE)';
 const INSECURE = 'tls.insecureSkipVerify skips the check, for tests only';
@@ -313,12 +289,4 @@ export function explainTransportError(err: unknown): unknown {
     }
   }
   return err;
-}
-
-/** True when `err` or one of its causes says sending again cannot help. */
-export function isPermanentTransportError(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if ((e as { permanent?: unknown }).permanent === true) return true;
-  }
-  return false;
 }
