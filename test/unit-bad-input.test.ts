@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import { captureWarnings } from './helpers/diag.js';
 import { ExportResultCode } from '@opentelemetry/core';
 import {
   AggregationTemporality,
@@ -62,19 +62,11 @@ function received(): Map<string, number[]> {
 }
 
 async function withWarnings<T>(fn: () => Promise<T>): Promise<{ result: T; warnings: string[] }> {
-  const warnings: string[] = [];
-  const logger: DiagLogger = {
-    error: (m) => warnings.push(m),
-    warn: (m) => warnings.push(m),
-    info: () => {},
-    debug: () => {},
-    verbose: () => {},
-  };
-  diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  const { warnings, stop } = captureWarnings();
   try {
     return { result: await fn(), warnings };
   } finally {
-    diag.disable();
+    stop();
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import { captureWarnings } from './helpers/diag.js';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { MetricType, type SeriesBatch, type TimeSeries } from '../src/model.js';
 import { DeltaAccumulator } from '../src/translate/delta.js';
@@ -39,20 +39,12 @@ function byName(series: TimeSeries[], name: string): TimeSeries[] {
 }
 
 /** Captures diag warnings during fn. */
-function captureWarnings(fn: () => void): string[] {
-  const warnings: string[] = [];
-  const logger: DiagLogger = {
-    error: (m) => warnings.push(m),
-    warn: (m) => warnings.push(m),
-    info: () => {},
-    debug: () => {},
-    verbose: () => {},
-  };
-  diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+function warningsOf(fn: () => void): string[] {
+  const { warnings, stop } = captureWarnings();
   try {
     fn();
   } finally {
-    diag.disable();
+    stop();
   }
   return warnings;
 }
@@ -134,7 +126,7 @@ describe('type mapping', () => {
 
   it('a metric whose name has no valid character is skipped with a warning; the others are sent', () => {
     let batch: SeriesBatch | undefined;
-    const warnings = captureWarnings(() => {
+    const warnings = warningsOf(() => {
       batch = translate(
         resourceMetrics([gauge({ name: '@@@' }, [point(1)]), gauge({ name: 'ok' }, [point(2)])], {}),
         defaults,
@@ -354,7 +346,7 @@ describe('labels from attributes, resource and scope', () => {
   it('a series produced twice in one export is sent once, with a warning', () => {
     const rm = resourceMetrics([gauge({ name: 'a.b' }, [point(1)]), gauge({ name: 'a_b' }, [point(2)])], {});
     let batch;
-    const warnings = captureWarnings(() => {
+    const warnings = warningsOf(() => {
       batch = translate(rm, defaults, newState());
     });
     assert.equal(byName(batch!.series, 'a_b').length, 1);
@@ -365,7 +357,7 @@ describe('labels from attributes, resource and scope', () => {
   it('same name with different types: the second metric is not sent, with a warning', () => {
     const rm = resourceMetrics([gauge({ name: 'x_total' }, [point(1)]), sum({ name: 'x' }, [point(2)])], {});
     let batch;
-    const warnings = captureWarnings(() => {
+    const warnings = warningsOf(() => {
       batch = translate(rm, defaults, newState());
     });
     assert.equal(byName(batch!.series, 'x_total').length, 1);
@@ -435,7 +427,7 @@ describe('delta temporality is accumulated into cumulative series', () => {
     );
     assert.equal(byName(second.series, 'h_sum')[0]?.samples[0]?.value, 7);
     let third;
-    const warnings = captureWarnings(() => {
+    const warnings = warningsOf(() => {
       third = translate(
         resourceMetrics(
           [histogram({ name: 'h' }, [point(histogramValue([5], [1, 0], 1), {}, T0_MS + 2000)], delta)],
