@@ -31,6 +31,7 @@ function labelsOf(i: number): Label[] {
     { name: 'host', value: `h${i % 5}` },
     { name: 'id', value: `s${i}` },
     ...(i % 4 === 0 ? [{ name: 'zone', value: 'ü-north' }] : []),
+    ...(i % 6 === 0 ? [{ name: 'zz_note', value: `${'é'.repeat(90)}${i}` }] : []),
   ];
 }
 
@@ -93,11 +94,15 @@ describe('RW 2.0 request templates', () => {
                   ...(i % 3 === 1 ? { startTimestampMs: T0 - 60_000 } : {}),
                 },
               ];
+          // Half of them as translate makes them: keyed by their encoded labels, which the
+          // symbols are then read from (non-ASCII values and a length varint of two bytes among them).
+          const encoded = i % 2 === 0 ? encodeLabelFields(labels) : undefined;
           return {
-            key: seriesKey(labels),
+            key: encoded ?? seriesKey(labels),
             labels,
             family: FAMILY(i),
             samples,
+            ...(encoded !== undefined ? { encodedLabels: encoded } : {}),
             ...(histograms ? { histograms } : {}),
           };
         });
