@@ -221,7 +221,13 @@ describe('one exporter, many producers', () => {
 
 describe('flushOnExit, receiver down, with a spool (child processes)', () => {
   const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-  function run(args: string[], url: string, spoolDir: string, signal?: NodeJS.Signals) {
+  function run(
+    args: string[],
+    url: string,
+    spoolDir: string,
+    signal?: NodeJS.Signals,
+    env: Record<string, string> = {},
+  ) {
     return new Promise<{
       code: number | null;
       signal: NodeJS.Signals | null;
@@ -229,7 +235,7 @@ describe('flushOnExit, receiver down, with a spool (child processes)', () => {
       tookMs: number;
     }>((resolve, reject) => {
       const p = spawn(process.execPath, ['--import', 'tsx', ...args], {
-        env: { ...process.env, PRW_URL: url, SPOOL_DIR: spoolDir, FLUSH_TIMEOUT_MS: '3000' },
+        env: { ...process.env, PRW_URL: url, SPOOL_DIR: spoolDir, FLUSH_TIMEOUT_MS: '3000', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
@@ -288,6 +294,31 @@ describe('flushOnExit, receiver down, with a spool (child processes)', () => {
         assert.ok(existsSync(spoolDir));
       });
     }
+
+  it('MeterProvider, SIGTERM before its first collection of 60,000 series: the exit export, translated in slices, all in the spool; the next run delivers it', async () => {
+    const spoolDir = tempDir();
+    const dead = `http://127.0.0.1:${await freePort()}/api/v1/write`;
+    const r = await run([fixture('outage-child.ts'), 'large'], dead, spoolDir, 'SIGTERM', {
+      SERIES: '60000',
+      FLUSH_TIMEOUT_MS: '8000',
+    });
+    assert.equal(r.signal, 'SIGTERM', r.stderr);
+    assert.ok(r.tookMs < 9000, `took ${r.tookMs} ms`);
+    assert.match(r.stderr, /samples are kept in .* and will be sent by the next process/, r.stderr);
+    receiver.requests.length = 0;
+    const next = new PrometheusRemoteWriteExporter({ url: receiver.url, spoolDir });
+    exporters.push(next);
+    await next.forceFlush();
+    assert.equal(readdirSync(spoolDir).filter((n) => n.endsWith('.prw')).length, 0);
+    const streams = new Map<string, number>();
+    for (const q of receiver.requests)
+      for (const s of q.decoded.timeseries) {
+        const l = labelsOf(s);
+        if (l['__name__'] === 'outage_streams_total') streams.set(l['stream']!, s.samples.at(-1)!.value);
+      }
+    assert.equal(streams.size, 60_000, `every series of the exit export; stderr: ${r.stderr}`);
+    assert.equal(streams.get('s59999'), 60_000);
+  });
 
   it('MeterProvider, SIGKILL during the outage: what was not in flight is in the spool; the next run delivers it to VictoriaMetrics', async (t) => {
     const { skip } = receiverOrSkip('victoriametrics');
