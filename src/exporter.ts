@@ -273,7 +273,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
       const batch = yield* translateSteps(metrics, this.translateOptions, state, outlet, this.budget);
       countTranslation(this.counters, batch);
       if (batch.problems) failure = new Error(`prometheus remote write: ${batch.problems.join('; ')}`);
-      const stale = state.series.admit([], Date.now(), outlet.metadata);
+      const stale = yield* state.series.admitSteps([], Date.now(), outlet.metadata, this.budget.due);
       if (this.options.markStaleWhenMissing) for (const s of stale) outlet.add(s);
       outlet.flush();
     } catch (err) {

@@ -20,6 +20,7 @@ import { decodeLabelFields, encodeLabelFields } from '../wire/label-fields.js';
 import type { SeriesFrame } from '../wire/series-frame.js';
 import { staleNativeHistogram } from '../translate/native-histogram.js';
 import { hrTimeToMillis } from '../translate/time.js';
+import { RecordIndex } from './record-index.js';
 
 export class SeriesRecord {
   private ownSeen = 0;
@@ -176,17 +177,20 @@ export interface HistogramRecords {
  * of the last export, so the cache cannot outgrow the data, whatever the producer does.
  */
 export class MetricStreams {
-  private attributes: object[] = [];
   /**
-   * Per position, the snapshot of its attributes object: its keys in enumeration order (one
-   * array shared by the positions with the same keys) and its values, in `values` from
-   * position × `stride`. Flat, so that the check of every point in an export reads memory in order.
+   * Per position: the attributes object, the snapshot of its keys and values, and the entry.
+   * Stored in chunks of CHUNK positions, so that no array ever holds more than CHUNK × stride
+   * entries: a million-position array takes 5–20 ms to allocate, and about as long to copy when
+   * it grows, in one go that no slice can split.
+   * The snapshot is the object's keys in enumeration order (one array shared by the positions
+   * with the same keys) and its values, from (position mod CHUNK) × `stride` in the chunk's
+   * `values`. Flat, so that the check of every point in an export reads memory in order.
    */
-  private keys: Array<readonly string[]> = [];
-  private values: unknown[] = [];
+  private chunks: StreamChunk[] = [];
+  /** Positions in use: 0 … size − 1. */
+  private size = 0;
   private stride = 0;
   private readonly shapes = new Map<string, readonly string[]>();
-  private entries: Array<SeriesRecord | HistogramRecords> = [];
   usedInExport = 0;
   /**
    * The encoded series of the last export, by position, when they could all be framed (counters,
@@ -198,33 +202,31 @@ export class MetricStreams {
   /** For a frame of classic-histogram points: what all its points share. */
   frameShape: FrameShape | undefined = undefined;
 
-  /**
-   * Before a metric's points: a first export of many points gets arrays of exactly their size,
-   * instead of ones grown step by step (each step leaves the old arrays behind as garbage).
-   */
-  reserve(points: number, first: Attributes | undefined): void {
-    if (this.attributes.length > 0 || points < 1024) return;
+  /** Before a metric's points: the stride, from the first point, so that `values` need not be re-laid. */
+  reserve(first: Attributes | undefined): void {
+    if (this.size > 0) return;
     let stride = 0;
     for (const _ in first) stride++;
-    this.attributes = new Array<object>(points);
-    this.keys = new Array<readonly string[]>(points);
-    this.entries = new Array<SeriesRecord | HistogramRecords>(points);
     this.stride = stride;
-    this.values = new Array<unknown>(points * stride);
   }
 
   /** The entry of the point at `index`, if it has the attributes the entry was made from. */
   get(index: number, attributes: Attributes): SeriesRecord | HistogramRecords | undefined {
-    return this.matches(index, attributes) ? this.entries[index] : undefined;
+    return this.matches(index, attributes)
+      ? (this.chunks[index >>> CHUNK_BITS] as StreamChunk).entries[index & CHUNK_MASK]
+      : undefined;
   }
 
   /** Whether the point at `index` has the attributes its entry was made from. */
   matches(index: number, attributes: Attributes): boolean {
-    if (this.attributes[index] !== attributes) return false;
+    if (index >= this.size) return false;
+    const chunk = this.chunks[index >>> CHUNK_BITS] as StreamChunk;
+    const at = index & CHUNK_MASK;
+    if (chunk.attributes[at] !== attributes) return false;
     // Still the same keys and values (an object may have been changed in place).
-    const keys = this.keys[index] as readonly string[];
-    const values = this.values;
-    const base = index * this.stride;
+    const keys = chunk.keys[at] as readonly string[];
+    const values = chunk.values;
+    const base = at * this.stride;
     let j = 0;
     for (const key in attributes) {
       if (keys[j] !== key || values[base + j] !== attributes[key]) return false;
@@ -249,73 +251,107 @@ export class MetricStreams {
     from = 0,
     to = points.length,
   ): number {
-    const held = this.attributes;
-    const allKeys = this.keys;
-    const values = this.values;
     const stride = this.stride;
     let i = from;
-    for (; i < to; i++) {
-      const point = points[i] as PointLike;
-      const value = point.value;
-      if (point.endTime !== end && hrTimeToMillis(point.endTime) !== endMs) break;
-      if (typeof value !== 'number' || !frame.fits(i, value)) break;
-      const attributes = point.attributes;
-      if (held[i] !== attributes) break;
-      const keys = allKeys[i] as readonly string[];
-      const base = i * stride;
-      let j = 0;
-      let same = true;
-      for (const key in attributes) {
-        if (keys[j] !== key || values[base + j] !== attributes[key]) {
-          same = false;
-          break;
+    const last = Math.min(to, this.size);
+    while (i < last) {
+      // One chunk at a time.
+      const chunk = this.chunks[i >>> CHUNK_BITS] as StreamChunk;
+      const held = chunk.attributes;
+      const allKeys = chunk.keys;
+      const values = chunk.values;
+      const offset = i & ~CHUNK_MASK;
+      const stop = Math.min(last, offset + CHUNK);
+      for (; i < stop; i++) {
+        const point = points[i] as PointLike;
+        const value = point.value;
+        if (point.endTime !== end && hrTimeToMillis(point.endTime) !== endMs) return i;
+        if (typeof value !== 'number' || !frame.fits(i, value)) return i;
+        const attributes = point.attributes;
+        const at = i - offset;
+        if (held[at] !== attributes) return i;
+        const keys = allKeys[at] as readonly string[];
+        const base = at * stride;
+        let j = 0;
+        for (const key in attributes) {
+          if (keys[j] !== key || values[base + j] !== attributes[key]) return i;
+          j++;
         }
-        j++;
+        if (j !== keys.length) return i;
+        // RW 2.0 frames carry start times: a point whose start moved (a reset) leaves the frame.
+        if (startOf !== undefined && !frame.startIs(i, startOf(point))) return i;
+        frame.set(i, value);
       }
-      if (!same || j !== keys.length) break;
-      // RW 2.0 frames carry start times: a point whose start moved (a reset) leaves the frame.
-      if (startOf !== undefined && !frame.startIs(i, startOf(point))) break;
-      frame.set(i, value);
     }
     return i;
   }
 
   /** The entry at `index` whatever the attributes, if it can be found again by them. */
   entryAt(index: number): SeriesRecord | HistogramRecords | undefined {
-    return this.attributes[index] === EMPTY ? undefined : this.entries[index];
+    if (index >= this.size) return undefined;
+    const chunk = this.chunks[index >>> CHUNK_BITS] as StreamChunk;
+    const at = index & CHUNK_MASK;
+    return chunk.attributes[at] === EMPTY ? undefined : chunk.entries[at];
   }
 
   set(index: number, attributes: Attributes, entry: SeriesRecord | HistogramRecords): void {
-    if (index > this.attributes.length) return; // keep the arrays dense
-    this.entries[index] = entry;
+    if (index > this.size) return; // keep the positions dense
     const keys: string[] = [];
+    let objectValue = false;
     for (const key in attributes) {
       const value = attributes[key];
       // Checkable by identity later: primitives only (an array value could change in place).
       if (typeof value === 'object' && value !== null) {
-        // The position stays empty: this object is never matched.
-        this.attributes[index] = EMPTY;
-        this.keys[index] = NO_KEYS;
-        return;
+        objectValue = true;
+        break;
       }
       keys.push(key);
     }
     if (keys.length > this.stride) this.widen(keys.length);
-    const base = index * this.stride;
-    for (let j = 0; j < keys.length; j++) this.values[base + j] = attributes[keys[j] as string];
-    for (let j = keys.length; j < this.stride; j++) this.values[base + j] = undefined;
-    this.attributes[index] = attributes;
-    this.keys[index] = this.shape(keys);
+    const chunk = this.chunkFor(index);
+    if (index === this.size) this.size++;
+    const at = index & CHUNK_MASK;
+    chunk.entries[at] = entry;
+    if (objectValue) {
+      // The position stays empty: this object is never matched.
+      chunk.attributes[at] = EMPTY;
+      chunk.keys[at] = NO_KEYS;
+      return;
+    }
+    const base = at * this.stride;
+    for (let j = 0; j < keys.length; j++) chunk.values[base + j] = attributes[keys[j] as string];
+    for (let j = keys.length; j < this.stride; j++) chunk.values[base + j] = undefined;
+    chunk.attributes[at] = attributes;
+    chunk.keys[at] = this.shape(keys);
   }
 
   /** After a metric's points: positions past its last point are dropped. */
   trim(points: number): void {
-    if (this.attributes.length > points) {
-      this.attributes.length = points;
-      this.keys.length = points;
-      this.entries.length = points;
-      this.values.length = points * this.stride;
+    if (this.size <= points) return;
+    const chunks = Math.ceil(points / CHUNK);
+    this.chunks.length = chunks;
+    // What the last chunk holds past the end is let go of (old attributes objects, records).
+    const tail = this.chunks[chunks - 1];
+    if (tail !== undefined) {
+      const at = points & CHUNK_MASK || CHUNK;
+      const upTo = Math.min(CHUNK, this.size - (chunks - 1) * CHUNK);
+      tail.attributes.fill(undefined, at, upTo);
+      tail.keys.fill(undefined, at, upTo);
+      tail.entries.fill(undefined, at, upTo);
+      tail.values.fill(undefined, at * this.stride, upTo * this.stride);
     }
+    this.size = points;
+  }
+
+  private chunkFor(index: number): StreamChunk {
+    const c = index >>> CHUNK_BITS;
+    let chunk = this.chunks[c];
+    if (chunk === undefined) {
+      // Grown as positions are added (a metric of ten points takes ten places, not CHUNK).
+      chunk = { attributes: [], keys: [], entries: [], values: [] };
+      this.chunks[c] = chunk;
+    }
+    return chunk;
   }
 
   /** One array for each list of keys (bounded: forgotten past 64 lists, then shared anew). */
@@ -330,15 +366,30 @@ export class MetricStreams {
 
   /** Room for `stride` values per position. */
   private widen(stride: number): void {
-    const old = this.values;
     const oldStride = this.stride;
-    const values = new Array<unknown>(this.attributes.length * stride);
-    for (let i = 0; i < this.attributes.length; i++) {
-      for (let j = 0; j < oldStride; j++) values[i * stride + j] = old[i * oldStride + j];
+    for (const chunk of this.chunks) {
+      const old = chunk.values;
+      const positions = chunk.attributes.length;
+      const values = new Array<unknown>(positions * stride);
+      for (let i = 0; i < positions; i++) {
+        for (let j = 0; j < oldStride; j++) values[i * stride + j] = old[i * oldStride + j];
+      }
+      chunk.values = values;
     }
-    this.values = values;
     this.stride = stride;
   }
+}
+
+/** Positions per chunk of MetricStreams. */
+const CHUNK_BITS = 14;
+const CHUNK = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK - 1;
+
+interface StreamChunk {
+  readonly attributes: Array<object | undefined>;
+  readonly keys: Array<readonly string[] | undefined>;
+  readonly entries: Array<SeriesRecord | HistogramRecords | undefined>;
+  values: unknown[];
 }
 
 /** The points of a classic-histogram frame: one set of bounds, a sum or not. */
@@ -360,10 +411,11 @@ export interface PointLike {
 }
 
 const EMPTY = {};
+const NEVER = (): boolean => false;
 const NO_KEYS: readonly string[] = [];
 
 export class SeriesState {
-  private readonly records = new Map<string, SeriesRecord>();
+  private readonly records = new RecordIndex<SeriesRecord>();
   private readonly families = new Map<string, MetricFamilyMetadata>();
   private readonly streams = new Map<string, MetricStreams>();
   private current = 0;
@@ -415,13 +467,27 @@ export class SeriesState {
    * to 1 ms after it rather than dropped: for cumulative data the newest value is the one that
    * matters, and dropping it would lose the last value of a short job.
    * Native-histogram samples are kept in order the same way.
-   * Then returns stale markers for the series of the previous export that are missing now, and
+   * Then returns stale markers for the series of the previous export that are missing now (in no
+   * particular order: the records are kept in a split map, record-index.ts), and
    * forgets those series.
    *
    * With `metadata` (the export's metadata map), the metadata of every family is remembered,
    * and entries for the families of the returned stale markers are added to the map if missing.
    */
   admit(series: TimeSeries[], nowMs: number, metadata?: Map<string, MetricFamilyMetadata>): TimeSeries[] {
+    const steps = this.admitSteps(series, nowMs, metadata, NEVER);
+    let step = steps.next();
+    while (!step.done) step = steps.next();
+    return step.value;
+  }
+
+  /** The same in steps: the look for missing series pauses every few thousand when `due()` says so. */
+  *admitSteps(
+    series: TimeSeries[],
+    nowMs: number,
+    metadata: Map<string, MetricFamilyMetadata> | undefined,
+    due: () => boolean,
+  ): Generator<void, TimeSeries[], void> {
     const exportNumber = this.open ? this.current : this.begin();
     this.open = false;
     if (metadata) for (const [family, meta] of metadata) this.families.set(family, meta);
@@ -433,7 +499,9 @@ export class SeriesState {
     // Every known series was seen (steady state): nothing to look for.
     if (this.seenCount === this.records.size) return [];
     const stale: TimeSeries[] = [];
-    for (const [key, record] of this.records) {
+    let looked = 0;
+    for (const [key, record] of this.records.entries()) {
+      if ((++looked & 4095) === 0 && due()) yield;
       if (record.seenInExport === exportNumber) continue;
       stale.push(this.staleSeries(record, nowMs));
       record.evicted = true;

@@ -134,7 +134,7 @@ export function* checkPointsSteps(
   let malformed = 0;
   let goodEnd: unknown = NO_TIME; // the last end time found valid (a missing one is not)
   for (let i = 0; i < points.length; i++) {
-    if ((i & 16383) === 16383 && due()) yield;
+    if ((i & 4095) === 4095 && due()) yield;
     const p = points[i] as DataPoint<unknown> | null | undefined;
     let why: string | undefined;
     if (typeof p !== 'object' || p === null) why = 'a data point is not an object';

@@ -116,12 +116,13 @@ export class SeriesFrame implements EncodedSeriesBlock {
       starts = new Float64Array(n);
       for (let slot = 0; slot < n; slot++) starts[slot] = extras.starts[at[slot] as number] as number;
     }
-    const keys = extras.keys ? Array.from(at, (i) => labels[i] as string) : undefined;
+    const keys: string[] | undefined = extras.keys ? [] : undefined;
     const zero = new Uint8Array(n);
     let total = 0;
     for (let slot = 0; slot < n; slot++) {
       if ((slot & STEP_MASK) === STEP_MASK && due()) yield;
       const i = at[slot] as number;
+      keys?.push(labels[i] as string);
       if (isPlusZero(values[i] as number)) zero[slot] = 1;
       const size = (labels[i] as string).length + 2 + sampleSize(zero[slot] === 1, timestampLength);
       total += 1 + varintLength(size) + size;
@@ -147,7 +148,10 @@ export class SeriesFrame implements EncodedSeriesBlock {
       pos += timestampLength;
       ends[slot] = pos;
     }
-    for (let i = 0; i < n; i++) frame.set(i, values[i] as number);
+    for (let i = 0; i < n; i++) {
+      if ((i & STEP_MASK) === STEP_MASK && due()) yield;
+      frame.set(i, values[i] as number);
+    }
     return frame;
   }
 
@@ -248,8 +252,8 @@ function isPlusZero(value: number): boolean {
   return !writesDouble(value);
 }
 
-/** Series built between two looks at `due` (buildSteps): 8,192. */
-const STEP_MASK = 8191;
+/** Series built between two looks at `due` (buildSteps): 1,024. */
+const STEP_MASK = 1023;
 const NEVER = (): boolean => false;
 
 const DOUBLE = new Float64Array(1);
