@@ -8,8 +8,10 @@
  * then, in this process, side by side (bench/side-by-side.ts): the steady export of 100,000
  * counters with 4 shards against 1, and Remote-Write 2.0 against 1.0; and the time to drain a
  * backlog from a slow receiver with 1, 2, 4 and 8 shards (bench/drain.ts); and the native snappy
- * addon against its JavaScript fallback (bench/compression.ts). `--only` takes workload letters,
- * `shards`, `protocols`, `drain` and `compression`.
+ * addon against its JavaScript fallback (bench/compression.ts); and the longest event-loop block
+ * of Remote-Write 1.0 and 2.0 exports at 10k, 100k and 1M counters and 1k histograms, each in a
+ * process of its own (bench/blocks.ts). `--only` takes workload letters, `shards`, `protocols`,
+ * `drain`, `compression` and `blocks`.
  * Per workload: median time of the synchronous `export()` call (translate → split into requests →
  * encode → compress → queue) and its split by the exporter's profile, samples per second per core,
  * compressed bytes per sample, peak RSS above the baseline, heap growth; on (a)–(c), the same
@@ -22,6 +24,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BlockResult } from './blocks.js';
 import { compressionTable, measureCompression, type CompressionResult } from './compression.js';
 import { measureDrain, type DrainResult } from './drain.js';
 import { measureProtocols, measureShards, type SideBySide } from './side-by-side.js';
@@ -39,21 +42,37 @@ const runDrain = !only || only.includes('drain');
 const runShards = !only || only.includes('shards');
 const runProtocols = !only || only.includes('protocols');
 const runCompression = !only || only.includes('compression');
+const runBlocks = !only || only.includes('blocks');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const workloadScript = fileURLToPath(new URL('workload.ts', import.meta.url));
+const blocksScript = fileURLToPath(new URL('blocks.ts', import.meta.url));
 
-function runChild(id: WorkloadId, outFile: string): Promise<number | null> {
+function runChild(args: string[]): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--expose-gc', '--import', 'tsx', workloadScript, id, '--out', outFile],
-      { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
-    );
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', ...args], {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child.on('error', reject);
     child.on('close', resolve);
   });
 }
+
+/** bench/blocks.ts configurations: [kind, streams, protocol]. */
+const BLOCK_RUNS: Array<[BlockResult['kind'], number, BlockResult['protocol']]> = [
+  ['counters', 10_000, 'v1'],
+  ['counters', 10_000, 'v2'],
+  ['counters', 100_000, 'v1'],
+  ['counters', 100_000, 'v2'],
+  ['histograms', 1_000, 'v1'],
+  ['histograms', 1_000, 'v2'],
+  ['counters', 1_000_000, 'v1'],
+  ['counters', 1_000_000, 'v2'],
+];
+
+const blockName = (r: BlockResult): string =>
+  `${int(r.series)} series (${r.kind === 'counters' ? 'counters' : `${int(r.series / 15)} histograms`}), ${r.protocol}`;
 
 function machine() {
   const cpus = os.cpus();
@@ -222,7 +241,12 @@ interface Target {
   pass: boolean | undefined;
 }
 
-function targets(byId: Map<WorkloadId, WorkloadResult>, drain: DrainResult[], sides: SideBySide[]): Target[] {
+function targets(
+  byId: Map<WorkloadId, WorkloadResult>,
+  drain: DrainResult[],
+  sides: SideBySide[],
+  blocks: BlockResult[],
+): Target[] {
   const a = byId.get('a');
   const d = byId.get('d');
   const e = byId.get('e');
@@ -290,6 +314,16 @@ function targets(byId: Map<WorkloadId, WorkloadResult>, drain: DrainResult[], si
       pass: longest <= 20,
     });
   }
+  for (const r of blocks) {
+    const longest = Math.max(r.first.ms, r.second.ms, r.steady.ms);
+    const outside = Math.max(r.first.outsideGcMs, r.second.outsideGcMs, r.steady.outsideGcMs);
+    out.push({
+      name: `(blocks) ${blockName(r)}: longest event-loop block, GC pauses included (outside them)`,
+      measured: `${ms(longest)} ms (${ms(outside)} ms)`,
+      limit: '≤ 20 ms',
+      pass: longest <= 20,
+    });
+  }
   for (const side of sides) {
     const first = side.name.startsWith('first export');
     const limit = side.name.includes('shards') ? 1.2 : first ? 1.5 : 1.3;
@@ -349,7 +383,7 @@ for (const id of ids) {
   const outFile = join(dir, `${id}.json`);
   console.log(`\nworkload (${id}) …`);
   const t0 = Date.now();
-  const code = await runChild(id, outFile);
+  const code = await runChild([workloadScript, id, '--out', outFile]);
   if (code !== 0) {
     failures.push(`(${id}) exited with code ${code}`);
     console.error(`workload (${id}) FAILED (exit code ${code}); see the error above`);
@@ -362,6 +396,22 @@ for (const id of ids) {
       `${f(r.samplesPerExport / r.median.total / 1000, 2)} M samples/s/core, ` +
       `peak RSS ${f(r.memory.peakRssKB / 1024, 0)} MiB; ${f((Date.now() - t0) / 1000, 0)} s`,
   );
+}
+const blocks: BlockResult[] = [];
+if (runBlocks) {
+  console.log('\nlongest event-loop blocks, v1 and v2, each configuration in its own process …');
+  for (const [kind, streams, protocol] of BLOCK_RUNS) {
+    const outFile = join(dir, `blocks-${kind}-${streams}-${protocol}.json`);
+    const code = await runChild([blocksScript, String(streams), protocol, kind, '--out', outFile]);
+    if (code !== 0) {
+      failures.push(`blocks ${kind} ${streams} ${protocol} exited with code ${code}`);
+      continue;
+    }
+    const r = JSON.parse(readFileSync(outFile, 'utf8')) as BlockResult;
+    blocks.push(r);
+    const b = (x: BlockResult['first']): string => `${ms(x.ms)} (${ms(x.outsideGcMs)})`;
+    console.log(`  ${blockName(r)}: first ${b(r.first)}, second ${b(r.second)}, later ${b(r.steady)} ms`);
+  }
 }
 rmSync(dir, { recursive: true, force: true });
 const sides: SideBySide[] = [];
@@ -396,7 +446,7 @@ if (runCompression) {
 }
 
 const byId = new Map(results.map((r) => [r.id, r]));
-const targetList = targets(byId, drain, sides);
+const targetList = targets(byId, drain, sides, blocks);
 console.log('\nTargets');
 for (const t of targetList)
   console.log(`  ${verdict(t).padEnd(4)}  ${t.name}: ${t.measured} (target ${t.limit})`);
@@ -452,6 +502,20 @@ const markdown = [
         table(
           ['Shards (maxConcurrentRequests)', 'Requests', 'Drain ms', 'In flight at most'],
           drain.map((r) => [String(r.shards), String(r.requests), ms(r.drainMs), String(r.maxInFlight)]),
+        ),
+        '',
+      ]
+    : []),
+  ...(blocks.length > 0
+    ? [
+        '### Longest event-loop block (ms; in brackets, less the GC pauses that started in it)',
+        '',
+        table(
+          ['Configuration', 'First export', 'Second export', 'Exports 3–5'],
+          blocks.map((r) => [
+            blockName(r),
+            ...[r.first, r.second, r.steady].map((b) => `${ms(b.ms)} (${ms(b.outsideGcMs)})`),
+          ]),
         ),
         '',
       ]

@@ -45,6 +45,8 @@ export interface FrameSink {
 export interface FramedKind {
   /** Series per point in the metric's frame: 1, or a histogram point's. */
   readonly width: number;
+  /** Points translated on their own between two looks at the budget: about 32 series. */
+  readonly pointsPerLook: number;
   /**
    * From point `from`, writes into the frame every point before `to` that still fits it (same
    * attributes, the frame's end time, values keeping their layout); returns the index of the
@@ -124,6 +126,7 @@ export function* addFramed(
   let runStart = 0;
   let seen = 0;
   let misses = 0;
+  const every = kind.pointsPerLook;
   try {
     let i = 0;
     if (trusted) {
@@ -151,7 +154,7 @@ export function* addFramed(
       seen = i * width;
     }
     for (; i < places; i++) {
-      if ((i & 31) === 31 && budget.due()) yield;
+      if (i % every === every - 1 && budget.due()) yield;
       const point = points[i] as DataPoint<unknown>;
       // One end time: usually one array for all points, else the same millisecond.
       if (
@@ -168,7 +171,7 @@ export function* addFramed(
     if (places > runStart) addPoints(sink, frame as SeriesFrame, runStart, places, width);
     state.countSeen(seen);
     for (let i = places; i < n; i++) {
-      if ((i & 31) === 31 && budget.due()) yield;
+      if (i % every === every - 1 && budget.due()) yield;
       if (!single(i, points[i] as DataPoint<unknown>)) misses++;
     }
   } catch (err) {
@@ -211,8 +214,8 @@ function addPoints(sink: FrameSink, frame: SeriesFrame, from: number, to: number
   sink.addRun(frame, start, end, width);
 }
 
-/** Points patched between two looks at the budget (about 5 ms at 0.3 µs a point). */
-const SLICE_POINTS = 16_384;
+/** Points patched between two looks at the budget (about 1 ms at 0.3 µs a point; 3 ms before V8 optimizes). */
+const SLICE_POINTS = 4_096;
 /** Series of a frame handed over as a run between two looks (requests encoded and compressed). */
 const SLICE_SERIES = 1_024;
 
@@ -242,6 +245,7 @@ export function counterFrames(streams: MetricStreams, family: string, v2: FrameF
   const startOf = v2.startOf;
   return {
     width: 1,
+    pointsPerLook: 32,
     patchAll: (frame, points, end, ts, from, to) => streams.patch(frame, points, end, ts, startOf, from, to),
     patchOne: (frame, index, point, exportNumber, ts) => {
       const value = point.value;
@@ -298,6 +302,8 @@ export function histogramFrames(streams: MetricStreams, family: string, v2: Fram
   const startOf = v2.startOf;
   return {
     width: shape?.width ?? 1,
+    // A point is a dozen series or more: a look after each.
+    pointsPerLook: 1,
     patchAll: (frame, points, end, ts, from, to) => {
       const s = shape as FrameShape;
       let i = from;
