@@ -191,6 +191,7 @@ export class MetricStreams {
   private size = 0;
   private stride = 0;
   private readonly shapes = new Map<string, readonly string[]>();
+  private lastShape: readonly string[] = NO_KEYS;
   usedInExport = 0;
   /**
    * The encoded series of the last export, by position, when they could all be framed (counters,
@@ -356,11 +357,19 @@ export class MetricStreams {
 
   /** One array for each list of keys (bounded: forgotten past 64 lists, then shared anew). */
   private shape(keys: string[]): readonly string[] {
+    // Most points have the keys of the point before: no joined id to make and look up.
+    const last = this.lastShape;
+    if (last.length === keys.length) {
+      let j = 0;
+      while (j < keys.length && last[j] === keys[j]) j++;
+      if (j === keys.length) return last;
+    }
     const id = keys.join('\u0000');
     const known = this.shapes.get(id);
-    if (known !== undefined) return known;
+    if (known !== undefined) return (this.lastShape = known);
     if (this.shapes.size >= 64) this.shapes.clear();
     this.shapes.set(id, keys);
+    this.lastShape = keys;
     return keys;
   }
 

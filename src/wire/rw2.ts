@@ -203,6 +203,7 @@ export class RequestV2Encoder {
     // Symbols are kept as their UTF-8 bytes (a latin1 string, one character a byte): read from
     // the series' encoded labels as they are, none of them decoded (wire/label-fields.ts).
     const { symbols, ref } = symbolList();
+    const labels = new LabelRefReader(ref);
     const keys: string[] = [];
     const itemFamilies: string[] = [];
     const labelRefs: number[] = [];
@@ -215,7 +216,7 @@ export class RequestV2Encoder {
       family: string,
     ): void => {
       keys.push(key);
-      if (encoded !== undefined) labelBytes(encoded, ref, labelRefs);
+      if (encoded !== undefined) labels.read(encoded, labelRefs);
       else
         for (const l of (s as TimeSeries).labels)
           labelRefs.push(ref(utf8Bytes(l.name)), ref(utf8Bytes(l.value)));
@@ -286,37 +287,84 @@ const NO_RUNS: readonly EncodedRun[] = [];
  * The refs of the names and values of encoded labels (`repeated Label` fields of RW 1.0, as
  * wire/label-fields.ts keeps them), read as their bytes: each `Label` is a length-delimited
  * field holding `name` (field 1) and `value` (field 2), an empty one left out.
+ * Series of a request mostly share most of their labels with the series before them (same
+ * name, job, instance, route…): a label whose field has the bytes of the previous series' label
+ * at the same place takes its refs without being cut out and looked up again.
  */
-function labelBytes(encoded: string, ref: (bytes: string) => number, out: number[]): void {
-  let pos = 0;
-  while (pos < encoded.length) {
-    pos++; // Label field key
-    let length = 0;
-    let scale = 1;
-    let b: number;
-    do {
-      b = encoded.charCodeAt(pos++);
-      length += (b & 0x7f) * scale;
-      scale *= 128;
-    } while (b >= 0x80);
-    const end = pos + length;
-    let name = '';
-    let value = '';
-    while (pos < end) {
-      const field = encoded.charCodeAt(pos++) >> 3;
-      let n = 0;
-      let sc = 1;
+class LabelRefReader {
+  private previous = '';
+  /** Per label of the previous series: where its field starts and ends, and its two refs. */
+  private starts: number[] = [];
+  private ends: number[] = [];
+  private refs: number[] = [];
+
+  constructor(private readonly ref: (bytes: string) => number) {}
+
+  read(encoded: string, out: number[]): void {
+    const previous = this.previous;
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const refs: number[] = [];
+    let pos = 0;
+    let k = 0;
+    while (pos < encoded.length) {
+      const start = pos;
+      pos++; // Label field key
+      let length = 0;
+      let scale = 1;
+      let b: number;
       do {
         b = encoded.charCodeAt(pos++);
-        n += (b & 0x7f) * sc;
-        sc *= 128;
+        length += (b & 0x7f) * scale;
+        scale *= 128;
       } while (b >= 0x80);
-      if (field === 1) name = encoded.slice(pos, pos + n);
-      else value = encoded.slice(pos, pos + n);
-      pos += n;
+      const end = pos + length;
+      let nameRef: number;
+      let valueRef: number;
+      if (
+        k < this.starts.length &&
+        sameBytes(encoded, start, end, previous, this.starts[k] as number, this.ends[k] as number)
+      ) {
+        nameRef = this.refs[2 * k] as number;
+        valueRef = this.refs[2 * k + 1] as number;
+        pos = end;
+      } else {
+        let name = '';
+        let value = '';
+        while (pos < end) {
+          const field = encoded.charCodeAt(pos++) >> 3;
+          let n = 0;
+          let sc = 1;
+          do {
+            b = encoded.charCodeAt(pos++);
+            n += (b & 0x7f) * sc;
+            sc *= 128;
+          } while (b >= 0x80);
+          if (field === 1) name = encoded.slice(pos, pos + n);
+          else value = encoded.slice(pos, pos + n);
+          pos += n;
+        }
+        nameRef = this.ref(name);
+        valueRef = this.ref(value);
+      }
+      starts.push(start);
+      ends.push(end);
+      refs.push(nameRef, valueRef);
+      out.push(nameRef, valueRef);
+      k++;
     }
-    out.push(ref(name), ref(value));
+    this.previous = encoded;
+    this.starts = starts;
+    this.ends = ends;
+    this.refs = refs;
   }
+}
+
+/** Whether a[aFrom, aTo) and b[bFrom, bTo) hold the same characters. */
+function sameBytes(a: string, aFrom: number, aTo: number, b: string, bFrom: number, bTo: number): boolean {
+  if (aTo - aFrom !== bTo - bFrom) return false;
+  for (let i = aFrom, j = bFrom; i < aTo; i++, j++) if (a.charCodeAt(i) !== b.charCodeAt(j)) return false;
+  return true;
 }
 
 /** A string as its UTF-8 bytes in a latin1 string (one character a byte): itself when ASCII. */
