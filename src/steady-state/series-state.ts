@@ -189,6 +189,8 @@ export class MetricStreams {
   private chunks: StreamChunk[] = [];
   /** Positions in use: 0 … size − 1. */
   private size = 0;
+  /** Positions expected (reserve): chunks up to there are made at their size. */
+  private reserved = 0;
   private stride = 0;
   private readonly shapes = new Map<string, readonly string[]>();
   private lastShape: readonly string[] = NO_KEYS;
@@ -203,12 +205,17 @@ export class MetricStreams {
   /** For a frame of classic-histogram points: what all its points share. */
   frameShape: FrameShape | undefined = undefined;
 
-  /** Before a metric's points: the stride, from the first point, so that `values` need not be re-laid. */
-  reserve(first: Attributes | undefined): void {
+  /**
+   * Before a metric's points: the stride, from the first point, so that `values` need not be
+   * re-laid; and the number of points, so that chunks are made at their size rather than grown
+   * step by step (each step leaves the old arrays behind as garbage).
+   */
+  reserve(points: number, first: Attributes | undefined): void {
     if (this.size > 0) return;
     let stride = 0;
     for (const _ in first) stride++;
     this.stride = stride;
+    this.reserved = points;
   }
 
   /** The entry of the point at `index`, if it has the attributes the entry was made from. */
@@ -348,8 +355,18 @@ export class MetricStreams {
     const c = index >>> CHUNK_BITS;
     let chunk = this.chunks[c];
     if (chunk === undefined) {
-      // Grown as positions are added (a metric of ten points takes ten places, not CHUNK).
-      chunk = { attributes: [], keys: [], entries: [], values: [] };
+      // Made at the size reserved for it, else grown as positions are added (a metric of ten
+      // points takes ten places, not CHUNK).
+      const size = Math.min(CHUNK, Math.max(0, this.reserved - c * CHUNK));
+      chunk =
+        size > 0
+          ? {
+              attributes: new Array<object | undefined>(size),
+              keys: new Array<readonly string[] | undefined>(size),
+              entries: new Array<SeriesRecord | HistogramRecords | undefined>(size),
+              values: new Array<unknown>(size * this.stride),
+            }
+          : { attributes: [], keys: [], entries: [], values: [] };
       this.chunks[c] = chunk;
     }
     return chunk;

@@ -660,7 +660,7 @@ function* addMetric(
   // Counters and histograms count from the point's start time; a gauge has none.
   const withStart = (kind === 'histogram' || kind === 'counter') && !options.withoutStartTimestamps;
   const points = metric.dataPoints;
-  streams.reserve(points[0]?.attributes);
+  streams.reserve(points.length, points[0]?.attributes);
   if (builder.framing && (kind !== 'histogram' || classic)) {
     // Frames that RW 2.0 is written from also keep start times and keys (frames.ts FrameFor).
     const v2: FrameFor = {
