@@ -1,4 +1,5 @@
-import type { ExportProfile } from '../src/exporter.js';
+import { PrometheusRemoteWriteExporter, type ExportProfile } from '../src/exporter.js';
+import type { PrometheusRemoteWriteExporterOptions } from '../src/options.js';
 /**
  * What a workload's child process reports to the parent (JSON), and the small statistics both use.
  */
@@ -112,4 +113,29 @@ export function emptyProfile(): ExportProfile {
     compressedBytes: 0,
     requests: 0,
   };
+}
+
+/**
+ * An exporter without a network: its `post` answers 204 as a 2.0 receiver would (the samples it
+ * wrote), at once or, with `nextTurn`, on the next turn of the event loop as real I/O would.
+ */
+export function offlineExporter(
+  options: Omit<PrometheusRemoteWriteExporterOptions, 'url'>,
+  extra: { profile?: ExportProfile; nextTurn?: boolean } = {},
+): PrometheusRemoteWriteExporter {
+  return new PrometheusRemoteWriteExporter(
+    { url: 'http://127.0.0.1:9/api/v1/write', ...options },
+    {
+      post: async (body) => {
+        if (extra.nextTurn) await new Promise((resolve) => setImmediate(resolve));
+        return {
+          status: 204,
+          statusText: 'No Content',
+          bodyPrefix: '',
+          headers: { 'x-prometheus-remote-write-samples-written': String(body.byteLength) },
+        };
+      },
+      profile: extra.profile,
+    },
+  );
 }

@@ -10,8 +10,9 @@
  * backlog from a slow receiver with 1, 2, 4 and 8 shards (bench/drain.ts); and the native snappy
  * addon against its JavaScript fallback (bench/compression.ts); and the longest event-loop block
  * of Remote-Write 1.0 and 2.0 exports at 10k, 100k and 1M counters and 1k histograms, each in a
- * process of its own (bench/blocks.ts). `--only` takes workload letters, `shards`, `protocols`,
- * `drain`, `compression` and `blocks`.
+ * process of its own (bench/blocks.ts); and the exporter's memory per live series at 1M series,
+ * v1 and v2 (bench/memory.ts). `--only` takes workload letters, `shards`, `protocols`, `drain`,
+ * `compression`, `blocks` and `memory`.
  * Per workload: median time of the synchronous `export()` call (translate → split into requests →
  * encode → compress → queue) and its split by the exporter's profile, samples per second per core,
  * compressed bytes per sample, peak RSS above the baseline, heap growth; on (a)–(c), the same
@@ -25,6 +26,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BlockResult } from './blocks.js';
+import type { MemoryResult } from './memory.js';
 import { compressionTable, measureCompression, type CompressionResult } from './compression.js';
 import { measureDrain, type DrainResult } from './drain.js';
 import { measureProtocols, measureShards, type SideBySide } from './side-by-side.js';
@@ -43,10 +45,12 @@ const runShards = !only || only.includes('shards');
 const runProtocols = !only || only.includes('protocols');
 const runCompression = !only || only.includes('compression');
 const runBlocks = !only || only.includes('blocks');
+const runMemory = !only || only.includes('memory');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const workloadScript = fileURLToPath(new URL('workload.ts', import.meta.url));
 const blocksScript = fileURLToPath(new URL('blocks.ts', import.meta.url));
+const memoryScript = fileURLToPath(new URL('memory.ts', import.meta.url));
 
 function runChild(args: string[]): Promise<number | null> {
   return new Promise((resolve, reject) => {
@@ -246,6 +250,7 @@ function targets(
   drain: DrainResult[],
   sides: SideBySide[],
   blocks: BlockResult[],
+  memory: MemoryResult[],
 ): Target[] {
   const a = byId.get('a');
   const d = byId.get('d');
@@ -322,6 +327,15 @@ function targets(
       measured: `${ms(longest)} ms (${ms(outside)} ms)`,
       limit: '≤ 20 ms',
       pass: longest <= 20,
+    });
+  }
+  for (const r of memory) {
+    const total = r.heapPerSeries + r.outsidePerSeries;
+    out.push({
+      name: `(memory) exporter state per live series at ${int(r.series)} series, ${r.protocol}: heap + outside it, above a collect-only control`,
+      measured: `${f(total, 0)} B (${f(r.heapPerSeries, 0)} + ${f(r.outsidePerSeries, 0)})`,
+      limit: '≤ 600 B',
+      pass: total <= 600,
     });
   }
   for (const side of sides) {
@@ -413,6 +427,23 @@ if (runBlocks) {
     console.log(`  ${blockName(r)}: first ${b(r.first)}, second ${b(r.second)}, later ${b(r.steady)} ms`);
   }
 }
+const memory: MemoryResult[] = [];
+if (runMemory) {
+  console.log('\nexporter memory per live series, 1M counters, v1 and v2 …');
+  for (const protocol of ['v1', 'v2'] as const) {
+    const outFile = join(dir, `memory-${protocol}.json`);
+    const code = await runChild([memoryScript, '1000000', protocol, '--out', outFile]);
+    if (code !== 0) {
+      failures.push(`memory ${protocol} exited with code ${code}`);
+      continue;
+    }
+    const r = JSON.parse(readFileSync(outFile, 'utf8')) as MemoryResult;
+    memory.push(r);
+    console.log(
+      `  ${protocol}: ${f(r.heapPerSeries, 0)} B on the heap + ${f(r.outsidePerSeries, 0)} B outside it per series`,
+    );
+  }
+}
 rmSync(dir, { recursive: true, force: true });
 const sides: SideBySide[] = [];
 if (runShards) {
@@ -446,7 +477,7 @@ if (runCompression) {
 }
 
 const byId = new Map(results.map((r) => [r.id, r]));
-const targetList = targets(byId, drain, sides, blocks);
+const targetList = targets(byId, drain, sides, blocks, memory);
 console.log('\nTargets');
 for (const t of targetList)
   console.log(`  ${verdict(t).padEnd(4)}  ${t.name}: ${t.measured} (target ${t.limit})`);

@@ -5,10 +5,10 @@
  * `post` that answers as a 2.0 receiver would.
  */
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { PrometheusRemoteWriteExporter, type ExportProfile } from '../src/exporter.js';
+import type { PrometheusRemoteWriteExporter, ExportProfile } from '../src/exporter.js';
 import type { PrometheusRemoteWriteExporterOptions } from '../src/options.js';
 import { counterMetrics, histogramMetrics, streamPool } from './inputs.js';
-import { emptyProfile, median } from './results.js';
+import { emptyProfile, median, offlineExporter } from './results.js';
 
 export interface SideBySide {
   name: string;
@@ -30,21 +30,10 @@ export async function sideBySide(
   exports: number,
   warmup: number,
 ): Promise<SideBySide> {
-  // A 2.0 receiver's answer (Written headers), so that 'v2' takes every request as delivered.
-  const ok = { status: 204, statusText: 'No Content', bodyPrefix: '' };
   const profiles = configurations.map(emptyProfile);
-  const exporters = configurations.map(
-    (options, which) =>
-      new PrometheusRemoteWriteExporter(
-        { url: 'http://127.0.0.1:9/api/v1/write', ...options },
-        {
-          post: async (body) => ({
-            ...ok,
-            headers: { 'x-prometheus-remote-write-samples-written': String(body.byteLength) },
-          }),
-          profile: profiles[which],
-        },
-      ),
+  // A 2.0 receiver's answer (Written headers), so that 'v2' takes every request as delivered.
+  const exporters = configurations.map((options, which) =>
+    offlineExporter(options, { profile: profiles[which] }),
   );
   const times: [number[], number[]] = [[], []];
   for (let k = 0; k < exports + warmup; k++) {
@@ -80,21 +69,11 @@ export async function firstSideBySide(
   configurations: [Options, Options],
   rounds: number,
 ): Promise<SideBySide> {
-  const ok = { status: 204, statusText: 'No Content', bodyPrefix: '' };
   const times: [number[], number[]] = [[], []];
   for (let round = 0; round <= rounds; round++) {
     for (const which of round % 2 === 0 ? [0, 1] : [1, 0]) {
       const profile = emptyProfile();
-      const exporter = new PrometheusRemoteWriteExporter(
-        { url: 'http://127.0.0.1:9/api/v1/write', ...configurations[which as 0 | 1] },
-        {
-          post: async (body) => ({
-            ...ok,
-            headers: { 'x-prometheus-remote-write-samples-written': String(body.byteLength) },
-          }),
-          profile,
-        },
-      );
+      const exporter = offlineExporter(configurations[which as 0 | 1], { profile });
       await new Promise<void>((resolve) => exporter.export(input, () => resolve()));
       if (round > 0) times[which as 0 | 1].push(busy(profile));
       await exporter.shutdown();

@@ -10,53 +10,100 @@ import type { Attributes } from '@opentelemetry/api';
 import type { DataPoint, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
 import { PrometheusRemoteWriteExporter } from '../src/exporter.js';
-import { RecordIndex } from '../src/steady-state/record-index.js';
+import { RecordIndex, keyHash } from '../src/steady-state/record-index.js';
+import { SeriesRecord } from '../src/steady-state/series-state.js';
+import { encodeLabelFields } from '../src/wire/label-fields.js';
 import { SeriesFrame } from '../src/wire/series-frame.js';
 import { snappyUncompress } from '../src/wire/snappy.js';
 import { T0_MS, histogram, hr, resourceMetrics, sum } from './helpers/otel.js';
 
+/** An entry with a key, and a hash that may be forced to collide. */
+class Entry {
+  readonly keyHash: number;
+  constructor(
+    readonly key: string,
+    readonly value: number,
+    collide: boolean,
+  ) {
+    this.keyHash = collide ? 42 : keyHash(key);
+  }
+  hasKey(key: string): boolean {
+    return key === this.key;
+  }
+}
+
 describe('RecordIndex', () => {
-  it('answers as one Map would, through sets, deletes (also while iterating) and clears', () => {
+  it('answers as one Map by key would, through adds, deletes (also while iterating) and clears, with colliding hashes', () => {
     const key = fc.oneof(
       fc.string({ maxLength: 40 }),
       fc.integer({ min: 0, max: 300 }).map((i) => `\n\u0008__name__\u0012\u0004jobs\n\u0003pod\u0012${i}`),
     );
     const op = fc.oneof(
-      fc.record({ set: key, value: fc.integer() }),
+      fc.record({ add: key, value: fc.integer(), collide: fc.boolean() }),
       fc.record({ delete: key }),
       fc.record({ sweep: fc.integer({ min: 2, max: 5 }) }),
       fc.constant({ clear: true }),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
-        const index = new RecordIndex<number>();
-        const model = new Map<string, number>();
+        const index = new RecordIndex<Entry>();
+        const model = new Map<string, Entry>();
         for (const o of ops) {
-          if ('set' in o) {
-            index.set(o.set, o.value);
-            model.set(o.set, o.value);
+          if ('add' in o) {
+            // As SeriesState does: a key is added once, while it is not there.
+            const there = model.get(o.add);
+            assert.equal(index.get(o.add, there?.keyHash ?? keyHash(o.add)), there);
+            if (there !== undefined) continue;
+            const entry = new Entry(o.add, o.value, o.collide);
+            index.add(entry);
+            model.set(o.add, entry);
           } else if ('delete' in o) {
-            assert.equal(index.delete(o.delete), model.delete(o.delete));
+            const there = model.get(o.delete);
+            if (there !== undefined) assert.equal(index.delete(there), model.delete(o.delete));
+            else assert.equal(index.delete(new Entry(o.delete, 0, false)), false);
           } else if ('sweep' in o) {
             // As SeriesState.admit does: delete entries while iterating.
-            for (const [k, v] of index.entries()) if (v % o.sweep === 0) index.delete(k);
-            for (const [k, v] of model) if (v % o.sweep === 0) model.delete(k);
+            for (const e of index.values()) if (e.value % o.sweep === 0) index.delete(e);
+            for (const [k, e] of model) if (e.value % o.sweep === 0) model.delete(k);
           } else {
             index.clear();
             model.clear();
           }
           assert.equal(index.size, model.size);
         }
-        for (const [k, v] of model) assert.equal(index.get(k), v);
-        const entries = [...index.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-        assert.deepEqual(
-          entries,
-          [...model].sort(([a], [b]) => (a < b ? -1 : 1)),
-        );
-        assert.deepEqual([...index.values()].sort(), [...model.values()].sort());
+        for (const [k, e] of model) assert.equal(index.get(k, e.keyHash), e);
+        const keys = (entries: Iterable<Entry>) => [...entries].map((e) => e.key).sort();
+        assert.deepEqual(keys(index.values()), keys(model.values()));
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('a record whose frame holds its key', () => {
+  it("reads its key, labels and size from the frame, at the frame's slot, zero values and long labels included", () => {
+    const labels = Array.from({ length: 40 }, (_, i) => [
+      { name: '__name__', value: 'jobs_total' },
+      { name: 'pod', value: i % 3 === 0 ? `ünïcode-${i}` : `p${i}`.padEnd(i % 5 === 0 ? 200 : 3, 'x') },
+    ]);
+    const keys = labels.map((l) => encodeLabelFields(l));
+    const values = keys.map((_, i) => (i % 4 === 0 ? 0 : i + 0.5));
+    // Laid out in another order than the records' (as by shard): slot ≠ index.
+    const position = Int32Array.from(keys, (_, i) => (i * 7) % keys.length);
+    const frame = SeriesFrame.build('jobs_total', keys, values, T0_MS, {
+      layout: { position, shardEnds: Int32Array.of(keys.length) },
+    });
+    const records = keys.map((key) => new SeriesRecord(key, 'jobs_total', true));
+    records.forEach((r, i) => r.settle(frame, frame.slotOf(i)));
+    records.forEach((r, i) => {
+      assert.equal(r.key, keys[i]);
+      assert.equal(r.keyHash, keyHash(keys[i]!));
+      assert.ok(r.hasKey(keys[i]!));
+      assert.ok(!r.hasKey(keys[(i + 1) % keys.length]!));
+      assert.ok(!r.hasKey(keys[i]!.slice(0, -1)));
+      assert.equal(r.labelsSize, keys[i]!.length);
+      assert.deepEqual(r.labels, labels[i]);
+    });
   });
 });
 

@@ -444,6 +444,11 @@ function* frameFrom(
     { layout, starts, keys },
     due,
   );
+  // From now on the records' keys are read from the frame: their own strings can go.
+  for (let i = 0; i < n; i++) {
+    if ((i & 4095) === 4095 && due()) yield;
+    (records[i] as SeriesRecord).settle(frame, frame.slotOf(i));
+  }
   return { frame, owners };
 }
 

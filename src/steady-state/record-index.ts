@@ -1,56 +1,70 @@
 /**
- * A map from string keys (a series' encoded labels) to values, split into several V8 Maps by a
- * cheap hash of the key. One Map of a million entries doubles its table in one go when it fills:
- * at 512k entries that copy held the event loop for about 33 ms. Split 64 ways, each growth step
- * copies about 1/64 of it. Lookups cost one extra small hash of a few characters.
+ * The series records of a SeriesState, found by their key (a series' encoded labels). Indexed by
+ * a 32-bit hash of the key rather than by the key string, so that the index does not keep a
+ * string per series: a framed record reads its key from its frame (series-state.ts), and at a
+ * million series the strings were about 280 bytes each on the heap, as much as the rest of the
+ * record together. Records whose hashes collide share an entry (an array), and are told apart by
+ * their keys.
+ * Split into several V8 Maps by the hash: one Map of a million entries doubles its table in one
+ * go when it fills (about 33 ms at 512k entries); split 64 ways, each step copies 1/64 of it.
  */
 const PARTS = 64;
 
-/**
- * Which part holds `key`: its length, the last 16 characters (the last label's value: often
- * what tells series apart) and a few from the middle. Only the spread depends on it; a poor spread
- * costs growth steps, never correctness.
- */
-function partOf(key: string): number {
-  const n = key.length;
-  let h = n;
-  const stop = n > 16 ? n - 16 : 0;
-  for (let i = n - 1; i >= stop; i--) h = Math.imul(h, 31) + key.charCodeAt(i);
-  if (n > 32) {
-    const mid = n >> 1;
-    h = Math.imul(h, 31) + key.charCodeAt(mid);
-    h = Math.imul(h, 31) + key.charCodeAt(mid - 7);
-    h = Math.imul(h, 31) + key.charCodeAt(mid + 7);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x45d9f3b);
-  h ^= h >>> 16;
-  return h & (PARTS - 1);
+/** What the index needs of an entry. */
+export interface Keyed {
+  /** `keyHash(key)`, kept by the entry so that it is not read back to be removed. */
+  readonly keyHash: number;
+  hasKey(key: string): boolean;
 }
 
-export class RecordIndex<V> {
-  private readonly parts: Array<Map<string, V>> = Array.from({ length: PARTS }, () => new Map());
+/** A 32-bit hash of the whole key (FNV-1a, one character a byte), mixed at the end. */
+export function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h | 0;
+}
+
+export class RecordIndex<V extends Keyed> {
+  private readonly parts: Array<Map<number, V | V[]>> = Array.from({ length: PARTS }, () => new Map());
   private count = 0;
 
   get size(): number {
     return this.count;
   }
 
-  get(key: string): V | undefined {
-    return (this.parts[partOf(key)] as Map<string, V>).get(key);
+  /** The entry with this key, and its hash (for `add` when there is none). */
+  get(key: string, hash = keyHash(key)): V | undefined {
+    const found = (this.parts[hash & (PARTS - 1)] as Map<number, V | V[]>).get(hash);
+    if (found === undefined) return undefined;
+    if (!Array.isArray(found)) return found.hasKey(key) ? found : undefined;
+    for (const v of found) if (v.hasKey(key)) return v;
+    return undefined;
   }
 
-  set(key: string, value: V): void {
-    const part = this.parts[partOf(key)] as Map<string, V>;
-    const before = part.size;
-    part.set(key, value);
-    this.count += part.size - before;
+  /** Adds an entry whose key is not in the index yet. */
+  add(value: V): void {
+    const part = this.parts[value.keyHash & (PARTS - 1)] as Map<number, V | V[]>;
+    const there = part.get(value.keyHash);
+    if (there === undefined) part.set(value.keyHash, value);
+    else if (Array.isArray(there)) there.push(value);
+    else part.set(value.keyHash, [there, value]);
+    this.count++;
   }
 
-  delete(key: string): boolean {
-    const deleted = (this.parts[partOf(key)] as Map<string, V>).delete(key);
-    if (deleted) this.count--;
-    return deleted;
+  /** Removes this entry (the very object). */
+  delete(value: V): boolean {
+    const part = this.parts[value.keyHash & (PARTS - 1)] as Map<number, V | V[]>;
+    const there = part.get(value.keyHash);
+    if (there === value) part.delete(value.keyHash);
+    else if (Array.isArray(there) && there.includes(value)) {
+      const rest = there.filter((v) => v !== value);
+      part.set(value.keyHash, rest.length === 1 ? (rest[0] as V) : rest);
+    } else return false;
+    this.count--;
+    return true;
   }
 
   clear(): void {
@@ -58,12 +72,12 @@ export class RecordIndex<V> {
     this.count = 0;
   }
 
-  /** Entries part by part (not in insertion order). Deleting the current entry is allowed. */
-  *entries(): IterableIterator<[string, V]> {
-    for (const part of this.parts) yield* part;
-  }
-
+  /** Every entry, part by part (in no particular order). Deleting the current one is allowed. */
   *values(): IterableIterator<V> {
-    for (const part of this.parts) yield* part.values();
+    for (const part of this.parts)
+      for (const there of part.values()) {
+        if (Array.isArray(there)) yield* [...there];
+        else yield there;
+      }
   }
 }

@@ -20,9 +20,9 @@ import { decodeLabelFields, encodeLabelFields } from '../wire/label-fields.js';
 import type { SeriesFrame } from '../wire/series-frame.js';
 import { staleNativeHistogram } from '../translate/native-histogram.js';
 import { hrTimeToMillis } from '../translate/time.js';
-import { RecordIndex } from './record-index.js';
+import { RecordIndex, keyHash, type Keyed } from './record-index.js';
 
-export class SeriesRecord {
+export class SeriesRecord implements Keyed {
   private ownSeen = 0;
   private ownLast = -Infinity;
   /** Set while a frame keeps this record's export and timestamp (FramedRecords). */
@@ -33,22 +33,55 @@ export class SeriesRecord {
   evicted = false;
   /** For delivery's sharding (exporter.ts), computed once. */
   shardHash: number | undefined = undefined;
-  /** Length of the encoded labels, kept here so that batching need not touch the string. */
-  readonly labelsSize: number | undefined;
+  /** For the state's index (record-index.ts). */
+  readonly keyHash: number;
   private decoded: readonly Label[] | undefined;
+  /**
+   * The key while no frame holds it. Once a frame is built with the series (`settle`), the key
+   * is read from there: the frame holds the same bytes, and a million keys kept twice were a
+   * quarter of a gigabyte.
+   */
+  private ownKey: string | undefined;
+  private home: SeriesFrame | undefined = undefined;
+  private slot = 0;
 
   constructor(
     /**
      * The series' identity: the RW 1.0 encoding of its labels (wire/label-fields.ts) for series
      * from translate (`encoded`), else the `key` of a series built elsewhere (tests, tools).
      */
-    readonly key: string,
+    key: string,
     readonly family: string,
     readonly encoded: boolean,
     labels?: readonly Label[],
+    hash = keyHash(key),
   ) {
+    this.ownKey = key;
+    this.keyHash = hash;
     this.decoded = labels;
-    this.labelsSize = encoded ? key.length : undefined;
+  }
+
+  get key(): string {
+    return this.ownKey ?? (this.home as SeriesFrame).encodedLabelsOf(this.slot);
+  }
+
+  hasKey(key: string): boolean {
+    const own = this.ownKey;
+    return own !== undefined ? own === key : (this.home as SeriesFrame).hasEncodedLabels(this.slot, key);
+  }
+
+  /** Length of the encoded labels (batching's size estimate), for series from translate. */
+  get labelsSize(): number | undefined {
+    if (!this.encoded) return undefined;
+    return this.ownKey?.length ?? (this.home as SeriesFrame).labelsLength(this.slot);
+  }
+
+  /** Its encoded labels are at `slot` of `frame` (from now on, its key is read from there). */
+  settle(frame: SeriesFrame, slot: number): void {
+    if (!this.encoded) return;
+    this.home = frame;
+    this.slot = slot;
+    this.ownKey = undefined;
   }
 
   /** Decoded from the encoded bytes when first asked (RW 2.0, debug text, messages). */
@@ -479,10 +512,11 @@ export class SeriesState {
   /** The record of the series with these (sorted) labels, created if new. */
   record(labels: readonly Label[], family: string): SeriesRecord {
     const key = encodeLabelFields(labels);
-    let record = this.records.get(key);
+    const hash = keyHash(key);
+    let record = this.records.get(key, hash);
     if (!record) {
-      record = new SeriesRecord(key, family, true);
-      this.records.set(key, record);
+      record = new SeriesRecord(key, family, true, undefined, hash);
+      this.records.add(record);
     }
     return record;
   }
@@ -526,12 +560,12 @@ export class SeriesState {
     if (this.seenCount === this.records.size) return [];
     const stale: TimeSeries[] = [];
     let looked = 0;
-    for (const [key, record] of this.records.entries()) {
+    for (const record of this.records.values()) {
       if ((++looked & 4095) === 0 && due()) yield;
       if (record.seenInExport === exportNumber) continue;
       stale.push(this.staleSeries(record, nowMs));
       record.evicted = true;
-      this.records.delete(key);
+      this.records.delete(record);
     }
     if (metadata) this.addMetadata(stale, metadata);
     return stale;
@@ -599,7 +633,7 @@ export class SeriesState {
     let record = this.records.get(s.key);
     if (!record) {
       record = new SeriesRecord(s.key, s.family, false, s.labels);
-      this.records.set(s.key, record);
+      this.records.add(record);
     }
     return record;
   }

@@ -293,18 +293,40 @@ const NO_RUNS: readonly EncodedRun[] = [];
  */
 class LabelRefReader {
   private previous = '';
+  private labels = 0;
   /** Per label of the previous series: where its field starts and ends, and its two refs. */
-  private starts: number[] = [];
-  private ends: number[] = [];
-  private refs: number[] = [];
+  private was = new Int32Array(4 * 16);
+  /** The same for the series being read (swapped with `was` after it). */
+  private now = new Int32Array(4 * 16);
 
   constructor(private readonly ref: (bytes: string) => number) {}
 
+  /** The refs of the name and value of the Label message in encoded[from, to). */
+  private refsOf(encoded: string, from: number, to: number): [number, number] {
+    let pos = from;
+    let name = '';
+    let value = '';
+    while (pos < to) {
+      const field = encoded.charCodeAt(pos++) >> 3;
+      let n = 0;
+      let scale = 1;
+      let b: number;
+      do {
+        b = encoded.charCodeAt(pos++);
+        n += (b & 0x7f) * scale;
+        scale *= 128;
+      } while (b >= 0x80);
+      if (field === 1) name = encoded.slice(pos, pos + n);
+      else value = encoded.slice(pos, pos + n);
+      pos += n;
+    }
+    return [this.ref(name), this.ref(value)];
+  }
+
   read(encoded: string, out: number[]): void {
     const previous = this.previous;
-    const starts: number[] = [];
-    const ends: number[] = [];
-    const refs: number[] = [];
+    const was = this.was;
+    let now = this.now;
     let pos = 0;
     let k = 0;
     while (pos < encoded.length) {
@@ -322,41 +344,32 @@ class LabelRefReader {
       let nameRef: number;
       let valueRef: number;
       if (
-        k < this.starts.length &&
-        sameBytes(encoded, start, end, previous, this.starts[k] as number, this.ends[k] as number)
+        k < this.labels &&
+        sameBytes(encoded, start, end, previous, was[4 * k] as number, was[4 * k + 1] as number)
       ) {
-        nameRef = this.refs[2 * k] as number;
-        valueRef = this.refs[2 * k + 1] as number;
+        nameRef = was[4 * k + 2] as number;
+        valueRef = was[4 * k + 3] as number;
         pos = end;
       } else {
-        let name = '';
-        let value = '';
-        while (pos < end) {
-          const field = encoded.charCodeAt(pos++) >> 3;
-          let n = 0;
-          let sc = 1;
-          do {
-            b = encoded.charCodeAt(pos++);
-            n += (b & 0x7f) * sc;
-            sc *= 128;
-          } while (b >= 0x80);
-          if (field === 1) name = encoded.slice(pos, pos + n);
-          else value = encoded.slice(pos, pos + n);
-          pos += n;
-        }
-        nameRef = this.ref(name);
-        valueRef = this.ref(value);
+        [nameRef, valueRef] = this.refsOf(encoded, pos, end);
+        pos = end;
       }
-      starts.push(start);
-      ends.push(end);
-      refs.push(nameRef, valueRef);
+      if (4 * k + 4 > now.length) {
+        const grown = new Int32Array(now.length * 2);
+        grown.set(now);
+        now = grown;
+      }
+      now[4 * k] = start;
+      now[4 * k + 1] = end;
+      now[4 * k + 2] = nameRef;
+      now[4 * k + 3] = valueRef;
       out.push(nameRef, valueRef);
       k++;
     }
     this.previous = encoded;
-    this.starts = starts;
-    this.ends = ends;
-    this.refs = refs;
+    this.labels = k;
+    this.now = was.length >= now.length ? was : new Int32Array(now.length);
+    this.was = now;
   }
 }
 

@@ -231,14 +231,40 @@ export class SeriesFrame implements EncodedSeriesBlock {
 
   /** The labels of the series at `slot`. */
   labelsOf(slot: number): readonly Label[] {
-    const index = slot;
-    const start = index === 0 ? 0 : (this.ends[index - 1] as number);
-    let pos = start + 1;
+    return decodeLabelFields(this.encodedLabelsOf(slot));
+  }
+
+  /** The encoded labels of the series at `slot` (wire/label-fields.ts: one character a byte). */
+  encodedLabelsOf(slot: number): string {
+    const start = this.labelsStart(slot);
+    return this.bytes.toString('latin1', start, start + this.labelsLength(slot));
+  }
+
+  /** Whether the series at `slot` has these encoded labels, read in place. */
+  hasEncodedLabels(slot: number, encoded: string): boolean {
+    const length = this.labelsLength(slot);
+    if (length !== encoded.length) return false;
+    const bytes = this.bytes;
+    const start = this.labelsStart(slot);
+    for (let i = 0; i < length; i++) if (bytes[start + i] !== encoded.charCodeAt(i)) return false;
+    return true;
+  }
+
+  /** The length of the encoded labels of the series at `slot`. */
+  labelsLength(slot: number): number {
+    return (
+      (this.ends[slot] as number) -
+      2 -
+      sampleSize(this.zero[slot] === 1, this.timestampLength) -
+      this.labelsStart(slot)
+    );
+  }
+
+  /** Where they start: after the TimeSeries field's key and length. */
+  private labelsStart(slot: number): number {
+    let pos = (slot === 0 ? 0 : (this.ends[slot - 1] as number)) + 1;
     while ((this.bytes[pos] as number) >= 0x80) pos++; // the length varint
-    pos++;
-    const labelsEnd =
-      (this.ends[index] as number) - 2 - sampleSize(this.zero[index] === 1, this.timestampLength);
-    return decodeLabelFields(this.bytes.toString('latin1', pos, labelsEnd));
+    return pos + 1;
   }
 }
 
