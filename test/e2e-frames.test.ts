@@ -38,7 +38,10 @@ function countFramePatches(): { count: () => number; restore: () => void } {
   return { count: () => n, restore: () => void (SeriesFrame.prototype.set = original) };
 }
 
-async function run(receiver: Receiver, concurrency = 1): Promise<{ patched: number; endSec: number }> {
+async function run(
+  receiver: Receiver,
+  concurrency = 1,
+): Promise<{ patched: number; endSec: number; changedSec: number }> {
   const exporter = new PrometheusRemoteWriteExporter({
     url: receiver.writeUrl,
     withoutTargetInfo: true,
@@ -65,6 +68,7 @@ async function run(receiver: Receiver, concurrency = 1): Promise<{ patched: numb
   }));
   const late: Attributes = { route: '/late', zone: 'a' };
   const patches = countFramePatches();
+  let changedSec = 0;
   try {
     for (let k = 0; k < COLLECTIONS; k++) {
       // The SDK keeps the object it was first given: changed in place (and not recorded with
@@ -80,19 +84,20 @@ async function run(receiver: Receiver, concurrency = 1): Promise<{ patched: numb
         if (k >= 2) latency.record(5, a);
       }
       await reader.forceFlush();
+      if (k === 4) changedSec = Date.now() / 1000;
       await sleep(20); // later end times, in whole milliseconds
     }
   } finally {
     patches.restore();
     await provider.shutdown();
   }
-  return { patched: patches.count(), endSec: Date.now() / 1000 };
+  return { patched: patches.count(), endSec: Date.now() / 1000, changedSec };
 }
 
 const byRoute = (r: QueryResultSample[]) =>
   new Map(r.map((s) => [`${s.metric.route}|${s.metric.zone}`, Number(s.value[1])]));
 
-async function check(receiver: Receiver, endSec: number): Promise<void> {
+async function check(receiver: Receiver, endSec: number, changedSec: number): Promise<void> {
   const counts = byRoute(
     await receiver.queryUntil('count_over_time(frames_requests_total[2m])', (r) => r.length >= STREAMS + 2, {
       time: endSec + 1,
@@ -109,6 +114,12 @@ async function check(receiver: Receiver, endSec: number): Promise<void> {
   assert.equal(counts.get('/r/7|b'), 4);
   assert.equal(counts.get('/r/7|changed'), EXPORTS - 4);
   assert.equal(last.get('/r/7|changed'), 8 * 4);
+  // Right after the change, the old series of stream 7 ends with its stale marker, whose labels
+  // come from the frame that held it; the others go on.
+  const justAfter = byRoute(
+    await receiver.query('frames_requests_total{route=~"/r/[78]"}', changedSec + 0.5),
+  );
+  assert.deepEqual([...justAfter.keys()].sort(), ['/r/7|changed', '/r/8|a']);
   assert.equal(counts.get('/late|a'), EXPORTS - 3);
   assert.equal(last.get('/late|a'), 1000 * (COLLECTIONS - 3));
   const inflight = await receiver.query('count_over_time(frames_inflight[2m])', endSec + 1);
@@ -154,10 +165,10 @@ for (const { kind, shards } of runs) {
       await receiver?.stop();
     });
     it(`${COLLECTIONS} collections of ${STREAMS} streams by a MeterProvider: every sample stored, with its labels`, async () => {
-      const { patched, endSec } = await run(receiver, shards);
+      const { patched, endSec, changedSec } = await run(receiver, shards);
       // Collections 2 and 3 (from the third on; 4 and 5 rebuild after the late stream and the change).
       assert.ok(patched >= STREAMS, `frames were used (${patched} values patched)`);
-      await check(receiver, endSec);
+      await check(receiver, endSec, changedSec);
     });
   });
 }
