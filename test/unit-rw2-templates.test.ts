@@ -164,7 +164,7 @@ describe('RW 2.0 request templates', () => {
     let ts = 1_000;
     let values = keys.map((_, i) => i + 1.5);
     let starts = keys.map((_, i) => (i % 5 === 0 ? 0 : 500 + (i % 3)));
-    let frame = SeriesFrame.build('jobs', keys, values, ts, { starts, keys: true });
+    let frame = SeriesFrame.build('jobs', keys, values, ts, { starts });
     let rebuilt = 0;
     let patched = 0;
     for (let k = 0; k < 60; k++) {
@@ -176,7 +176,7 @@ describe('RW 2.0 request templates', () => {
         values = values.map((v, j) => (j === i ? (v === 0 ? 1 : 0) : v));
         if (r() < 0.5) starts = starts.map((v, j) => (j === i ? v + 7 : v));
         if (r() < 0.3) ts = ts < 100_000 ? ts * 1000 : ts + 1;
-        frame = SeriesFrame.build('jobs', keys, values, ts, { starts, keys: true });
+        frame = SeriesFrame.build('jobs', keys, values, ts, { starts });
         rebuilt++;
       } else {
         ts += 1000;
@@ -184,7 +184,7 @@ describe('RW 2.0 request templates', () => {
         if (frame.retime(ts)) values.forEach((v, i) => frame.set(i, v));
         else {
           // A timestamp of another varint length: translate makes the frame again.
-          frame = SeriesFrame.build('jobs', keys, values, ts, { starts, keys: true });
+          frame = SeriesFrame.build('jobs', keys, values, ts, { starts });
           rebuilt++;
         }
       }

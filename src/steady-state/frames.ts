@@ -231,14 +231,13 @@ function markSeen(record: SeriesRecord, exportNumber: number, ts: number): void 
 
 /**
  * What a frame keeps for RW 2.0 (wire/rw2.ts): the start time of each point, when the metric's
- * samples carry one (`startOf`, the per-series path's reading of it), and each series' key.
+ * samples carry one (`startOf`, the per-series path's reading of it).
  */
 export interface FrameFor {
   readonly startOf?: (point: PointLike) => number;
-  readonly keys: boolean;
 }
 
-const V1: FrameFor = { keys: false };
+const V1: FrameFor = {};
 
 /** Counters and gauges: one series per point. */
 export function counterFrames(streams: MetricStreams, family: string, v2: FrameFor = V1): FramedKind {
@@ -276,18 +275,7 @@ export function counterFrames(streams: MetricStreams, family: string, v2: FrameF
         values[i] = value;
         if (starts !== undefined) starts[i] = (startOf as (p: PointLike) => number)(point);
       }
-      return yield* frameFrom(
-        records,
-        values,
-        family,
-        exportNumber,
-        found.ts,
-        1,
-        partition,
-        starts,
-        v2.keys,
-        due,
-      );
+      return yield* frameFrom(records, values, family, exportNumber, found.ts, 1, partition, starts, due);
     },
   };
 }
@@ -365,7 +353,6 @@ export function histogramFrames(streams: MetricStreams, family: string, v2: Fram
         s.width,
         partition,
         starts,
-        v2.keys,
         due,
       );
       return made && { ...made, shape: s };
@@ -411,7 +398,6 @@ function* frameFrom(
   width: number,
   partition: Partition | undefined,
   starts: Float64Array | undefined,
-  keys: boolean,
   due: () => boolean,
 ): Generator<void, MadeFrame | undefined, void> {
   const owners = new FramedRecords(exportNumber, timestampMs);
@@ -436,14 +422,7 @@ function* frameFrom(
   owners.adopt(records);
   const layout =
     shards !== undefined ? layoutOfShards(shards, width, (partition as Partition).count) : undefined;
-  const frame = yield* SeriesFrame.buildSteps(
-    family,
-    labels,
-    values,
-    timestampMs,
-    { layout, starts, keys },
-    due,
-  );
+  const frame = yield* SeriesFrame.buildSteps(family, labels, values, timestampMs, { layout, starts }, due);
   // From now on the records' keys are read from the frame: their own strings can go.
   for (let i = 0; i < n; i++) {
     if ((i & 4095) === 4095 && due()) yield;

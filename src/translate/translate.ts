@@ -662,11 +662,8 @@ function* addMetric(
   const points = metric.dataPoints;
   streams.reserve(points.length, points[0]?.attributes);
   if (builder.framing && (kind !== 'histogram' || classic)) {
-    // Frames that RW 2.0 is written from also keep start times and keys (frames.ts FrameFor).
-    const v2: FrameFor = {
-      startOf: withStart ? startMillis : undefined,
-      keys: !options.withoutStartTimestamps,
-    };
+    // Frames that RW 2.0 is written from also keep start times (frames.ts FrameFor).
+    const v2: FrameFor = { startOf: withStart ? startMillis : undefined };
     const frames =
       kind === 'histogram' ? histogramFrames(streams, family, v2) : counterFrames(streams, family, v2);
     yield* addFramed(builder, streams, points, frames, (index, point) => {

@@ -51,8 +51,15 @@ export function startTimestampToWrite(startMs: number | undefined, timestampMs: 
  * collection, so batching makes the same requests, and in steady state only the samples are new.
  */
 interface RequestTemplate {
-  /** The series' keys (their encoded labels: TimeSeries.key), in order. */
-  readonly keys: readonly string[];
+  /**
+   * Which series it was made for, in order: a series given as such by its key (TimeSeries.key,
+   * its encoded labels) in `keys`; a series of a frame by the frame and slot in `frames` and
+   * `slots` (its labels are read there: no string kept per framed series). Updated each time
+   * the template is found to fit, so that the next export finds the very same frame and slots.
+   */
+  readonly keys: Array<string | undefined>;
+  readonly frames: Array<SeriesFrame | undefined>;
+  readonly slots: Int32Array;
   /** The families of the series with what their metadata was: a change of help or unit changes the symbols. */
   readonly families: ReadonlyArray<readonly [family: string, type: number, help: string, unit: string]>;
   /** The `symbols` fields, as encoded. */
@@ -204,18 +211,14 @@ export class RequestV2Encoder {
     // the series' encoded labels as they are, none of them decoded (wire/label-fields.ts).
     const { symbols, ref } = symbolList();
     const labels = new LabelRefReader(ref);
-    const keys: string[] = [];
+    const keys: Array<string | undefined> = [];
+    const frames: Array<SeriesFrame | undefined> = [];
+    const slots: number[] = [];
     const itemFamilies: string[] = [];
     const labelRefs: number[] = [];
     const refsEnds: number[] = [];
     const familyRefs = new Map<string, MetadataRefs>();
-    const add = (
-      key: string,
-      encoded: string | undefined,
-      s: TimeSeries | undefined,
-      family: string,
-    ): void => {
-      keys.push(key);
+    const add = (encoded: string | undefined, s: TimeSeries | undefined, family: string): void => {
       if (encoded !== undefined) labels.read(encoded, labelRefs);
       else
         for (const l of (s as TimeSeries).labels)
@@ -239,13 +242,18 @@ export class RequestV2Encoder {
         const run = runs[r++] as EncodedRun;
         const frame = run.block as SeriesFrame;
         for (let slot = run.from; slot < run.to; slot++) {
-          const key = frameKey(frame, slot);
-          add(key, key, undefined, frame.family);
+          keys.push(undefined);
+          frames.push(frame);
+          slots.push(slot);
+          add(frame.encodedLabelsOf(slot), undefined, frame.family);
         }
       }
       if (i < series.length) {
         const s = series[i] as TimeSeries;
-        add(s.key, s.encodedLabels, s, s.family);
+        keys.push(s.key);
+        frames.push(undefined);
+        slots.push(0);
+        add(s.encodedLabels, s, s.family);
       }
     }
     const w = this.parts;
@@ -272,6 +280,8 @@ export class RequestV2Encoder {
     });
     return {
       keys,
+      frames,
+      slots: Int32Array.from(slots),
       families,
       symbols: symbolBytes,
       parts: Buffer.from(w.view()),
@@ -388,17 +398,10 @@ function utf8Bytes(text: string): string {
 }
 const VALUE_TAG = Uint8Array.of(0x09); // Sample.value = 1, fixed64
 
-/** The key of the series at a frame's slot: a frame written as RW 2.0 is built with its keys. */
-function frameKey(frame: SeriesFrame, slot: number): string {
-  const key = frame.keyAt(slot);
-  if (key === undefined) throw new Error('a frame without keys cannot be written as RW 2.0');
-  return key;
-}
-
 /** The key of a request's first series, undefined for an empty request. */
 function firstKey(series: readonly TimeSeries[], runs: readonly EncodedRun[]): string | undefined {
   const run = runs[0];
-  if (run !== undefined && run.at === 0) return frameKey(run.block as SeriesFrame, run.from);
+  if (run !== undefined && run.at === 0) return (run.block as SeriesFrame).encodedLabelsOf(run.from);
   return series[0]?.key;
 }
 
@@ -518,23 +521,57 @@ function fits(
   runs: readonly EncodedRun[],
   metadata: ReadonlyMap<string, MetricFamilyMetadata>,
 ): boolean {
-  const keys = t.keys;
+  const { keys, frames, slots } = t;
   let count = series.length;
   for (const run of runs) count += run.to - run.from;
   if (keys.length !== count) return false;
+  // The same series, item by item: the same frame and slot (the steady state: a pointer and a
+  // number compared), else the same encoded labels wherever they are read from.
   let item = 0;
   let r = 0;
   for (let i = 0; i <= series.length; i++) {
     while (r < runs.length && (runs[r] as EncodedRun).at === i) {
       const run = runs[r++] as EncodedRun;
       const frame = run.block as SeriesFrame;
-      for (let slot = run.from; slot < run.to; slot++) if (frame.keyAt(slot) !== keys[item++]) return false;
+      for (let slot = run.from; slot < run.to; slot++, item++) {
+        const was = frames[item];
+        if (was === frame && slots[item] === slot) continue;
+        const same =
+          was !== undefined
+            ? frame.sameLabelsAs(slot, was, slots[item] as number)
+            : frame.hasEncodedLabels(slot, keys[item] as string);
+        if (!same) return false;
+      }
     }
-    if (i < series.length && (series[i] as TimeSeries).key !== keys[item++]) return false;
+    if (i < series.length) {
+      const key = (series[i] as TimeSeries).key;
+      const was = frames[item];
+      if (was !== undefined ? !was.hasEncodedLabels(slots[item] as number, key) : keys[item] !== key)
+        return false;
+      item++;
+    }
   }
   for (const [family, type, help, unit] of t.families) {
     const m = metadata.get(family);
     if ((m?.type ?? 0) !== type || (m?.help ?? '') !== help || (m?.unit ?? '') !== unit) return false;
+  }
+  // Found to fit: from now on it names these frames and slots.
+  item = 0;
+  r = 0;
+  for (let i = 0; i <= series.length; i++) {
+    while (r < runs.length && (runs[r] as EncodedRun).at === i) {
+      const run = runs[r++] as EncodedRun;
+      for (let slot = run.from; slot < run.to; slot++, item++) {
+        keys[item] = undefined;
+        frames[item] = run.block as SeriesFrame;
+        slots[item] = slot;
+      }
+    }
+    if (i < series.length) {
+      keys[item] = (series[i] as TimeSeries).key;
+      frames[item] = undefined;
+      item++;
+    }
   }
   return true;
 }

@@ -37,8 +37,6 @@ export interface FrameExtras {
   readonly layout?: FrameLayout;
   /** Per series (in the order of `labels`): its start time in ms, 0 for none. A frame's starts never change. */
   readonly starts?: ArrayLike<number>;
-  /** Keep each series' key (its encoded labels): RW 2.0 requests are matched by them. */
-  readonly keys?: boolean;
 }
 
 export class SeriesFrame implements EncodedSeriesBlock {
@@ -48,7 +46,6 @@ export class SeriesFrame implements EncodedSeriesBlock {
   private readonly position: Int32Array | undefined;
   /** By slot, when built with them (FrameExtras). */
   private readonly starts: Float64Array | undefined;
-  private readonly keys: readonly string[] | undefined;
   /** 1 where the series' value is +0: no value field. */
   private readonly zero: Uint8Array;
   private timestampLength: number;
@@ -68,14 +65,12 @@ export class SeriesFrame implements EncodedSeriesBlock {
     public timestampMs: number,
     layout: FrameLayout | undefined,
     starts: Float64Array | undefined,
-    keys: readonly string[] | undefined,
   ) {
     this.ends = ends;
     this.zero = zero;
     this.position = layout?.position;
     this.shardEnds = layout?.shardEnds;
     this.starts = starts;
-    this.keys = keys;
     this.timestampLength = writeVarint(this.timestampBytes, 0, timestampMs);
   }
 
@@ -116,20 +111,18 @@ export class SeriesFrame implements EncodedSeriesBlock {
       starts = new Float64Array(n);
       for (let slot = 0; slot < n; slot++) starts[slot] = extras.starts[at[slot] as number] as number;
     }
-    const keys: string[] | undefined = extras.keys ? [] : undefined;
     const zero = new Uint8Array(n);
     let total = 0;
     for (let slot = 0; slot < n; slot++) {
       if ((slot & STEP_MASK) === STEP_MASK && due()) yield;
       const i = at[slot] as number;
-      keys?.push(labels[i] as string);
       if (isPlusZero(values[i] as number)) zero[slot] = 1;
       const size = (labels[i] as string).length + 2 + sampleSize(zero[slot] === 1, timestampLength);
       total += 1 + varintLength(size) + size;
     }
     const bytes = Buffer.allocUnsafe(total);
     const ends = new Int32Array(n);
-    const frame = new SeriesFrame(family, bytes, ends, zero, timestampMs, layout, starts, keys);
+    const frame = new SeriesFrame(family, bytes, ends, zero, timestampMs, layout, starts);
     let pos = 0;
     for (let slot = 0; slot < n; slot++) {
       if ((slot & STEP_MASK) === STEP_MASK && due()) yield;
@@ -196,11 +189,6 @@ export class SeriesFrame implements EncodedSeriesBlock {
     return this.starts === undefined ? 0 : (this.starts[slot] as number);
   }
 
-  /** The key (encoded labels) of the series at `slot`; only for a frame built with `keys`. */
-  keyAt(slot: number): string | undefined {
-    return this.keys?.[slot];
-  }
-
   /** Where the 8 bytes of the value of the series at `slot` are in `bytes`; −1 when it is +0 (no field). */
   valueOffset(slot: number): number {
     return this.zero[slot] === 1 ? -1 : (this.ends[slot] as number) - this.timestampLength - 9;
@@ -238,6 +226,15 @@ export class SeriesFrame implements EncodedSeriesBlock {
   encodedLabelsOf(slot: number): string {
     const start = this.labelsStart(slot);
     return this.bytes.toString('latin1', start, start + this.labelsLength(slot));
+  }
+
+  /** Whether the series at `slot` has the encoded labels of the series at `otherSlot` of `other`. */
+  sameLabelsAs(slot: number, other: SeriesFrame, otherSlot: number): boolean {
+    const length = this.labelsLength(slot);
+    if (length !== other.labelsLength(otherSlot)) return false;
+    const start = this.labelsStart(slot);
+    const otherStart = other.labelsStart(otherSlot);
+    return this.bytes.compare(other.bytes, otherStart, otherStart + length, start, start + length) === 0;
   }
 
   /** Whether the series at `slot` has these encoded labels, read in place. */
