@@ -183,10 +183,12 @@ export class CachedSeries implements TimeSeries {
     readonly histograms: NativeHistogram[] | undefined,
     readonly group: number | undefined,
   ) {
-    this.key = record.key;
+    // Read once: a framed record's key is a new string each time (read from its frame).
+    const key = record.key;
+    this.key = key;
     this.family = record.family;
-    this.encodedLabels = record.encoded ? record.key : undefined;
-    this.labelsSize = record.labelsSize;
+    this.encodedLabels = record.encoded ? key : undefined;
+    this.labelsSize = record.encoded ? key.length : undefined;
   }
 
   get labels(): readonly Label[] {
