@@ -33,6 +33,21 @@ class Entry {
 }
 
 describe('RecordIndex', () => {
+  it('keyHash tells apart keys that differ in one character anywhere, or in length', () => {
+    const base = encodeLabelFields([
+      { name: '__name__', value: 'http_server_requests_total' },
+      { name: 'pod', value: 'checkout-7f9c6d5b8-x2k4p' },
+      { name: 'route', value: '/api/v1/orders/{id}' },
+    ]);
+    const hashes = new Set([keyHash(base)]);
+    for (let i = 0; i < base.length; i++) {
+      const changed = base.slice(0, i) + String.fromCharCode(base.charCodeAt(i) ^ 1) + base.slice(i + 1);
+      hashes.add(keyHash(changed));
+    }
+    for (let cut = 1; cut <= 5; cut++) hashes.add(keyHash(base.slice(0, -cut)));
+    assert.equal(hashes.size, 1 + base.length + 5);
+  });
+
   it('answers as one Map by key would, through adds, deletes (also while iterating) and clears, with colliding hashes', () => {
     const key = fc.oneof(
       fc.string({ maxLength: 40 }),

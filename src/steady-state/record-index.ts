@@ -4,7 +4,7 @@
  * string per series: a framed record reads its key from its frame (series-state.ts), and at a
  * million series the strings were about 280 bytes each on the heap, as much as the rest of the
  * record together. Records whose hashes collide share an entry (an array), and are told apart by
- * their keys.
+ * their keys: a poor hash would cost time, never correctness.
  * Split into several V8 Maps by the hash: one Map of a million entries doubles its table in one
  * go when it fills (about 33 ms at 512k entries); split 64 ways, each step copies 1/64 of it.
  */
@@ -17,10 +17,27 @@ export interface Keyed {
   hasKey(key: string): boolean;
 }
 
-/** A 32-bit hash of the whole key (FNV-1a, one character a byte), mixed at the end. */
+/**
+ * A 32-bit hash of the whole key (one character a byte): FNV-1a steps in four independent lanes
+ * (every fourth character each), so that the multiplications of one lane do not wait for the
+ * others' (about 2.5× faster than one FNV-1a chain over a key of 140 characters), combined and
+ * mixed at the end.
+ */
 export function keyHash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  const n = key.length;
+  let a = 0x811c9dc5;
+  let b = 0x6c62272e ^ n;
+  let c = 0x9e3779b9;
+  let d = 0x85ebca6b;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    a = Math.imul(a ^ key.charCodeAt(i), 0x01000193);
+    b = Math.imul(b ^ key.charCodeAt(i + 1), 0x01000193);
+    c = Math.imul(c ^ key.charCodeAt(i + 2), 0x01000193);
+    d = Math.imul(d ^ key.charCodeAt(i + 3), 0x01000193);
+  }
+  for (; i < n; i++) a = Math.imul(a ^ key.charCodeAt(i), 0x01000193);
+  let h = a ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c, 0xc2b2ae35) ^ Math.imul(d, 0x27d4eb2f);
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
   h ^= h >>> 12;
