@@ -105,17 +105,18 @@ export class SeriesFrame implements EncodedSeriesBlock {
     const timestampLength = varintLength(timestampMs);
     // Series by slot.
     const at = new Int32Array(n);
-    for (let i = 0; i < n; i++) at[layout ? (layout.position[i] as number) : i] = i;
-    let starts: Float64Array | undefined;
-    if (extras.starts !== undefined) {
-      starts = new Float64Array(n);
-      for (let slot = 0; slot < n; slot++) starts[slot] = extras.starts[at[slot] as number] as number;
+    for (let i = 0; i < n; i++) {
+      if ((i & LOOP_MASK) === LOOP_MASK && due()) yield;
+      at[layout ? (layout.position[i] as number) : i] = i;
     }
+    const given = extras.starts;
+    const starts = given === undefined ? undefined : new Float64Array(n);
     const zero = new Uint8Array(n);
     let total = 0;
     for (let slot = 0; slot < n; slot++) {
       if ((slot & STEP_MASK) === STEP_MASK && due()) yield;
       const i = at[slot] as number;
+      if (starts !== undefined) starts[slot] = (given as ArrayLike<number>)[i] as number;
       if (isPlusZero(values[i] as number)) zero[slot] = 1;
       const size = (labels[i] as string).length + 2 + sampleSize(zero[slot] === 1, timestampLength);
       total += 1 + varintLength(size) + size;
@@ -277,6 +278,8 @@ function isPlusZero(value: number): boolean {
 
 /** Series built between two looks at `due` (buildSteps): 1,024. */
 const STEP_MASK = 1023;
+/** Entries of the plain loops over all series (the slot index) between two looks: 16,384. */
+const LOOP_MASK = 16_383;
 const NEVER = (): boolean => false;
 
 const DOUBLE = new Float64Array(1);
