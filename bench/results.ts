@@ -63,6 +63,8 @@ export interface WorkloadResult {
   compressedBytesPerExport: number;
   /** The first export of the process. */
   cold: ExportTimes;
+  /** The second (its series known, frames built at its end). */
+  second: ExportTimes;
   /**
    * The longest the event loop was held (monitorEventLoopDelay max, ms) during the first export,
    * the second, and any later one.

@@ -153,13 +153,14 @@ function costTable(results: WorkloadResult[]): string {
 function coldTable(results: WorkloadResult[]): string {
   const phases = phaseNames(results);
   return table(
-    ['Workload', 'First export ms', ...phases, 'between slices', 'ns/sample'],
+    ['Workload', 'First export ms', ...phases, 'between slices', 'ns/sample', 'Second export ms'],
     results.map((r) => [
       r.title,
       ms(r.cold.total),
       ...phases.map((name) => ms(r.cold.phases[name])),
       ms(r.cold.other),
       int(nsPerSample(r, r.cold.total)),
+      ms(r.second.total),
     ]),
   );
 }
@@ -291,6 +292,15 @@ function targets(
     '≤ 1.5×',
     (v) => v <= 1.5,
   );
+  for (const r of [a, byId.get('c')]) {
+    if (r === undefined) continue;
+    add(
+      `${r.title}: second export (frames built at its end) ÷ steady median`,
+      r.second.total / r.median.total,
+      '≤ 2×',
+      (v) => v <= 2,
+    );
+  }
   out.push({
     name: '(d) first export cost per sample ÷ (a) first export (information)',
     measured: a && d ? times(nsPerSample(d, d.cold.total) / nsPerSample(a, a.cold.total)) : 'not run',

@@ -314,6 +314,7 @@ async function main(): Promise<WorkloadResult> {
     rawBytesPerExport: last.rawBytes,
     compressedBytesPerExport: last.compressedBytes,
     cold: times[0] as ExportTimes,
+    second: times[1] as ExportTimes,
     longestBlockMs: {
       first: blocks[0] ?? 0,
       second: blocks[1] ?? 0,
