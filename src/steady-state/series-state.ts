@@ -580,34 +580,9 @@ export class SeriesState {
       this.seenCount++;
     }
     const histograms = s.histograms;
-    if (histograms && histograms.length > 0) {
-      record.histogram = true;
-      for (let i = 0; i < histograms.length; i++) {
-        const h = histograms[i] as NativeHistogram;
-        if (h.timestampMs <= record.lastTimestampMs) {
-          const moved = record.lastTimestampMs + 1;
-          diag.debug(
-            `prometheus remote write: histogram of ${describe(s.labels)} moved from ${h.timestampMs} to ${moved} ms to keep its series in order`,
-          );
-          histograms[i] = { ...h, timestampMs: moved };
-        }
-        record.lastTimestampMs = (histograms[i] as NativeHistogram).timestampMs;
-      }
-      return;
-    }
-    record.histogram = false;
-    const samples = s.samples;
-    for (let i = 0; i < samples.length; i++) {
-      const sample = samples[i] as Sample;
-      if (sample.timestampMs <= record.lastTimestampMs) {
-        const moved = record.lastTimestampMs + 1;
-        diag.debug(
-          `prometheus remote write: sample of ${describe(s.labels)} moved from ${sample.timestampMs} to ${moved} ms to keep its series in order`,
-        );
-        samples[i] = { ...sample, timestampMs: moved };
-      }
-      record.lastTimestampMs = (samples[i] as Sample).timestampMs;
-    }
+    record.histogram = histograms !== undefined && histograms.length > 0;
+    if (record.histogram) inOrder(record, histograms as NativeHistogram[], 'histogram', s);
+    else inOrder(record, s.samples, 'sample', s);
   }
 
   /**
@@ -653,6 +628,29 @@ export class SeriesState {
       return new CachedSeries(record, [], [staleNativeHistogram(timestampMs)], undefined);
     }
     return new CachedSeries(record, [{ value: NaN, timestampMs, stale: true }], undefined, undefined);
+  }
+}
+
+/**
+ * Moves each item at or before the record's last timestamp to 1 ms after it (replacing the item,
+ * which may be shared), and advances the record's last timestamp.
+ */
+function inOrder<T extends { readonly timestampMs: number }>(
+  record: SeriesRecord,
+  items: T[],
+  what: string,
+  s: TimeSeries,
+): void {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as T;
+    if (item.timestampMs <= record.lastTimestampMs) {
+      const moved = record.lastTimestampMs + 1;
+      diag.debug(
+        `prometheus remote write: ${what} of ${describe(s.labels)} moved from ${item.timestampMs} to ${moved} ms to keep its series in order`,
+      );
+      items[i] = { ...item, timestampMs: moved };
+    }
+    record.lastTimestampMs = (items[i] as T).timestampMs;
   }
 }
 
