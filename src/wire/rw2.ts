@@ -318,14 +318,8 @@ class LabelRefReader {
     let value = '';
     while (pos < to) {
       const field = encoded.charCodeAt(pos++) >> 3;
-      let n = 0;
-      let scale = 1;
-      let b: number;
-      do {
-        b = encoded.charCodeAt(pos++);
-        n += (b & 0x7f) * scale;
-        scale *= 128;
-      } while (b >= 0x80);
+      const n = varintAt(encoded, pos);
+      pos += varintLength(n);
       if (field === 1) name = encoded.slice(pos, pos + n);
       else value = encoded.slice(pos, pos + n);
       pos += n;
@@ -342,14 +336,8 @@ class LabelRefReader {
     while (pos < encoded.length) {
       const start = pos;
       pos++; // Label field key
-      let length = 0;
-      let scale = 1;
-      let b: number;
-      do {
-        b = encoded.charCodeAt(pos++);
-        length += (b & 0x7f) * scale;
-        scale *= 128;
-      } while (b >= 0x80);
+      const length = varintAt(encoded, pos);
+      pos += varintLength(length);
       const end = pos + length;
       let nameRef: number;
       let valueRef: number;
@@ -381,6 +369,22 @@ class LabelRefReader {
     this.now = was.length >= now.length ? was : new Int32Array(now.length);
     this.was = now;
   }
+}
+
+/**
+ * The varint at `pos` of bytes held as a latin1 string. Our encoder writes them minimal, so it
+ * takes `varintLength(value)` characters.
+ */
+function varintAt(text: string, pos: number): number {
+  let value = 0;
+  let scale = 1;
+  let b: number;
+  do {
+    b = text.charCodeAt(pos++);
+    value += (b & 0x7f) * scale;
+    scale *= 128;
+  } while (b >= 0x80);
+  return value;
 }
 
 /** Whether a[aFrom, aTo) and b[bFrom, bTo) hold the same characters. */
