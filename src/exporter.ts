@@ -22,6 +22,7 @@ import {
 import { DeltaAccumulator, OBSERVABLE_INSTRUMENTS } from './translate/delta.js';
 import { exportProblem } from './translate/malformed.js';
 import { CachedSeries, describe, SeriesState, type SeriesRecord } from './steady-state/series-state.js';
+import type { LaterFrame } from './steady-state/frames.js';
 import {
   translateSteps,
   type SeriesSink,
@@ -87,6 +88,9 @@ export interface ExportProfile {
   rawBytes: number;
   compressedBytes: number;
   requests: number;
+  /** Frames built between exports (steady-state/frames.ts LaterFrame), and the time spent on those steps. */
+  framesBuilt?: number;
+  framesBuiltMs?: number;
   /** Sees each uncompressed body (a view, valid only during the call). */
   onBody?: (raw: Uint8Array) => void;
 }
@@ -110,10 +114,25 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
   private shutdownPromise: Promise<void> | undefined;
   /** Exports waiting to be translated, in call order, and the one being translated (enqueue). */
   private readonly exportsWaiting: Array<{ metrics: ResourceMetrics; done: (queued: Queued) => void }> = [];
+  /**
+   * Frames of a first export, to build between exports once its requests are delivered
+   * (steady-state/frames.ts LaterFrame): they go before any export still waiting.
+   */
+  private readonly framesWaiting: LaterFrame[] = [];
+  /**
+   * First exports whose frames wait for their requests to be delivered, by the promise of that.
+   * An export of the same producer that begins first lets them go (with the points they hold).
+   */
+  private readonly framesAwaitingDelivery = new Map<
+    Promise<void>,
+    { readonly state: TranslateState; frames: readonly LaterFrame[] | undefined }
+  >();
+  /** The export or frame build being translated, in steps. */
   private current:
     | {
-        done: (queued: Queued) => void;
-        steps: Generator<void, Queued & { innerMs: number }, void>;
+        steps: Generator<void, unknown, void>;
+        /** Called with what the steps returned, or what they threw, and the time spent in them. */
+        finish: (value: unknown, busyMs: number) => void;
         /** Time spent in its steps, pauses left out (the profile). */
         busyMs: number;
       }
@@ -219,29 +238,21 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
     for (;;) {
       let current = this.current;
       if (current === undefined) {
-        const next = this.exportsWaiting.shift();
-        if (next === undefined) break;
-        current = this.current = { ...next, steps: this.enqueueSteps(next.metrics), busyMs: 0 };
+        current = this.current = this.nextWork();
+        if (current === undefined) break;
       }
       const t0 = performance.now();
-      let step: IteratorResult<void, Queued & { innerMs: number }>;
+      let step: IteratorResult<void, unknown>;
       try {
         step = current.steps.next();
       } catch (err) {
         // enqueueSteps catches what translation throws; this is the last resort.
-        step = { done: true, value: { requests: [], failure: asError(err), innerMs: 0 } };
+        step = { done: true, value: err instanceof Error ? err : new Error(String(err)) };
       }
       current.busyMs += performance.now() - t0;
       if (step.done) {
         this.current = undefined;
-        if (this.profile) this.profile.translateMs += current.busyMs - step.value.innerMs;
-        try {
-          current.done(step.value);
-        } catch (err) {
-          // A result callback that throws must not stop the exports behind it (nor, called from
-          // setImmediate, crash the process).
-          diag.error(`prometheus remote write: an export's result callback threw: ${asError(err).message}`);
-        }
+        current.finish(step.value, current.busyMs);
       }
       if (this.budget.due()) {
         later(() => this.translateWaiting());
@@ -252,6 +263,86 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
     for (const resolve of this.translatedWaiters.splice(0)) resolve();
   }
 
+  /** Frames to build first, then the exports in call order. */
+  private nextWork(): typeof this.current {
+    const frame = this.framesWaiting.shift();
+    if (frame !== undefined) {
+      const profile = this.profile;
+      return {
+        steps: frame.steps(this.budget.due),
+        finish: (value, busyMs) => {
+          if (value instanceof Error)
+            diag.error(`prometheus remote write: a frame could not be built: ${value.message}`);
+          if (profile) {
+            profile.framesBuiltMs = (profile.framesBuiltMs ?? 0) + busyMs;
+            if (value === true) profile.framesBuilt = (profile.framesBuilt ?? 0) + 1;
+          }
+        },
+        busyMs: 0,
+      };
+    }
+    const next = this.exportsWaiting.shift();
+    if (next === undefined) return undefined;
+    return {
+      steps: this.enqueueSteps(next.metrics),
+      finish: (value, busyMs) => this.translatedOne(value, busyMs, next.done),
+      busyMs: 0,
+    };
+  }
+
+  /** An export's steps are done: its result goes to its caller, its frames wait for delivery. */
+  private translatedOne(value: unknown, busyMs: number, done: (queued: Queued) => void): void {
+    const queued: Queued & { innerMs?: number; later?: LaterFrames } =
+      value instanceof Error ? { requests: [], failure: value } : (value as Queued);
+    if (this.profile) this.profile.translateMs += busyMs - (queued.innerMs ?? 0);
+    if (queued.later !== undefined) this.buildAfterDelivery(queued.requests, queued.later);
+    try {
+      done({ requests: queued.requests, ...(queued.failure && { failure: queued.failure }) });
+    } catch (err) {
+      // A result callback that throws must not stop the exports behind it (nor, called from
+      // setImmediate, crash the process).
+      diag.error(`prometheus remote write: an export's result callback threw: ${asError(err).message}`);
+    }
+  }
+
+  /**
+   * The frames of a first export are built once its requests are settled: the first export's
+   * peak memory then never also holds them. If the next export of the producer begins first
+   * (a slow receiver), they are not built; that export builds them at its end instead.
+   */
+  private buildAfterDelivery(requests: readonly QueuedRequest[], later: LaterFrames): void {
+    const entry: { state: TranslateState; frames: readonly LaterFrame[] | undefined } = { ...later };
+    const delivered: Promise<void> = Promise.allSettled(requests.map((r) => r.result)).then(() => {
+      this.framesAwaitingDelivery.delete(delivered);
+      if (this.shutdownPromise || entry.frames === undefined) return;
+      this.framesWaiting.push(...entry.frames);
+      if (!this.translating) this.translateWaiting();
+    });
+    this.framesAwaitingDelivery.set(delivered, entry);
+  }
+
+  /** An export of this producer begins: the frames still waiting for delivery are not built. */
+  private letFramesGo(state: TranslateState): void {
+    for (const entry of this.framesAwaitingDelivery.values())
+      if (entry.state === state) entry.frames = undefined;
+  }
+
+  /**
+   * @internal Resolves once every export called so far is translated and queued, and the frames
+   * built after them (their requests delivered) are built: between the exports of a bench or a
+   * test, what the interval of a periodic reader leaves time for.
+   */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.translated();
+      if (this.framesAwaitingDelivery.size === 0) {
+        if (!this.translating) return;
+        continue;
+      }
+      await Promise.all(this.framesAwaitingDelivery.keys());
+    }
+  }
+
   /** Resolves once every export called so far is translated and queued. */
   private translated(): Promise<void> {
     if (!this.translating) return Promise.resolve();
@@ -259,19 +350,24 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
   }
 
   /** The steps of one export (translateSteps, then stale markers and the last requests). */
-  private *enqueueSteps(metrics: ResourceMetrics): Generator<void, Queued & { innerMs: number }, void> {
+  private *enqueueSteps(
+    metrics: ResourceMetrics,
+  ): Generator<void, Queued & { innerMs: number; later?: LaterFrames }, void> {
     this.log.tick(this.queue.waiting());
     const profile = this.profile;
     const inner0 = profile ? profile.encodeMs + profile.compressMs + profile.queueMs : 0;
     const outlet = this.outlet(new Map());
     let failure: Error | undefined;
+    let later: LaterFrames | undefined;
     try {
       // Each request is encoded, compressed and queued as soon as it is full.
       const unreadable = exportProblem(metrics);
       if (unreadable !== undefined) throw new Error(`prometheus remote write: nothing sent: ${unreadable}`);
       const state = this.producerState(metrics);
+      this.letFramesGo(state);
       const batch = yield* translateSteps(metrics, this.translateOptions, state, outlet, this.budget);
       countTranslation(this.counters, batch);
+      if (batch.laterFrames) later = { state, frames: batch.laterFrames };
       if (batch.problems) failure = new Error(`prometheus remote write: ${batch.problems.join('; ')}`);
       const stale = yield* state.series.admitSteps([], Date.now(), outlet.metadata, this.budget.due);
       if (this.options.markStaleWhenMissing) for (const s of stale) outlet.add(s);
@@ -288,7 +384,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
     }
     this.v2.endExport();
     const innerMs = profile ? profile.encodeMs + profile.compressMs + profile.queueMs - inner0 : 0;
-    return failure ? { requests: outlet.results, failure, innerMs } : { requests: outlet.results, innerMs };
+    return { requests: outlet.results, innerMs, ...(failure && { failure }), ...(later && { later }) };
   }
 
   /**
@@ -390,6 +486,8 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
   }
 
   private async doShutdown(): Promise<void> {
+    // Frames serve later exports, and there will be none.
+    this.framesWaiting.length = 0;
     // Exports called before shutdown are translated and queued first (later ones fail at once).
     await this.translated();
     if (this.options.markStaleOnShutdown) {
@@ -634,6 +732,12 @@ const SLICE_MILLIS = 5;
 /** Runs `f` after the event loop has had its turn (I/O, timers); setTimeout where there is no setImmediate. */
 const later: (f: () => void) => void =
   typeof setImmediate === 'function' ? (f) => void setImmediate(f) : (f) => void setTimeout(f, 0);
+
+/** The frames of an export to build once it is delivered, and their producer's state. */
+interface LaterFrames {
+  readonly state: TranslateState;
+  readonly frames: readonly LaterFrame[];
+}
 
 interface Queued {
   readonly requests: QueuedRequest[];

@@ -1,7 +1,7 @@
 /**
  * The steady state end to end: a real MeterProvider hands the exporter the same attributes objects
- * at every collection, so from the third export on its counters and gauges are sent from their
- * frames (wire/series-frame.ts). Prometheus 2.42 and VictoriaMetrics 1.79 must then hold every
+ * at every collection, so from the second export on its counters and gauges are sent from their
+ * frames (wire/series-frame.ts), built between the first two once the first was delivered. Prometheus 2.42 and VictoriaMetrics 1.79 must then hold every
  * sample of every collection, with the labels and values the SDK recorded, including a series
  * added late, an up-down counter back at zero (a point a frame cannot carry) and a stream whose
  * attributes object was changed in place.
@@ -27,21 +27,37 @@ const COLLECTIONS = 6;
 /** The reader's shutdown collects and exports once more. */
 const EXPORTS = COLLECTIONS + 1;
 
-/** Counts the values written into frames: proof that the steady state took that path. */
-function countFramePatches(): { count: () => number; restore: () => void } {
+/**
+ * Counts the values written into frames, and the frames built: a collection that writes values
+ * and builds none took the steady state's path.
+ */
+function countFramePatches(): { count: () => number; builds: () => number; restore: () => void } {
   const original = SeriesFrame.prototype.set;
+  const build = SeriesFrame.buildSteps;
   let n = 0;
+  let built = 0;
   SeriesFrame.prototype.set = function (this: SeriesFrame, index: number, value: number) {
     n++;
     original.call(this, index, value);
   };
-  return { count: () => n, restore: () => void (SeriesFrame.prototype.set = original) };
+  SeriesFrame.buildSteps = function (...args: Parameters<typeof build>) {
+    built++;
+    return build.apply(SeriesFrame, args);
+  };
+  return {
+    count: () => n,
+    builds: () => built,
+    restore: () => {
+      SeriesFrame.prototype.set = original;
+      SeriesFrame.buildSteps = build;
+    },
+  };
 }
 
 async function run(
   receiver: Receiver,
   concurrency = 1,
-): Promise<{ patched: number; endSec: number; changedSec: number }> {
+): Promise<{ patched: number[]; built: number[]; endSec: number; changedSec: number }> {
   const exporter = new PrometheusRemoteWriteExporter({
     url: receiver.writeUrl,
     withoutTargetInfo: true,
@@ -68,6 +84,10 @@ async function run(
   }));
   const late: Attributes = { route: '/late', zone: 'a' };
   const patches = countFramePatches();
+  /** Values patched into frames by each collection's export. */
+  const patched: number[] = [];
+  /** Frames built by each collection's export (those built between exports come before the next). */
+  const built: number[] = [];
   let changedSec = 0;
   try {
     for (let k = 0; k < COLLECTIONS; k++) {
@@ -83,7 +103,11 @@ async function run(
         latency.record(0.5, a);
         if (k >= 2) latency.record(5, a);
       }
+      const before = patches.count();
+      const buildsBefore = patches.builds();
       await reader.forceFlush();
+      patched.push(patches.count() - before);
+      built.push(patches.builds() - buildsBefore);
       if (k === 4) changedSec = Date.now() / 1000;
       await sleep(20); // later end times, in whole milliseconds
     }
@@ -91,7 +115,7 @@ async function run(
     patches.restore();
     await provider.shutdown();
   }
-  return { patched: patches.count(), endSec: Date.now() / 1000, changedSec };
+  return { patched, built, endSec: Date.now() / 1000, changedSec };
 }
 
 const byRoute = (r: QueryResultSample[]) =>
@@ -165,9 +189,13 @@ for (const { kind, shards } of runs) {
       await receiver?.stop();
     });
     it(`${COLLECTIONS} collections of ${STREAMS} streams by a MeterProvider: every sample stored, with its labels`, async () => {
-      const { patched, endSec, changedSec } = await run(receiver, shards);
-      // Collections 2 and 3 (from the third on; 4 and 5 rebuild after the late stream and the change).
-      assert.ok(patched >= STREAMS, `frames were used (${patched} values patched)`);
+      const { patched, built, endSec, changedSec } = await run(receiver, shards);
+      // The second collection is already a steady one: the frames of the first were built
+      // between them (the counter's 200 streams and the histogram's 20 × 6 series).
+      assert.equal(built[1], 0, 'the second export built no frame');
+      assert.ok(patched[1]! >= STREAMS + 20 * 6, `second export: ${patched[1]} values patched`);
+      // 3 rebuilds after its zero, 4 after the late stream and the change; 5 is steady again.
+      assert.ok(patched[5]! >= STREAMS, `sixth export: ${patched[5]} values patched`);
       await check(receiver, endSec, changedSec);
     });
   });

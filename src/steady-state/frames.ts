@@ -7,7 +7,9 @@
  * records are neither read nor written while the frame is used whole (FramedRecords keeps their
  * state for all of them). A point that does not fit is translated on its own and the runs continue
  * around it; the frame is then made again from what the export sent, unless most of its series
- * were new (a first export, whose peak memory must not also hold a frame).
+ * were new. A metric's first export does not build its frame: its peak memory must not also hold
+ * one. It hands the build over (LaterFrame), to run between exports once the export's requests
+ * are delivered (exporter.ts), so that the second export is already a steady one.
  */
 import type { HrTime } from '@opentelemetry/api';
 import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
@@ -39,6 +41,17 @@ export interface FrameSink {
   /** Series `from`…`to` of `frame` (slots), in groups of `group` series never to be split. */
   addRun(frame: SeriesFrame, from: number, to: number, group: number): void;
   readonly partition: Partition | undefined;
+  /** Takes the frame build of a metric's first export, to run after the export (LaterFrame). */
+  later(build: LaterFrame): void;
+}
+
+/**
+ * The frame of a metric's first export, built after it in steps. It is built only while the
+ * records are as that export left them: the next export of their producer has not begun.
+ */
+export interface LaterFrame {
+  /** Returns whether the frame was built (and passed its check). */
+  steps(due: () => boolean): Generator<void, boolean, void>;
 }
 
 /** How the points of one kind of metric sit in a frame. */
@@ -182,11 +195,57 @@ export function* addFramed(
     streams.frameShape = undefined;
     throw err;
   }
-  const next =
-    misses * 2 > n ? undefined : yield* kind.build(points, exportNumber, sink.partition, () => budget.due());
+  if (misses * 2 > n) {
+    streams.frame = undefined;
+    streams.framed = undefined;
+    streams.frameShape = undefined;
+    // Churn (a known metric whose series are mostly new) gets no frame: it would not fit next time.
+    if (streams.createdInExport === exportNumber && n > 0)
+      sink.later(laterFrame(state, streams, points, kind, exportNumber, sink.partition));
+    return;
+  }
+  const next = yield* kind.build(points, exportNumber, sink.partition, () => budget.due());
   streams.frame = next?.frame;
   streams.framed = next?.owners;
   streams.frameShape = next?.shape;
+}
+
+function laterFrame(
+  state: SeriesState,
+  streams: MetricStreams,
+  points: readonly DataPoint<unknown>[],
+  kind: FramedKind,
+  exportNumber: number,
+  partition: Partition | undefined,
+): LaterFrame {
+  return {
+    *steps(due) {
+      if (state.exportNumber !== exportNumber || state.isOpen || streams.frame !== undefined) return false;
+      const next = yield* kind.build(points, exportNumber, partition, due);
+      if (next === undefined) return false;
+      streams.frame = next.frame;
+      streams.framed = next.owners;
+      streams.frameShape = next.shape;
+      // The points it was built from must patch it whole, as the next export's will: a check of
+      // the frame against the cache, which also readies the steady state's code for that export.
+      const end = (points[0] as DataPoint<unknown>).endTime;
+      const ts = hrTimeToMillis(end);
+      const n = points.length;
+      for (let i = 0; i < n; ) {
+        if (i > 0 && due()) yield;
+        const to = Math.min(n, i + SLICE_POINTS);
+        if (kind.patchAll(next.frame, points, end, ts, i, to) < to) {
+          next.owners.dissolve();
+          streams.frame = undefined;
+          streams.framed = undefined;
+          streams.frameShape = undefined;
+          return false;
+        }
+        i = to;
+      }
+      return true;
+    },
+  };
 }
 
 /**
@@ -293,7 +352,8 @@ export function histogramFrames(streams: MetricStreams, family: string, v2: Fram
     // A point is a dozen series or more: a look after each.
     pointsPerLook: 1,
     patchAll: (frame, points, end, ts, from, to) => {
-      const s = shape as FrameShape;
+      // Read at each call: the frame of a first export is built after it (LaterFrame).
+      const s = streams.frameShape as FrameShape;
       let i = from;
       for (; i < to; i++) {
         const point = points[i] as DataPoint<unknown>;

@@ -230,6 +230,8 @@ export class MetricStreams {
   private readonly shapes = new Map<string, readonly string[]>();
   private lastShape: readonly string[] = NO_KEYS;
   usedInExport = 0;
+  /** The export that made this cache: the metric's first (frames.ts builds its frame later). */
+  createdInExport = 0;
   /**
    * The encoded series of the last export, by position, when they could all be framed (counters,
    * gauges and classic histograms sent as RW 1.0 only): the steady state patches it (frames.ts).
@@ -490,9 +492,14 @@ export class SeriesState {
     return ++this.current;
   }
 
-  /** The export under way (begin). */
+  /** The export under way (begin), or the last one. */
   get exportNumber(): number {
     return this.current;
+  }
+
+  /** Whether an export is under way: begun and not yet admitted. */
+  get isOpen(): boolean {
+    return this.open;
   }
 
   /** `count` records not seen before in this export were marked seen (translate's steady state). */
@@ -505,6 +512,7 @@ export class SeriesState {
     let streams = this.streams.get(context);
     if (!streams) {
       streams = new MetricStreams();
+      streams.createdInExport = this.current;
       this.streams.set(context, streams);
     }
     streams.usedInExport = this.current;

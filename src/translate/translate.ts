@@ -77,6 +77,7 @@ import {
   histogramFrames,
   sameBoundaries,
   type FrameFor,
+  type LaterFrame,
   type Partition,
 } from '../steady-state/frames.js';
 import { hrTimeToMillis } from './time.js';
@@ -220,6 +221,8 @@ class BatchBuilder {
   /** The first series refused as a duplicate, for the export's error. */
   firstDuplicate: string | undefined = undefined;
   attributesDropped = 0;
+  /** Frames of metrics seen for the first time, to build after the export (frames.ts LaterFrame). */
+  readonly laterFrames: LaterFrame[] = [];
   private readonly exportNumber: number;
 
   constructor(
@@ -239,6 +242,10 @@ class BatchBuilder {
   /** Whether the sink takes encoded runs (SeriesSink.addRun). */
   get framing(): boolean {
     return this.sink?.addRun !== undefined;
+  }
+
+  later(build: LaterFrame): void {
+    this.laterFrames.push(build);
   }
 
   addRun(frame: SeriesFrame, from: number, to: number, group: number): void {
@@ -340,6 +347,11 @@ export function translate(
   return step.value;
 }
 
+/** A batch, with the frames to build once its export's requests are delivered (frames.ts LaterFrame). */
+export interface TranslatedBatch extends SeriesBatch {
+  readonly laterFrames?: readonly LaterFrame[];
+}
+
 /**
  * The same, as steps: it pauses (yields) whenever `budget` says its time slice is up, so that an
  * export of a million series never holds the event loop for long; the caller resumes it later.
@@ -351,7 +363,7 @@ export function* translateSteps(
   state: TranslateState,
   sink: SeriesSink | undefined,
   budget: Budget,
-): Generator<void, SeriesBatch, void> {
+): Generator<void, TranslatedBatch, void> {
   const unreadable = exportProblem(resourceMetrics);
   if (unreadable !== undefined) throw new Error(`nothing sent: ${unreadable}`);
   const builder = new BatchBuilder(state.warned, state.series, sink, budget);
@@ -425,13 +437,14 @@ export function* translateSteps(
         `(two metrics or attribute sets map to the same labels; the first: ${builder.firstDuplicate})`,
     );
   }
-  const batch: { -readonly [K in keyof SeriesBatch]: SeriesBatch[K] } = {
+  const batch: { -readonly [K in keyof TranslatedBatch]: TranslatedBatch[K] } = {
     series: builder.series,
     metadata: builder.metadata,
   };
   if (builder.problems.length > 0) batch.problems = builder.problems;
   if (dropped.malformed + dropped.unsupported + dropped.duplicate_series > 0) batch.dropped = { ...dropped };
   if (builder.attributesDropped > 0) batch.attributesDropped = builder.attributesDropped;
+  if (builder.laterFrames.length > 0) batch.laterFrames = builder.laterFrames;
   return batch;
 }
 
