@@ -231,7 +231,7 @@ function laterFrame(
       const end = (points[0] as DataPoint<unknown>).endTime;
       const ts = hrTimeToMillis(end);
       const n = points.length;
-      for (let i = 0; i < n; ) {
+      for (let i = 0; i < n;) {
         if (i > 0 && due()) yield;
         const to = Math.min(n, i + SLICE_POINTS);
         if (kind.patchAll(next.frame, points, end, ts, i, to) < to) {
