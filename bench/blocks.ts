@@ -1,7 +1,8 @@
 /**
  * How long the exporter holds the event loop at a time, for Remote-Write 1.0 and 2.0, at 10k,
  * 100k and 1M counter series and 1,000 classic histograms: the first export of the process, the
- * second (frames built), and the longest of three later ones. Each configuration runs in a
+ * second, the longest of three later ones, and between exports (the frames of the first export are
+ * built once it is delivered, steady-state/frames.ts LaterFrame). Each configuration runs in a
  * process of its own (so that one's heap does not weigh on another's collections):
  *   node --import tsx bench/blocks.ts 1000000 v2 counters [--out FILE]
  *
@@ -33,6 +34,8 @@ export interface BlockResult {
   second: Block;
   /** The longest of exports 3–5. */
   steady: Block;
+  /** The longest between two exports: the exporter's background work (frames built). */
+  between: Block;
 }
 
 const EXPORTS = 5;
@@ -55,9 +58,8 @@ export async function measureBlocks(
   const pool = streamPool(streams);
   const input = (k: number): ResourceMetrics =>
     kind === 'counters' ? counterMetrics(pool, k) : histogramMetrics(pool, k);
-  const blocks: Block[] = [];
-  for (let k = 0; k < EXPORTS; k++) {
-    const rm = input(k);
+  /** The longest block while `work` runs: gaps between the ticks of a 1 ms timer, less the period. */
+  const watch = async (work: () => Promise<void>): Promise<Block> => {
     const gaps: Array<{ at: number; ms: number }> = [];
     let last = performance.now();
     const ticker = setInterval(() => {
@@ -65,13 +67,10 @@ export async function measureBlocks(
       if (now - last > 2) gaps.push({ at: last, ms: now - last });
       last = now;
     }, 1);
-    await new Promise<void>((resolve, reject) =>
-      exporter.export(rm, (r) => (r.error ? reject(r.error) : resolve())),
-    );
+    await work();
     const end = performance.now();
     clearInterval(ticker);
     gaps.push({ at: last, ms: end - last });
-    await exporter.forceFlush();
     // GC entries are delivered after the fact.
     await new Promise((resolve) => setTimeout(resolve, 20));
     let longest = 0;
@@ -83,7 +82,22 @@ export async function measureBlocks(
       outside = Math.max(outside, g.ms - 1 - gc);
     }
     pauses.length = 0;
-    blocks.push({ ms: longest, outsideGcMs: Math.max(0, outside) });
+    return { ms: longest, outsideGcMs: Math.max(0, outside) };
+  };
+  const blocks: Block[] = [];
+  const between: Block[] = [];
+  for (let k = 0; k < EXPORTS; k++) {
+    const rm = input(k);
+    blocks.push(
+      await watch(
+        () =>
+          new Promise<void>((resolve, reject) =>
+            exporter.export(rm, (r) => (r.error ? reject(r.error) : resolve())),
+          ),
+      ),
+    );
+    // Delivery, then what the exporter does before the next export (a reader's interval).
+    between.push(await watch(async () => (await exporter.forceFlush(), await exporter.idle())));
   }
   observer.disconnect();
   await exporter.shutdown();
@@ -97,6 +111,10 @@ export async function measureBlocks(
     steady: {
       ms: Math.max(...later.map((b) => b.ms)),
       outsideGcMs: Math.max(...later.map((b) => b.outsideGcMs)),
+    },
+    between: {
+      ms: Math.max(...between.map((b) => b.ms)),
+      outsideGcMs: Math.max(...between.map((b) => b.outsideGcMs)),
     },
   };
 }

@@ -63,8 +63,10 @@ export interface WorkloadResult {
   compressedBytesPerExport: number;
   /** The first export of the process. */
   cold: ExportTimes;
-  /** The second (its series known, frames built at its end). */
+  /** The second (its series known, sent from the frames built after the first). */
   second: ExportTimes;
+  /** Time spent building the first export's frames after it was delivered, before the second (ms). */
+  framesBuiltAfterFirstMs: number;
   /**
    * The longest the event loop was held (monitorEventLoopDelay max, ms) during the first export,
    * the second, and any later one.
@@ -83,6 +85,8 @@ export interface WorkloadResult {
     peakRssKB: number;
     /** process.resourceUsage().maxRSS after the first export and its delivery (KB). */
     peakFirstRssKB: number;
+    /** The same once the first export's frames were built after it (LaterFrame) (KB). */
+    peakFramedRssKB: number;
     /** heapUsed after a full GC, after `heapEarlyAt` exports and after the last one (bytes). */
     heapEarly: number;
     heapEarlyAt: number;

@@ -174,6 +174,9 @@ async function main(): Promise<WorkloadResult> {
   let last = { samples: 0, requests: 0, rawBytes: 0, compressedBytes: 0 };
   let heapEarly = 0;
   let peakFirstRssKB = 0;
+  let peakFramedRssKB = 0;
+  /** Per export: the time spent building frames after it, before the next (ms). */
+  const betweenMs: number[] = [];
   let shortened: string | undefined;
   const started = performance.now();
   let k = 0;
@@ -219,6 +222,12 @@ async function main(): Promise<WorkloadResult> {
     await withTimeout(exporter.forceFlush(), 120_000, `forceFlush after export ${k + 1}`);
     const outcome = await withTimeout(result, 120_000, `result of export ${k + 1}`);
     if (k === 0) peakFirstRssKB = process.resourceUsage().maxRSS;
+    // What a periodic reader's interval leaves time for: the frames of the first export are
+    // built now, its requests delivered (steady-state/frames.ts LaterFrame), in slices.
+    const builtBefore = profile.framesBuiltMs ?? 0;
+    await withTimeout(exporter.idle(), 120_000, `frames built after export ${k + 1}`);
+    betweenMs.push((profile.framesBuiltMs ?? 0) - builtBefore);
+    if (k === 0) peakFramedRssKB = process.resourceUsage().maxRSS;
     if (outcome.code !== ExportResultCode.SUCCESS) {
       throw new Error(`export ${k + 1} failed: ${outcome.error?.stack ?? outcome.error}`);
     }
@@ -315,6 +324,7 @@ async function main(): Promise<WorkloadResult> {
     compressedBytesPerExport: last.compressedBytes,
     cold: times[0] as ExportTimes,
     second: times[1] as ExportTimes,
+    framesBuiltAfterFirstMs: betweenMs[0] ?? 0,
     longestBlockMs: {
       first: blocks[0] ?? 0,
       second: blocks[1] ?? 0,
@@ -327,6 +337,7 @@ async function main(): Promise<WorkloadResult> {
       maxRssBeforeKB,
       peakRssKB,
       peakFirstRssKB,
+      peakFramedRssKB,
       heapEarly,
       heapEarlyAt: spec.heapEarlyAt,
       heapLate,
