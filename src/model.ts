@@ -60,6 +60,11 @@ export interface NativeHistogram {
 export interface TimeSeries {
   /** Identity of the label set, stable across exports; also the key of the per-series state. */
   readonly key: string;
+  /**
+   * The per-series state's object for this label set, when it has one: the same object in every
+   * export, so that an encoder keeping what it wrote can know the series again by a pointer.
+   */
+  readonly identity?: SeriesIdentity;
   /** Sorted by name in byte order, unique, no empty names or values, `__name__` included. */
   readonly labels: readonly Label[];
   /** Float samples, oldest first. A series carries samples or histograms, never both (RW2 §TimeSeries). */
@@ -80,6 +85,16 @@ export interface TimeSeries {
   readonly encodedLabels?: string;
   /** `encodedLabels.length`, when known. */
   readonly labelsSize?: number;
+}
+
+/**
+ * A series as the per-series state knows it (TimeSeries.identity): its key, and the block and
+ * slot where its encoded labels are kept once a block (a frame) holds them.
+ */
+export interface SeriesIdentity {
+  readonly key: string;
+  readonly placedIn: EncodedSeriesBlock | undefined;
+  readonly placedAt: number;
 }
 
 /**

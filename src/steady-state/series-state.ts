@@ -15,14 +15,21 @@
  * vanished entirely still carry their type (RW 2.0 sends metadata on every series).
  */
 import { diag, type Attributes } from '@opentelemetry/api';
-import type { Label, MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
+import type {
+  Label,
+  MetricFamilyMetadata,
+  NativeHistogram,
+  Sample,
+  SeriesIdentity,
+  TimeSeries,
+} from '../model.js';
 import { decodeLabelFields, encodeLabelFields } from '../wire/label-fields.js';
 import type { SeriesFrame } from '../wire/series-frame.js';
 import { staleNativeHistogram } from '../translate/native-histogram.js';
 import { hrTimeToMillis } from '../translate/time.js';
 import { RecordIndex, keyHash, type Keyed } from './record-index.js';
 
-export class SeriesRecord implements Keyed {
+export class SeriesRecord implements Keyed, SeriesIdentity {
   private ownSeen = 0;
   private ownLast = -Infinity;
   /** Set while a frame keeps this record's export and timestamp (FramedRecords). */
@@ -43,7 +50,7 @@ export class SeriesRecord implements Keyed {
    */
   private ownKey: string | undefined;
   private home: SeriesFrame | undefined = undefined;
-  private slot = 0;
+  private homeSlot = 0;
 
   constructor(
     /**
@@ -62,26 +69,35 @@ export class SeriesRecord implements Keyed {
   }
 
   get key(): string {
-    return this.ownKey ?? (this.home as SeriesFrame).encodedLabelsOf(this.slot);
+    return this.ownKey ?? (this.home as SeriesFrame).encodedLabelsOf(this.homeSlot);
   }
 
   hasKey(key: string): boolean {
     const own = this.ownKey;
-    return own !== undefined ? own === key : (this.home as SeriesFrame).hasEncodedLabels(this.slot, key);
+    return own !== undefined ? own === key : (this.home as SeriesFrame).hasEncodedLabels(this.homeSlot, key);
   }
 
   /** Length of the encoded labels (batching's size estimate), for series from translate. */
   get labelsSize(): number | undefined {
     if (!this.encoded) return undefined;
-    return this.ownKey?.length ?? (this.home as SeriesFrame).labelsLength(this.slot);
+    return this.ownKey?.length ?? (this.home as SeriesFrame).labelsLength(this.homeSlot);
   }
 
   /** Its encoded labels are at `slot` of `frame` (from now on, its key is read from there). */
   settle(frame: SeriesFrame, slot: number): void {
     if (!this.encoded) return;
     this.home = frame;
-    this.slot = slot;
+    this.homeSlot = slot;
     this.ownKey = undefined;
+  }
+
+  /** The frame that holds its encoded labels (settle), if any: SeriesIdentity. */
+  get placedIn(): SeriesFrame | undefined {
+    return this.home;
+  }
+
+  get placedAt(): number {
+    return this.homeSlot;
   }
 
   /** Decoded from the encoded bytes when first asked (RW 2.0, debug text, messages). */
@@ -176,6 +192,7 @@ export class CachedSeries implements TimeSeries {
   readonly family: string;
   readonly encodedLabels: string | undefined;
   readonly labelsSize: number | undefined;
+  readonly identity: SeriesRecord;
 
   constructor(
     readonly record: SeriesRecord,
@@ -189,6 +206,7 @@ export class CachedSeries implements TimeSeries {
     this.family = record.family;
     this.encodedLabels = record.encoded ? key : undefined;
     this.labelsSize = record.encoded ? key.length : undefined;
+    this.identity = record;
   }
 
   get labels(): readonly Label[] {

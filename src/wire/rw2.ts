@@ -6,7 +6,14 @@
  * `symbols[0] = ""`, and series refer to it by index; metadata travels inline on every series;
  * counters and cumulative histograms carry their start time in `start_timestamp`.
  */
-import type { EncodedRun, MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
+import type {
+  EncodedRun,
+  MetricFamilyMetadata,
+  NativeHistogram,
+  Sample,
+  SeriesIdentity,
+  TimeSeries,
+} from '../model.js';
 import type { SeriesFrame } from './series-frame.js';
 import { ProtobufWriter, varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
 import { STALE_NAN_BYTES, writeHistogramFields } from './rw1.js';
@@ -52,12 +59,15 @@ export function startTimestampToWrite(startMs: number | undefined, timestampMs: 
  */
 interface RequestTemplate {
   /**
-   * Which series it was made for, in order: a series given as such by its key (TimeSeries.key,
-   * its encoded labels) in `keys`; a series of a frame by the frame and slot in `frames` and
-   * `slots` (its labels are read there: no string kept per framed series). Updated each time
-   * the template is found to fit, so that the next export finds the very same frame and slots.
+   * Which series it was made for, in order: a series given as such by its identity in the
+   * per-series state (TimeSeries.identity), else its key (TimeSeries.key, its encoded labels),
+   * in `keys`; a series of a frame by the frame and slot in `frames` and `slots` (its labels are
+   * read there: no string kept per framed series). Updated each time the template is found to
+   * fit, so that the next export finds the very same frame and slots. A series given as such
+   * that a frame holds by the next export (a first export's, LaterFrame) is known there by its
+   * identity's place: a pointer and a number compared, as for a framed one.
    */
-  readonly keys: Array<string | undefined>;
+  readonly keys: Array<SeriesIdentity | string | undefined>;
   readonly frames: Array<SeriesFrame | undefined>;
   readonly slots: Int32Array;
   /** The families of the series with what their metadata was: a change of help or unit changes the symbols. */
@@ -211,7 +221,7 @@ export class RequestV2Encoder {
     // the series' encoded labels as they are, none of them decoded (wire/label-fields.ts).
     const { symbols, ref } = symbolList();
     const labels = new LabelRefReader(ref);
-    const keys: Array<string | undefined> = [];
+    const keys: Array<SeriesIdentity | string | undefined> = [];
     const frames: Array<SeriesFrame | undefined> = [];
     const slots: number[] = [];
     const itemFamilies: string[] = [];
@@ -250,7 +260,7 @@ export class RequestV2Encoder {
       }
       if (i < series.length) {
         const s = series[i] as TimeSeries;
-        keys.push(s.key);
+        keys.push(s.identity ?? s.key);
         frames.push(undefined);
         slots.push(0);
         add(s.encodedLabels, s, s.family);
@@ -540,18 +550,28 @@ function fits(
       for (let slot = run.from; slot < run.to; slot++, item++) {
         const was = frames[item];
         if (was === frame && slots[item] === slot) continue;
-        const same =
-          was !== undefined
-            ? frame.sameLabelsAs(slot, was, slots[item] as number)
-            : frame.hasEncodedLabels(slot, keys[item] as string);
-        if (!same) return false;
+        if (was !== undefined) {
+          if (!frame.sameLabelsAs(slot, was, slots[item] as number)) return false;
+          continue;
+        }
+        const key = keys[item] as SeriesIdentity | string;
+        if (typeof key === 'string') {
+          if (!frame.hasEncodedLabels(slot, key)) return false;
+        } else if (key.placedIn !== frame || key.placedAt !== slot) {
+          if (!frame.hasEncodedLabels(slot, key.key)) return false;
+        }
       }
     }
     if (i < series.length) {
-      const key = (series[i] as TimeSeries).key;
+      const s = series[i] as TimeSeries;
       const was = frames[item];
-      if (was !== undefined ? !was.hasEncodedLabels(slots[item] as number, key) : keys[item] !== key)
-        return false;
+      const key = keys[item];
+      const same =
+        was !== undefined
+          ? was.hasEncodedLabels(slots[item] as number, s.key)
+          : key === s.key ||
+            (key !== undefined && typeof key !== 'string' && (key === s.identity || key.key === s.key));
+      if (!same) return false;
       item++;
     }
   }
@@ -572,7 +592,8 @@ function fits(
       }
     }
     if (i < series.length) {
-      keys[item] = (series[i] as TimeSeries).key;
+      const s = series[i] as TimeSeries;
+      keys[item] = s.identity ?? s.key;
       frames[item] = undefined;
       item++;
     }
