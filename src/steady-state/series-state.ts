@@ -539,7 +539,11 @@ export class SeriesState {
 
   /** The record of the series with these (sorted) labels, created if new. */
   record(labels: readonly Label[], family: string): SeriesRecord {
-    const key = encodeLabelFields(labels);
+    return this.recordOfKey(encodeLabelFields(labels), family);
+  }
+
+  /** The same by the labels' encoding (wire/label-fields.ts). */
+  recordOfKey(key: string, family: string): SeriesRecord {
     const hash = keyHash(key);
     let record = this.records.get(key, hash);
     if (!record) {

@@ -41,15 +41,7 @@ import {
 } from './attributes.js';
 import { decimalString } from './decimal.js';
 import type { DeltaAccumulator } from './delta.js';
-import {
-  escapesNames,
-  metricName,
-  strategyOf,
-  unitMetadata,
-  type MetricNameOptions,
-  type NameKind,
-  type TranslationStrategy,
-} from './names.js';
+import { metricName, strategyOf, unitMetadata, type MetricNameOptions, type NameKind } from './names.js';
 import {
   checkPointsSteps,
   exportProblem,
@@ -81,6 +73,7 @@ import {
   type Partition,
 } from '../steady-state/frames.js';
 import { hrTimeToMillis } from './time.js';
+import { buildLabels, LabelPlans, labelOrder, type LabelOrder } from './series-labels.js';
 
 export { hrTimeToMillis };
 
@@ -118,68 +111,6 @@ function mergeLayers(layers: readonly LabelMap[]): LabelMap {
   const merged: LabelMap = new Map();
   for (const layer of layers) for (const [k, v] of layer) merged.set(k, v);
   return merged;
-}
-
-/** How label names are sorted: RW 1.0 wants byte order of their UTF-8 (spec digest §1.3). */
-type LabelOrder = (a: Label, b: Label) => number;
-
-/**
- * The sorted labels of one series. Precedence: `low` < `attributes` < `high` < `extra` and
- * `__name__`. An empty value means "no label" (OTel spec), also when it overrides a lower layer.
- */
-function buildLabels(
-  name: string,
-  attributes: LabelMap,
-  low: LabelMap,
-  high: LabelMap,
-  order: LabelOrder,
-  extra?: Label,
-): Label[] {
-  const labels: Label[] = [];
-  // Names set last, by the series itself; no layer may give them.
-  const reserved = extra === undefined ? '__name__' : extra.name;
-  for (const [n, v] of high) {
-    if (v !== '' && n !== '__name__' && n !== reserved) labels.push({ name: n, value: v });
-  }
-  for (const [n, v] of attributes) {
-    if (v !== '' && n !== reserved && !high.has(n)) labels.push({ name: n, value: v });
-  }
-  for (const [n, v] of low) {
-    if (v !== '' && n !== '__name__' && n !== reserved && !high.has(n) && !attributes.has(n)) {
-      labels.push({ name: n, value: v });
-    }
-  }
-  if (extra) labels.push(extra);
-  labels.push({ name: '__name__', value: name });
-  labels.sort(order);
-  return labels;
-}
-
-/** For ASCII names (the escaping strategies), where UTF-16 order is byte order. */
-function byName(a: Label, b: Label): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
-/**
- * For UTF-8 names: code point order, which is UTF-8 byte order. UTF-16 order differs only where a
- * surrogate (U+10000 and above) meets U+E000–U+FFFF, which sort before it in UTF-8.
- */
-function byCodePoint(a: Label, b: Label): number {
-  const x = a.name;
-  const y = b.name;
-  const n = Math.min(x.length, y.length);
-  for (let i = 0; i < n; i++) {
-    const c = x.charCodeAt(i);
-    const d = y.charCodeAt(i);
-    if (c === d) continue;
-    if (c < 0xd800 || d < 0xd800) return c - d;
-    return (c >= 0xe000 ? c - 0x800 : c + 0x2000) - (d >= 0xe000 ? d - 0x800 : d + 0x2000);
-  }
-  return x.length - y.length;
-}
-
-function labelOrder(strategy: TranslationStrategy): LabelOrder {
-  return escapesNames(strategy) ? byName : byCodePoint;
 }
 
 /**
@@ -630,17 +561,24 @@ function* addMetric(
   const series = builder.state;
   /** The one record of a counter, gauge or native-histogram point: from the cache, else built. */
   let built = 0;
+  // A new series' labels, planned once for the metric's attribute keys (series-labels.ts).
+  const plans = new LabelPlans(names, low, high, order);
   const recordOf = (index: number, attributes: Attributes): SeriesRecord => {
     const cached = streams.get(index, attributes) as SeriesRecord | undefined;
     if (cached !== undefined && !cached.evicted) return cached;
     built++;
-    const record = series.record(
-      buildLabels(family, attributesToLabels(attributes, names, undefined, issues), low, high, order),
-      family,
-    );
+    const encoded = plans.encode(family, attributes, Object.keys(attributes));
+    const record =
+      encoded !== undefined
+        ? series.recordOfKey(encoded, family)
+        : series.record(
+            buildLabels(family, attributesToLabels(attributes, names, undefined, issues), low, high, order),
+            family,
+          );
     streams.set(index, attributes, record);
     return record;
   };
+  const seriesNames = { bucket: `${name}_bucket`, sum: `${name}_sum`, count: `${name}_count` };
   /** The `_bucket`…, `_sum`, `_count` series of one classic-histogram point. */
   const classicPoint = (index: number, attributes: Attributes, h: Histogram, ts: number, start: number) => {
     const { records } = histogramRecords(
@@ -656,6 +594,8 @@ function* addMetric(
       order,
       () => built++,
       issues,
+      plans,
+      seriesNames,
     );
     const group = builder.nextGroup++;
     let cumulative = 0;
@@ -790,6 +730,8 @@ function histogramRecords(
   order: LabelOrder,
   onBuilt: () => void,
   issues: LabelIssues,
+  plans: LabelPlans,
+  seriesNames: { readonly bucket: string; readonly sum: string; readonly count: string },
 ): HistogramRecords {
   const boundaries = h.buckets.boundaries;
   const hasSum = h.sum !== undefined;
@@ -802,17 +744,22 @@ function histogramRecords(
   )
     return cached;
   onBuilt();
-  const labels = attributesToLabels(attributes, names, undefined, issues);
+  const keys = Object.keys(attributes);
+  let labels: LabelMap | undefined; // the full way, made once if a series needs it
+  const recordOf = (seriesName: string, le?: Label): SeriesRecord => {
+    const encoded = plans.encode(seriesName, attributes, keys, le?.value);
+    if (encoded !== undefined) return series.recordOfKey(encoded, name);
+    labels ??= attributesToLabels(attributes, names, undefined, issues);
+    return series.record(buildLabels(seriesName, labels, low, high, order, le), name);
+  };
   const records: SeriesRecord[] = [];
   for (const bound of boundaries) {
     if (bound === Infinity) break;
-    const le = { name: 'le', value: decimalString(bound) };
-    records.push(series.record(buildLabels(`${name}_bucket`, labels, low, high, order, le), name));
+    records.push(recordOf(seriesNames.bucket, { name: 'le', value: decimalString(bound) }));
   }
-  const inf = { name: 'le', value: '+Inf' };
-  records.push(series.record(buildLabels(`${name}_bucket`, labels, low, high, order, inf), name));
-  if (hasSum) records.push(series.record(buildLabels(`${name}_sum`, labels, low, high, order), name));
-  records.push(series.record(buildLabels(`${name}_count`, labels, low, high, order), name));
+  records.push(recordOf(seriesNames.bucket, { name: 'le', value: '+Inf' }));
+  if (hasSum) records.push(recordOf(seriesNames.sum));
+  records.push(recordOf(seriesNames.count));
   const entry: HistogramRecords = { records, boundaries: [...boundaries], hasSum };
   streams.set(index, attributes, entry);
   return entry;

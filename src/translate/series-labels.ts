@@ -1,0 +1,214 @@
+/**
+ * The labels of a series: the layers merged by precedence and sorted (buildLabels), and the same
+ * for the points of a metric whose attributes share one set of keys, planned once (LabelPlan).
+ */
+import type { Attributes } from '@opentelemetry/api';
+import type { Label } from '../model.js';
+import { LabelFieldsPlan, type PlannedLabel } from '../wire/label-fields-plan.js';
+import { attributeValueString, isWellFormed, type LabelMap, type LabelNamer } from './attributes.js';
+import { escapesNames, type TranslationStrategy } from './names.js';
+
+/** How label names are sorted: RW 1.0 wants byte order of their UTF-8 (spec digest §1.3). */
+export type LabelOrder = (a: Label, b: Label) => number;
+
+/**
+ * The sorted labels of one series. Precedence: `low` < `attributes` < `high` < `extra` and
+ * `__name__`. An empty value means "no label" (OTel spec), also when it overrides a lower layer.
+ */
+export function buildLabels(
+  name: string,
+  attributes: LabelMap,
+  low: LabelMap,
+  high: LabelMap,
+  order: LabelOrder,
+  extra?: Label,
+): Label[] {
+  const labels: Label[] = [];
+  // Names set last, by the series itself; no layer may give them.
+  const reserved = extra === undefined ? '__name__' : extra.name;
+  for (const [n, v] of high) {
+    if (v !== '' && n !== '__name__' && n !== reserved) labels.push({ name: n, value: v });
+  }
+  for (const [n, v] of attributes) {
+    if (v !== '' && n !== reserved && !high.has(n)) labels.push({ name: n, value: v });
+  }
+  for (const [n, v] of low) {
+    if (v !== '' && n !== '__name__' && n !== reserved && !high.has(n) && !attributes.has(n)) {
+      labels.push({ name: n, value: v });
+    }
+  }
+  if (extra) labels.push(extra);
+  labels.push({ name: '__name__', value: name });
+  labels.sort(order);
+  return labels;
+}
+
+/** For ASCII names (the escaping strategies), where UTF-16 order is byte order. */
+function byName(a: Label, b: Label): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * For UTF-8 names: code point order, which is UTF-8 byte order. UTF-16 order differs only where a
+ * surrogate (U+10000 and above) meets U+E000–U+FFFF, which sort before it in UTF-8.
+ */
+function byCodePoint(a: Label, b: Label): number {
+  const x = a.name;
+  const y = b.name;
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const c = x.charCodeAt(i);
+    const d = y.charCodeAt(i);
+    if (c === d) continue;
+    if (c < 0xd800 || d < 0xd800) return c - d;
+    return (c >= 0xe000 ? c - 0x800 : c + 0x2000) - (d >= 0xe000 ? d - 0x800 : d + 0x2000);
+  }
+  return x.length - y.length;
+}
+
+export function labelOrder(strategy: TranslationStrategy): LabelOrder {
+  return escapesNames(strategy) ? byName : byCodePoint;
+}
+
+/**
+ * The encoded labels (wire/label-fields.ts) of a metric's points whose attributes have these keys,
+ * in this order (an SDK's points of one metric usually share them). Which labels the layers give,
+ * where each attribute's label sorts and what its name becomes are found once, by buildLabels
+ * itself; a point then gives only its values. A point the plan cannot take exactly as
+ * attributesToLabels and buildLabels would (a value absent, a lone surrogate, another key) gets
+ * undefined: it goes the full way, which also counts what it repairs or drops.
+ */
+/** LabelPlan.slotOf of a key whose value is checked but makes no label, or is not even read. */
+const SKIPPED = -1;
+const UNREAD = -2;
+
+export class LabelPlan {
+  /** Per attribute key, in the keys' order: its slot in `fields`, or SKIPPED or UNREAD. */
+  private readonly slotOf: Int32Array;
+  private readonly values: string[];
+  private readonly extraSlot: number;
+
+  private constructor(
+    private readonly keys: readonly string[],
+    slotOf: Int32Array,
+    private readonly fields: LabelFieldsPlan,
+    slots: number,
+    extraSlot: number,
+  ) {
+    this.slotOf = slotOf;
+    this.values = new Array<string>(slots).fill('');
+    this.extraSlot = extraSlot;
+  }
+
+  /**
+   * The plan for attributes with `keys`, or undefined when their labels are not one per key (a
+   * key with no valid name, two keys naming one label, a name with a lone surrogate). With
+   * `extraName`, the series also has that label, its value given per series (`le`).
+   */
+  static of(
+    keys: readonly string[],
+    family: string,
+    names: LabelNamer,
+    low: LabelMap,
+    high: LabelMap,
+    order: LabelOrder,
+    extraName?: string,
+  ): LabelPlan | undefined {
+    // Each kept key's label with a placeholder value: buildLabels says which labels there are
+    // and in what order. A label named as an attribute's is that attribute's, unless `high`
+    // gives it (then the attribute is left out) or it is the extra one.
+    const placeholders: LabelMap = new Map();
+    const keyOfName = new Map<string, number>();
+    // attributesToLabels reads and repairs the value of every key but one named `__name__`,
+    // also of one buildLabels then leaves out: so is it checked here (SKIPPED, no slot).
+    const slotOf = new Int32Array(keys.length).fill(SKIPPED);
+    for (let k = 0; k < keys.length; k++) {
+      const name = names(keys[k] as string);
+      if (name === undefined || !isWellFormed(name) || placeholders.has(name)) return undefined;
+      if (name === '__name__') {
+        slotOf[k] = UNREAD;
+        continue;
+      }
+      placeholders.set(name, 'x');
+      keyOfName.set(name, k);
+    }
+    const extra = extraName === undefined ? undefined : { name: extraName, value: 'x' };
+    const labels = buildLabels(family, placeholders, low, high, order, extra);
+    const planned: PlannedLabel[] = [];
+    let slots = 0;
+    let extraSlot = -1;
+    for (const label of labels) {
+      const k = label === extra || high.has(label.name) ? undefined : keyOfName.get(label.name);
+      if (label === extra) extraSlot = slots;
+      else if (k !== undefined) slotOf[k] = slots;
+      else {
+        planned.push(label);
+        continue;
+      }
+      planned.push({ name: label.name, slot: slots++ });
+    }
+    return new LabelPlan([...keys], slotOf, new LabelFieldsPlan(planned), slots, extraSlot);
+  }
+
+  /**
+   * The encoded labels of a point with these attributes (whose keys fit), with `extraValue` for
+   * the extra label; undefined when the point must go the full way.
+   */
+  encode(attributes: Attributes, extraValue?: string): string | undefined {
+    const keys = this.keys;
+    const values = this.values;
+    for (let k = 0; k < keys.length; k++) {
+      const slot = this.slotOf[k] as number;
+      if (slot === UNREAD) continue;
+      const raw = attributes[keys[k] as string];
+      const text = typeof raw === 'string' ? raw : attributeValueString(raw);
+      // An absent value is no label and lets a lower layer's through; a lone surrogate is repaired
+      // and counted: both the full way.
+      if (text === undefined || !isWellFormed(text)) return undefined;
+      if (slot >= 0) values[slot] = text;
+    }
+    if (this.extraSlot >= 0) values[this.extraSlot] = extraValue as string;
+    return this.fields.encode(values);
+  }
+}
+
+/**
+ * The plans of one metric's series for the attribute keys of its latest point: one per series
+ * name (and extra label), made when first asked; all dropped when the keys change. A plan that
+ * cannot be made is remembered as such, so that such points go the full way without asking again.
+ */
+export class LabelPlans {
+  private shape: readonly string[] | undefined;
+  private readonly plans = new Map<string, LabelPlan | null>();
+
+  constructor(
+    private readonly names: LabelNamer,
+    private readonly low: LabelMap,
+    private readonly high: LabelMap,
+    private readonly order: LabelOrder,
+  ) {}
+
+  /**
+   * The encoded labels of series `name` for a point with these attributes, whose Object.keys are
+   * `keys` (with `le`'s value for a bucket); undefined when the point must go the full way.
+   */
+  encode(name: string, attributes: Attributes, keys: readonly string[], le?: string): string | undefined {
+    if (keys !== this.shape) {
+      if (this.shape === undefined || !sameKeys(this.shape, keys)) this.plans.clear();
+      this.shape = keys;
+    }
+    let plan = this.plans.get(name);
+    if (plan === undefined) {
+      const extra = le === undefined ? undefined : 'le';
+      plan = LabelPlan.of(keys, name, this.names, this.low, this.high, this.order, extra) ?? null;
+      this.plans.set(name, plan);
+    }
+    return plan === null ? undefined : plan.encode(attributes, le);
+  }
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
