@@ -9,6 +9,11 @@
  * go when it fills (about 33 ms at 512k entries); split 64 ways, each step copies 1/64 of it.
  */
 const PARTS = 64;
+/**
+ * Each part's Map is keyed by the hash's other 26 bits: a small integer (a Smi) for V8. The
+ * hash's full 32 bits as a key were a heap number for half the keys, allocated and hashed as such.
+ */
+const PART_BITS = 6;
 
 /** What the index needs of an entry. */
 export interface Keyed {
@@ -54,7 +59,7 @@ export class RecordIndex<V extends Keyed> {
 
   /** The entry with this key, and its hash (for `add` when there is none). */
   get(key: string, hash = keyHash(key)): V | undefined {
-    const found = (this.parts[hash & (PARTS - 1)] as Map<number, V | V[]>).get(hash);
+    const found = (this.parts[hash & (PARTS - 1)] as Map<number, V | V[]>).get(hash >>> PART_BITS);
     if (found === undefined) return undefined;
     if (!Array.isArray(found)) return found.hasKey(key) ? found : undefined;
     for (const v of found) if (v.hasKey(key)) return v;
@@ -64,21 +69,23 @@ export class RecordIndex<V extends Keyed> {
   /** Adds an entry whose key is not in the index yet. */
   add(value: V): void {
     const part = this.parts[value.keyHash & (PARTS - 1)] as Map<number, V | V[]>;
-    const there = part.get(value.keyHash);
-    if (there === undefined) part.set(value.keyHash, value);
+    const key = value.keyHash >>> PART_BITS;
+    const there = part.get(key);
+    if (there === undefined) part.set(key, value);
     else if (Array.isArray(there)) there.push(value);
-    else part.set(value.keyHash, [there, value]);
+    else part.set(key, [there, value]);
     this.count++;
   }
 
   /** Removes this entry (the very object). */
   delete(value: V): boolean {
     const part = this.parts[value.keyHash & (PARTS - 1)] as Map<number, V | V[]>;
-    const there = part.get(value.keyHash);
-    if (there === value) part.delete(value.keyHash);
+    const key = value.keyHash >>> PART_BITS;
+    const there = part.get(key);
+    if (there === value) part.delete(key);
     else if (Array.isArray(there) && there.includes(value)) {
       const rest = there.filter((v) => v !== value);
-      part.set(value.keyHash, rest.length === 1 ? (rest[0] as V) : rest);
+      part.set(key, rest.length === 1 ? (rest[0] as V) : rest);
     } else return false;
     this.count--;
     return true;
