@@ -12,27 +12,43 @@ export type PlannedLabel =
   { readonly name: string; readonly value: string } | { readonly name: string; readonly slot: number };
 
 export class LabelFieldsPlan {
-  /** Per label in order: the encoded fields of a fixed one, or undefined for a varying one. */
+  /**
+   * Per segment: the encoded fields of a run of fixed labels, or undefined for a varying label,
+   * whose slot and name field (key, length, bytes) are at the same index.
+   */
   private readonly fixed: Array<Uint8Array | undefined> = [];
-  /** For a varying one: its slot, and its name field (key, length, bytes). */
   private readonly slots: number[] = [];
   private readonly nameFields: Array<Uint8Array | undefined> = [];
+  /** Bytes of the fixed segments and name fields, and the most a varying value's header adds. */
+  private readonly baseSize: number;
 
   constructor(labels: readonly PlannedLabel[]) {
+    let base = 0;
+    let run: PlannedLabel[] = [];
+    const endRun = (): void => {
+      if (run.length === 0) return;
+      const bytes = Buffer.from(encodeLabelFields(run as Array<{ name: string; value: string }>), 'latin1');
+      this.fixed.push(bytes);
+      this.slots.push(-1);
+      this.nameFields.push(undefined);
+      base += bytes.length;
+      run = [];
+    };
     for (const label of labels) {
       if ('value' in label) {
-        this.fixed.push(Buffer.from(encodeLabelFields([label]), 'latin1'));
-        this.slots.push(-1);
-        this.nameFields.push(undefined);
-      } else {
-        this.fixed.push(undefined);
-        this.slots.push(label.slot);
-        const name = Buffer.from(label.name, 'utf8');
-        this.nameFields.push(
-          Buffer.concat([Buffer.from([LABEL_NAME_FIELD]), varintBytes(name.length), name]),
-        );
+        run.push(label);
+        continue;
       }
+      endRun();
+      this.fixed.push(undefined);
+      this.slots.push(label.slot);
+      const name = Buffer.from(label.name, 'utf8');
+      const field = Buffer.concat([Buffer.from([LABEL_NAME_FIELD]), varintBytes(name.length), name]);
+      this.nameFields.push(field);
+      base += field.length + MAX_HEADER;
     }
+    endRun();
+    this.baseSize = base;
   }
 
   /**
@@ -44,15 +60,11 @@ export class LabelFieldsPlan {
    */
   encode(values: readonly string[]): string {
     const fixed = this.fixed;
-    let size = 0;
-    for (let i = 0; i < fixed.length; i++) {
-      const f = fixed[i];
-      if (f !== undefined) size += f.length;
-      else
-        size +=
-          (this.nameFields[i] as Uint8Array).length +
-          12 +
-          3 * (values[this.slots[i] as number] as string).length;
+    const slots = this.slots;
+    let size = this.baseSize;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i] as number;
+      if (slot >= 0) size += 3 * (values[slot] as string).length;
     }
     let buf = scratch;
     if (buf.length < size) buf = scratch = Buffer.allocUnsafe(Math.max(size, 2 * buf.length));
@@ -63,22 +75,39 @@ export class LabelFieldsPlan {
         for (let j = 0; j < f.length; j++) buf[pos++] = f[j] as number;
         continue;
       }
-      const value = values[this.slots[i] as number] as string;
+      const value = values[slots[i] as number] as string;
       if (value === '') continue;
-      const ascii = isAscii(value);
-      const length = ascii ? value.length : Buffer.byteLength(value, 'utf8');
       const name = this.nameFields[i] as Uint8Array;
-      buf[pos++] = LABEL_FIELD;
-      pos = writeVarint(buf, pos, name.length + 1 + varintLength(length) + length);
-      for (let j = 0; j < name.length; j++) buf[pos++] = name[j] as number;
-      buf[pos++] = VALUE_FIELD;
-      pos = writeVarint(buf, pos, length);
-      if (ascii) for (let j = 0; j < length; j++) buf[pos++] = value.charCodeAt(j);
-      else pos += buf.write(value, pos, 'utf8');
+      const at = pos;
+      // As ASCII (one byte a character) until a character says otherwise.
+      let length = value.length;
+      pos = header(buf, pos, name, length);
+      let j = 0;
+      for (; j < length; j++) {
+        const c = value.charCodeAt(j);
+        if (c > 0x7f) break;
+        buf[pos++] = c;
+      }
+      if (j === length) continue;
+      length = Buffer.byteLength(value, 'utf8');
+      pos = header(buf, at, name, length);
+      pos += buf.write(value, pos, 'utf8');
     }
     return buf.toString('latin1', 0, pos);
   }
 }
+
+/** A varying label's header (field key and length, name field, value key and length) at `pos`. */
+function header(buf: Uint8Array, pos: number, name: Uint8Array, length: number): number {
+  buf[pos++] = LABEL_FIELD;
+  pos = writeVarint(buf, pos, name.length + 1 + varintLength(length) + length);
+  for (let j = 0; j < name.length; j++) buf[pos++] = name[j] as number;
+  buf[pos++] = VALUE_FIELD;
+  return writeVarint(buf, pos, length);
+}
+
+/** The most a varying label adds besides its name field and value: two keys and two varints. */
+const MAX_HEADER = 12;
 
 /** `Label` messages in `TimeSeries` (field 1), and their name and value fields (1 and 2): wire type 2. */
 const LABEL_FIELD = 0x0a;
@@ -86,12 +115,6 @@ const LABEL_NAME_FIELD = 0x0a;
 const VALUE_FIELD = 0x12;
 
 let scratch = Buffer.allocUnsafe(4096);
-
-/** Whether every UTF-16 unit is below 0x80: the string is then its own UTF-8 bytes. */
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
-}
 
 function varintBytes(value: number): Uint8Array {
   const out = new Uint8Array(varintLength(value));
