@@ -12,7 +12,7 @@
  * of Remote-Write 1.0 and 2.0 exports at 10k, 100k and 1M counters and 1k histograms, each in a
  * process of its own (bench/blocks.ts); and the exporter's memory per live series at 1M series,
  * v1 and v2 (bench/memory.ts). `--only` takes workload letters, `shards`, `protocols`, `drain`,
- * `compression`, `blocks` and `memory`.
+ * `compression`, `blocks`, `memory` and `second`.
  * Per workload: median time of the synchronous `export()` call (translate → split into requests →
  * encode → compress → queue) and its split by the exporter's profile, samples per second per core,
  * compressed bytes per sample, peak RSS above the baseline, heap growth; on (a)–(c), the same
@@ -29,7 +29,8 @@ import type { BlockResult } from './blocks.js';
 import type { MemoryResult } from './memory.js';
 import { compressionTable, measureCompression, type CompressionResult } from './compression.js';
 import { measureDrain, type DrainResult } from './drain.js';
-import { measureProtocols, measureShards, type SideBySide } from './side-by-side.js';
+import { measureProtocols, measureShards, secondAfterWarmCode, type SideBySide } from './side-by-side.js';
+import { counterMetrics, streamPool } from './inputs.js';
 import { WORKLOAD_IDS, type WorkloadId, type WorkloadResult } from './results.js';
 
 const args = process.argv.slice(2);
@@ -46,6 +47,7 @@ const runProtocols = !only || only.includes('protocols');
 const runCompression = !only || only.includes('compression');
 const runBlocks = !only || only.includes('blocks');
 const runMemory = !only || only.includes('memory');
+const runSecond = !only || only.includes('second');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const workloadScript = fileURLToPath(new URL('workload.ts', import.meta.url));
@@ -369,6 +371,15 @@ function targets(
     });
   }
   for (const side of sides) {
+    if (side.name.startsWith('second export')) {
+      out.push({
+        name: `(side by side) ${side.name} (information)`,
+        measured: times(side.steadyMs[1] / side.steadyMs[0]),
+        limit: '—',
+        pass: undefined,
+      });
+      continue;
+    }
     const first = side.name.startsWith('first export');
     const limit = side.name.includes('shards') ? 1.2 : first ? 1.5 : 1.3;
     add(
@@ -485,6 +496,19 @@ if (runShards) {
 if (runProtocols) {
   console.log('\nRemote-Write 2.0 against 1.0, side by side …');
   sides.push(...(await measureProtocols()));
+}
+if (runSecond) {
+  console.log('\nsecond export against the steady ones, code warm …');
+  for (const n of [10_000, 100_000]) {
+    const pool = streamPool(n);
+    sides.push(
+      await secondAfterWarmCode(
+        `second export ÷ steady, code warm, ${n / 1000}k counters`,
+        (k) => counterMetrics(pool, k),
+        n > 10_000 ? 3 : 6,
+      ),
+    );
+  }
 }
 for (const side of sides)
   console.log(

@@ -82,6 +82,38 @@ export async function firstSideBySide(
   return { name, exports: rounds, steadyMs: [median(times[0]), median(times[1])] };
 }
 
+/**
+ * The second export against the steady ones, in a process whose code is already warm: a new
+ * exporter every round (the first round, cold, left out), its first export, the frames built
+ * after it (`idle()`, what a reader's interval leaves time for), then exports 2–5 timed. Shows
+ * what the workloads' "second export ÷ steady" owes to V8 compiling the steady path on its
+ * first use. steadyMs: [median of exports 3–5, median of second exports].
+ */
+export async function secondAfterWarmCode(
+  name: string,
+  collect: (k: number) => ResourceMetrics,
+  rounds: number,
+): Promise<SideBySide> {
+  const second: number[] = [];
+  const steady: number[] = [];
+  for (let round = 0; round <= rounds; round++) {
+    const profile = emptyProfile();
+    const exporter = offlineExporter({ protocol: 'v1' }, { profile });
+    for (let k = 0; k < 5; k++) {
+      const input = collect(k);
+      const before = busy(profile);
+      await new Promise<void>((resolve) => exporter.export(input, () => resolve()));
+      const held = busy(profile) - before;
+      if (round > 0 && k === 1) second.push(held);
+      if (round > 0 && k >= 2) steady.push(held);
+      await exporter.forceFlush();
+      await exporter.idle();
+    }
+    await exporter.shutdown();
+  }
+  return { name, exports: rounds, steadyMs: [median(steady), median(second)] };
+}
+
 /** The steady export of 100,000 counters with 4 shards against 1 (frames laid out by shard). */
 export function measureShards(): Promise<SideBySide> {
   const pool = streamPool(100_000);

@@ -129,6 +129,23 @@ function assertSameBodies(got: Buffer[], want: Buffer[], what: string): void {
   a.forEach((body, i) => assert.equal(Buffer.compare(body, b[i] as Buffer), 0, `${what}, request ${i}`));
 }
 
+/**
+ * `count` collections, the bodies the per-series path sends for them, and a v1 exporter whose
+ * receiver answers once opened, with its profile and the frames watched.
+ */
+async function gatedExports(t: TestContext, count: number) {
+  t.mock.method(Date, 'now', () => T0_MS + 3_600_000);
+  const inputs = Array.from({ length: count }, (_, k) => collection(k));
+  const want = await perSeriesBodies('v1', inputs);
+  const receiver = gatedReceiver();
+  const p = profile();
+  const exporter = new PrometheusRemoteWriteExporter(
+    { url: 'http://127.0.0.1:9/api/v1/write', protocol: 'v1' },
+    { post: receiver.post, profile: p },
+  );
+  return { inputs, want, receiver, p, exporter, frames: watchFrames(t) };
+}
+
 describe('frames of a first export, built between exports', () => {
   for (const protocol of ['v1', 'v2'] as const)
     for (const shards of [1, 4])
@@ -180,16 +197,7 @@ describe('frames of a first export, built between exports', () => {
       });
 
   it('a receiver that has not answered by the next export: that export builds the frames at its end, as before', async (t) => {
-    t.mock.method(Date, 'now', () => T0_MS + 3_600_000);
-    const inputs = [0, 1, 2].map((k) => collection(k));
-    const want = await perSeriesBodies('v1', inputs);
-    const receiver = gatedReceiver();
-    const p = profile();
-    const exporter = new PrometheusRemoteWriteExporter(
-      { url: 'http://127.0.0.1:9/api/v1/write', protocol: 'v1' },
-      { post: receiver.post, profile: p },
-    );
-    const frames = watchFrames(t);
+    const { inputs, want, receiver, p, exporter, frames } = await gatedExports(t, 3);
     await exportQueued(exporter, inputs[0] as ResourceMetrics);
     await exportQueued(exporter, inputs[1] as ResourceMetrics);
     assert.equal(frames.built(), 2, 'built at the end of the second export');
@@ -209,16 +217,7 @@ describe('frames of a first export, built between exports', () => {
   });
 
   it('the next export called while the frames are being built: it waits for them, then patches them', async (t) => {
-    t.mock.method(Date, 'now', () => T0_MS + 3_600_000);
-    const inputs = [0, 1].map((k) => collection(k));
-    const want = await perSeriesBodies('v1', inputs);
-    const receiver = gatedReceiver();
-    const p = profile();
-    const exporter = new PrometheusRemoteWriteExporter(
-      { url: 'http://127.0.0.1:9/api/v1/write', protocol: 'v1' },
-      { post: receiver.post, profile: p },
-    );
-    const frames = watchFrames(t);
+    const { inputs, want, receiver, p, exporter, frames } = await gatedExports(t, 2);
     await exportQueued(exporter, inputs[0] as ResourceMetrics);
     // Every look at the budget finds the slice over: the build takes many turns of the event loop.
     let clock = 0;
