@@ -29,7 +29,7 @@ import {
   type TranslateOptions,
   type TranslateState,
 } from './translate/translate.js';
-import { Chunker } from './deliver/batching.js';
+import { Chunker, type Chunk } from './deliver/batching.js';
 import { addShardedRun, shardHashOfKey, shardHashOfLabels } from './deliver/shards.js';
 import { DeliveryLog } from './deliver/delivery-log.js';
 import {
@@ -106,8 +106,11 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
   private readonly producers = new Map<string, TranslateState>();
   private readonly warned = new Set<string>();
   private readonly writer = new ProtobufWriter();
-  /** RW 2.0 requests, reusing the symbols of a request of the same series as before. */
-  private readonly v2 = new RequestV2Encoder(this.writer);
+  /**
+   * RW 2.0 requests, reusing the symbols of a request of the same series as before. Its own
+   * writer: a 2.0 request is encoded in steps, between which a 1.0 one may be (`auto`).
+   */
+  private readonly v2 = new RequestV2Encoder();
   private readonly counters: DeliveryStats = emptyStats();
   private readonly log = new DeliveryLog();
   private readonly queue: DeliveryQueue;
@@ -365,13 +368,21 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
       if (unreadable !== undefined) throw new Error(`prometheus remote write: nothing sent: ${unreadable}`);
       const state = this.producerState(metrics);
       this.letFramesGo(state);
-      const batch = yield* translateSteps(metrics, this.translateOptions, state, outlet, this.budget);
+      // Requests closed while translating are encoded at the start of the next slice.
+      const steps = translateSteps(metrics, this.translateOptions, state, outlet, this.budget);
+      let step = steps.next();
+      while (!step.done) {
+        yield;
+        yield* outlet.encodeSteps(this.budget.due);
+        step = steps.next();
+      }
+      const batch = step.value;
       countTranslation(this.counters, batch);
       if (batch.laterFrames) later = { state, frames: batch.laterFrames };
       if (batch.problems) failure = new Error(`prometheus remote write: ${batch.problems.join('; ')}`);
       const stale = yield* state.series.admitSteps([], Date.now(), outlet.metadata, this.budget.due);
       if (this.options.markStaleWhenMissing) for (const s of stale) outlet.add(s);
-      outlet.flush();
+      yield* outlet.flushSteps(this.budget.due);
     } catch (err) {
       // Input that cannot be read at all. What was made of it before is still sent; the result
       // reports the failure.
@@ -516,31 +527,46 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
 
   /**
    * Takes series one at a time: each goes to its shard's Chunker, and every request it closes is
-   * encoded, compressed and queued at once.
+   * encoded, compressed and queued at once; with `protocol: 'v2'`, at the next `encodeSteps`
+   * (in steps: a 2.0 request's first encoding is long, see RequestV2Encoder.encodeSteps), in the
+   * order the requests were closed.
    */
   private outlet(metadata: Map<string, MetricFamilyMetadata>): Outlet {
     const shards = this.options.maxConcurrentRequests;
     const limits = { maxSamples: this.options.maxSamplesPerSend, maxBytes: this.options.maxRequestBytes };
     const results: QueuedRequest[] = [];
+    const closed: Array<{ shard: number; chunk: Chunk }> = [];
+    const inSteps = this.options.protocol === 'v2';
     const chunkers = Array.from(
       { length: shards },
       (_, shard) =>
         new Chunker(
           limits,
-          (chunk) =>
-            results.push(
-              this.queue.push(shard, this.request(chunk.series, chunk.runs, chunk.samples, metadata)),
-            ),
+          (chunk) => {
+            if (inSteps) closed.push({ shard, chunk });
+            else
+              results.push(
+                this.queue.push(shard, this.request(chunk.series, chunk.runs, chunk.samples, metadata)),
+              );
+          },
           warnOversize,
         ),
     );
+    const encodeSteps = (due: () => boolean): Generator<void, void, void> =>
+      this.queueClosed(closed, results, metadata, due);
     const first = chunkers[0] as Chunker;
     const outlet: Outlet = {
       metadata,
       results,
       add: shards === 1 ? (s) => first.add(s) : (s) => (chunkers[shardOf(s, shards)] as Chunker).add(s),
+      encodeSteps,
       flush: () => {
         for (const chunker of chunkers) chunker.flush();
+        runSteps(encodeSteps(never));
+      },
+      flushSteps: function* (due) {
+        for (const chunker of chunkers) chunker.flush();
+        yield* encodeSteps(due);
       },
       partition: shards === 1 ? undefined : { count: shards, of: (record) => shardOfRecord(record, shards) },
     };
@@ -556,12 +582,36 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
     return outlet;
   }
 
+  /** The requests closed and not yet queued, encoded and queued in the order they were closed. */
+  private *queueClosed(
+    closed: Array<{ shard: number; chunk: Chunk }>,
+    results: QueuedRequest[],
+    metadata: Map<string, MetricFamilyMetadata>,
+    due: () => boolean,
+  ): Generator<void, void, void> {
+    for (let next = closed.shift(); next !== undefined; next = closed.shift()) {
+      const { series, runs, samples } = next.chunk;
+      const request = yield* this.requestSteps(series, runs, samples, metadata, due);
+      results.push(this.queue.push(next.shard, request));
+    }
+  }
+
   private request(
     series: TimeSeries[],
     runs: readonly EncodedRun[],
     samples: number,
     allMetadata: Map<string, MetricFamilyMetadata>,
   ): OutgoingRequest {
+    return runSteps(this.requestSteps(series, runs, samples, allMetadata, never));
+  }
+
+  private *requestSteps(
+    series: TimeSeries[],
+    runs: readonly EncodedRun[],
+    samples: number,
+    allMetadata: Map<string, MetricFamilyMetadata>,
+    due: () => boolean,
+  ): Generator<void, OutgoingRequest, void> {
     const t0 = this.profile ? performance.now() : 0;
     const metadata = new Map<string, MetricFamilyMetadata>();
     let histograms = 0;
@@ -588,7 +638,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
       samples,
       histograms,
       protocol,
-      body: this.encode(series, runs, metadata, protocol),
+      body: yield* this.encodeSteps(series, runs, metadata, protocol, due),
       // Until `auto` has heard the receiver, the series are kept to re-send the request as 1.0.
       reencodeV1:
         protocol === 'v2' && !this.queue.protocolSettled
@@ -603,25 +653,49 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
     metadata: Map<string, MetricFamilyMetadata>,
     protocol: WireProtocol,
   ): Buffer {
+    return runSteps(this.encodeSteps(series, runs, metadata, protocol, never));
+  }
+
+  private *encodeSteps(
+    series: readonly TimeSeries[],
+    runs: readonly EncodedRun[],
+    metadata: Map<string, MetricFamilyMetadata>,
+    protocol: WireProtocol,
+    due: () => boolean,
+  ): Generator<void, Buffer, void> {
     const profile = this.profile;
-    const t0 = profile ? performance.now() : 0;
-    // RW 2.0 always carries metadata (inline, per series); `sendMetadata` is about RW 1.0. Runs
-    // are made only when the protocol is fixed (outlet).
-    const raw =
-      protocol === 'v2'
-        ? this.v2.encode(series, metadata, runs)
-        : encodeWriteRequest(
-            series,
-            this.options.sendMetadata ? [...metadata.values()] : [],
-            this.writer,
-            runs,
-          );
+    // The time of the steps only, not of the pauses between them.
+    let encodeMs = 0;
+    let raw: Buffer;
+    if (protocol === 'v2') {
+      // RW 2.0 always carries metadata (inline, per series); `sendMetadata` is about RW 1.0.
+      const steps = this.v2.encodeSteps(series, metadata, runs, due);
+      for (;;) {
+        const t0 = profile ? performance.now() : 0;
+        const step = steps.next();
+        if (profile) encodeMs += performance.now() - t0;
+        if (step.done) {
+          raw = step.value;
+          break;
+        }
+        yield;
+      }
+    } else {
+      const t0 = profile ? performance.now() : 0;
+      // Runs are made only when the protocol is fixed (outlet).
+      raw = encodeWriteRequest(
+        series,
+        this.options.sendMetadata ? [...metadata.values()] : [],
+        this.writer,
+        runs,
+      );
+      if (profile) encodeMs = performance.now() - t0;
+    }
     if (!profile) return this.codec.compress(raw);
-    const t1 = performance.now();
     profile.onBody?.(raw);
     const t2 = performance.now();
     const body = this.codec.compress(raw);
-    profile.encodeMs += t1 - t0;
+    profile.encodeMs += encodeMs;
     profile.compressMs += performance.now() - t2;
     profile.rawBytes += raw.length;
     profile.compressedBytes += body.length;
@@ -632,7 +706,21 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
 
 interface Outlet extends SeriesSink {
   readonly results: QueuedRequest[];
+  /** Encodes, compresses and queues the requests closed so far and not yet queued, in steps. */
+  encodeSteps(due: () => boolean): Generator<void, void, void>;
+  /** Closes the last requests and queues every one, at once. */
   flush(): void;
+  /** The same in steps. */
+  flushSteps(due: () => boolean): Generator<void, void, void>;
+}
+
+const never = (): boolean => false;
+
+/** Runs steps to their end at once. */
+function runSteps<T>(steps: Generator<void, T, void>): T {
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  return step.value;
 }
 
 /**

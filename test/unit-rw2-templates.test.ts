@@ -217,3 +217,48 @@ describe('RW 2.0 request templates', () => {
     assert.ok(patched >= 60, `bodies patched in place: ${patched} of 120`);
   });
 });
+
+describe('RW 2.0 requests encoded in steps', () => {
+  it('a 2,000-series request, series or a frame: it pauses at every look when due says so, with the bytes of encodeRequestV2', () => {
+    const n = 2_000;
+    const metadata = new Map<string, MetricFamilyMetadata>([
+      ['jobs', { type: MetricType.COUNTER, familyName: 'jobs', help: 'Jobs', unit: '' }],
+    ]);
+    const labels = Array.from({ length: n }, (_, i) => [
+      { name: '__name__', value: 'jobs_total' },
+      { name: 'id', value: `s${i}` },
+      { name: 'zone', value: i % 2 ? 'ü' : 'a' },
+    ]);
+    const keys = labels.map(encodeLabelFields);
+    const values = keys.map((_, i) => i + 0.5);
+    const series: TimeSeries[] = keys.map((key, i) => ({
+      key,
+      labels: labels[i]!,
+      family: 'jobs',
+      encodedLabels: key,
+      samples: [{ value: values[i]!, timestampMs: T0 }],
+    }));
+    const expected = Buffer.from(encodeRequestV2(series, metadata, new ProtobufWriter(1024)));
+    const frame = SeriesFrame.build('jobs', keys, values, T0);
+    for (const [what, items, runs] of [
+      ['series', series, []],
+      ['a frame', [], [{ block: frame, from: 0, to: n, at: 0 }]],
+    ] as const) {
+      const encoder = new RequestV2Encoder(new ProtobufWriter(1024));
+      // A new template and a body from it, then (a frame) the same request patched in place.
+      for (const round of [0, 1]) {
+        const steps = encoder.encodeSteps(items, metadata, runs, () => true);
+        let pauses = 0;
+        let step = steps.next();
+        while (!step.done) {
+          pauses++;
+          step = steps.next();
+        }
+        assert.equal(Buffer.compare(step.value, expected), 0, `${what}, round ${round}: the bytes`);
+        if (round === 0) assert.ok(pauses >= 3 * Math.floor(n / 256), `${what}: ${pauses} pauses`);
+        else if (what === 'a frame') assert.equal(pauses, 0, 'a patched body takes no steps');
+        encoder.endExport();
+      }
+    }
+  });
+});
