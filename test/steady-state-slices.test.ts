@@ -224,3 +224,61 @@ describe('the steady state in the smallest slices', () => {
       );
     });
 });
+
+describe('requests encoded between looks at the budget', () => {
+  it('a steady export of 40 requests made of frames looks at the budget after each request it encodes', async (t) => {
+    t.mock.method(Date, 'now', () => T0_MS + 3_600_000);
+    const streams: Attributes[] = Array.from({ length: 20_000 }, (_, i) => ({ pod: `p${i}` }));
+    const collection = (k: number): ResourceMetrics =>
+      resourceMetrics([
+        sum(
+          { name: 'jobs' },
+          streams.map((attributes, i) => ({
+            attributes,
+            startTime: hr(T0_MS - 1000),
+            endTime: hr(T0_MS + k * 1000),
+            value: i + k + 1,
+          })),
+        ),
+      ]);
+    const exporter = new PrometheusRemoteWriteExporter(
+      { url: 'http://127.0.0.1:9/api/v1/write', protocol: 'v1', maxSamplesPerSend: 500 },
+      {
+        post: async () => ({
+          status: 204,
+          statusText: 'No Content',
+          headers: { 'x-prometheus-remote-write-samples-written': '1' },
+          bodyPrefix: '',
+        }),
+      },
+    );
+    for (let k = 0; k < 2; k++) {
+      await new Promise<void>((resolve) => exporter.export(collection(k), () => resolve()));
+      await exporter.forceFlush();
+      await exporter.idle();
+    }
+    // Every look at the budget finds the slice over, from now on.
+    let clock = 0;
+    t.mock.method(performance, 'now', () => (clock += 1_000));
+    const queued = t.mock.method(
+      (exporter as unknown as { queue: { push: (...args: unknown[]) => unknown } }).queue,
+      'push',
+    );
+    // Requests queued in each turn of the event loop.
+    const perTurn: number[] = [];
+    let exporting = true;
+    let before = 0;
+    const turn = (): void => {
+      perTurn.push(queued.mock.callCount() - before);
+      before = queued.mock.callCount();
+      if (exporting) setImmediate(turn);
+    };
+    setImmediate(turn);
+    await new Promise<void>((resolve) => exporter.export(collection(2), () => resolve()));
+    exporting = false;
+    perTurn.push(queued.mock.callCount() - before);
+    assert.equal(queued.mock.callCount(), 40, 'requests of the export');
+    assert.ok(Math.max(...perTurn) <= 1, `requests queued in one turn: ${perTurn.join(' ')}`);
+    await exporter.shutdown();
+  });
+});

@@ -12,7 +12,7 @@ import {
 } from '../src/model.js';
 import { decodeWriteRequest } from '../src/wire/decode.js';
 import { ProtobufWriter } from '../src/wire/protobuf-writer.js';
-import { encodeWriteRequest, STALE_NAN_BYTES } from '../src/wire/rw1.js';
+import { encodeWriteRequest, encodeWriteRequestSteps, STALE_NAN_BYTES } from '../src/wire/rw1.js';
 import { snappyCompress, snappyUncompress } from '../src/wire/snappy.js';
 
 const root = protobuf.loadSync(fileURLToPath(new URL('../proto/remote.proto', import.meta.url)));
@@ -140,6 +140,30 @@ describe('RW1 encoder', () => {
       [],
     );
     assert.equal(body.indexOf(Buffer.from([0x09, ...STALE_NAN_BYTES])), -1);
+  });
+});
+
+describe('RW1 encoder in steps', () => {
+  it('a 2,000-series request pauses every 256 series when due says so, with the bytes of one go', () => {
+    const many = Array.from({ length: 2_000 }, (_, i) =>
+      series(
+        [
+          { name: '__name__', value: 'jobs_total' },
+          { name: 'id', value: `s${i}` },
+        ],
+        [{ value: i, timestampMs: 1_700_000_000_000 }],
+      ),
+    );
+    const expected = Buffer.from(encodeWriteRequest(many, []));
+    const steps = encodeWriteRequestSteps(many, [], new ProtobufWriter(), [], () => true);
+    let pauses = 0;
+    let step = steps.next();
+    while (!step.done) {
+      pauses++;
+      step = steps.next();
+    }
+    assert.equal(pauses, Math.floor(2_000 / 256));
+    assert.equal(Buffer.compare(step.value, expected), 0);
   });
 });
 

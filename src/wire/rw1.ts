@@ -39,9 +39,30 @@ export function encodeWriteRequest(
   writer: ProtobufWriter = new ProtobufWriter(),
   runs: readonly EncodedRun[] = [],
 ): Buffer {
+  const steps = encodeWriteRequestSteps(series, metadata, writer, runs, NEVER);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  return step.value;
+}
+
+const NEVER = (): boolean => false;
+
+/**
+ * The same in steps: a look at `due()` every 256 series (runs are copied whole). A process's
+ * first requests run before V8 has optimized this code: 2,000 series took about 10 ms in one go.
+ * Nothing else may use the writer between two steps.
+ */
+export function* encodeWriteRequestSteps(
+  series: readonly TimeSeries[],
+  metadata: readonly MetricFamilyMetadata[],
+  writer: ProtobufWriter,
+  runs: readonly EncodedRun[],
+  due: () => boolean,
+): Generator<void, Buffer, void> {
   writer.reset();
   let nextRun = 0;
   for (let index = 0; index < series.length; index++) {
+    if ((index & 255) === 255 && due()) yield;
     while (nextRun < runs.length && (runs[nextRun] as EncodedRun).at === index)
       writeRun(writer, runs[nextRun++]!);
     const s = series[index] as TimeSeries;
