@@ -582,8 +582,9 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
       const { series, runs, samples } = next.chunk;
       const request = yield* this.requestSteps(series, runs, samples, metadata, due);
       results.push(this.queue.push(next.shard, request));
-      // A request of runs takes no steps of its own (copies and compression): a look after each.
-      if (due()) yield;
+      // A request of runs takes no steps of its own (copies and compression): a look after each
+      // but the last, so that a small export is still queued before export() returns.
+      if (closed.length > 0 && due()) yield;
     }
   }
 
