@@ -59,6 +59,7 @@ import { RUNTIME, type Transport } from './runtime.js';
 import { USER_AGENT } from './version.js';
 import { inspect, type InspectOptions } from 'node:util';
 import { concealOptions, inspectAs, optionsSummary } from './redact.js';
+import { NEVER, runSteps } from './steps.js';
 
 /**
  * Seams for the benchmark (bench/), not part of the public API: a sink instead of HTTP, and a
@@ -250,7 +251,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
         step = current.steps.next();
       } catch (err) {
         // enqueueSteps catches what translation throws; this is the last resort.
-        step = { done: true, value: err instanceof Error ? err : new Error(String(err)) };
+        step = { done: true, value: asError(err) };
       }
       current.busyMs += performance.now() - t0;
       if (step.done) {
@@ -551,7 +552,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
       encodeSteps,
       flush: () => {
         for (const chunker of chunkers) chunker.flush();
-        runSteps(encodeSteps(never));
+        runSteps(encodeSteps(NEVER));
       },
       flushSteps: function* (due) {
         for (const chunker of chunkers) chunker.flush();
@@ -626,7 +627,7 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
       // (with a writer of its own: an export's request may be half encoded when it is asked).
       reencodeV1:
         protocol === 'v2' && !this.queue.protocolSettled
-          ? () => runSteps(this.encodeSteps(series, runs, metadata, 'v1', never, new ProtobufWriter()))
+          ? () => runSteps(this.encodeSteps(series, runs, metadata, 'v1', NEVER, new ProtobufWriter()))
           : undefined,
     };
   }
@@ -686,15 +687,6 @@ interface Outlet extends SeriesSink {
   flush(): void;
   /** The same in steps. */
   flushSteps(due: () => boolean): Generator<void, void, void>;
-}
-
-const never = (): boolean => false;
-
-/** Runs steps to their end at once. */
-function runSteps<T>(steps: Generator<void, T, void>): T {
-  let step = steps.next();
-  while (!step.done) step = steps.next();
-  return step.value;
 }
 
 /**

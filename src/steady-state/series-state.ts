@@ -28,6 +28,7 @@ import type { SeriesFrame } from '../wire/series-frame.js';
 import { staleNativeHistogram } from '../translate/native-histogram.js';
 import { hrTimeToMillis } from '../translate/time.js';
 import { RecordIndex, keyHash, type Keyed } from './record-index.js';
+import { NEVER, runSteps } from '../steps.js';
 
 export class SeriesRecord implements Keyed, SeriesIdentity {
   private ownSeen = 0;
@@ -492,7 +493,6 @@ export interface PointLike {
 }
 
 const EMPTY = {};
-const NEVER = (): boolean => false;
 const NO_KEYS: readonly string[] = [];
 
 export class SeriesState {
@@ -567,10 +567,7 @@ export class SeriesState {
    * and entries for the families of the returned stale markers are added to the map if missing.
    */
   admit(series: TimeSeries[], nowMs: number, metadata?: Map<string, MetricFamilyMetadata>): TimeSeries[] {
-    const steps = this.admitSteps(series, nowMs, metadata, NEVER);
-    let step = steps.next();
-    while (!step.done) step = steps.next();
-    return step.value;
+    return runSteps(this.admitSteps(series, nowMs, metadata, NEVER));
   }
 
   /** The same in steps: the look for missing series pauses every few thousand when `due()` says so. */

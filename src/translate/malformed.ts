@@ -13,6 +13,7 @@
  */
 import type { DataPoint, MetricData } from '@opentelemetry/sdk-metrics';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
+import { NEVER, runSteps } from '../steps.js';
 
 /** The largest OTel exponential scale (OTel spec, data model §Exponential Histogram). */
 const MAX_SCALE = 20;
@@ -115,10 +116,7 @@ export interface CheckedPoints {
  * unless a point is left out.
  */
 export function checkPoints(metric: MetricData): CheckedPoints {
-  const steps = checkPointsSteps(metric, () => false);
-  let step = steps.next();
-  while (!step.done) step = steps.next();
-  return step.value;
+  return runSteps(checkPointsSteps(metric, NEVER));
 }
 
 /** The same in steps, pausing every few thousand points when `due()` says so. */

@@ -74,6 +74,7 @@ import {
 } from '../steady-state/frames.js';
 import { hrTimeToMillis } from './time.js';
 import { buildLabels, LabelPlans, labelOrder, type LabelOrder } from './series-labels.js';
+import { NEVER, runSteps } from '../steps.js';
 
 export { hrTimeToMillis };
 
@@ -137,7 +138,7 @@ export interface Budget {
 }
 
 /** Never pauses: translation in one go. */
-export const NEVER_DUE: Budget = { due: () => false };
+export const NEVER_DUE: Budget = { due: NEVER };
 
 class BatchBuilder {
   readonly series: TimeSeries[] = [];
@@ -272,10 +273,7 @@ export function translate(
   state: TranslateState,
   sink?: SeriesSink,
 ): SeriesBatch {
-  const steps = translateSteps(resourceMetrics, options, state, sink, NEVER_DUE);
-  let step = steps.next();
-  while (!step.done) step = steps.next();
-  return step.value;
+  return runSteps(translateSteps(resourceMetrics, options, state, sink, NEVER_DUE));
 }
 
 /** A batch, with the frames to build once its export's requests are delivered (frames.ts LaterFrame). */

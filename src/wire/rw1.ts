@@ -13,6 +13,7 @@ import type {
 } from '../model.js';
 import { writeLabelFields } from './label-fields.js';
 import { ProtobufWriter, varintLength, writesDouble } from './protobuf-writer.js';
+import { NEVER, runSteps } from '../steps.js';
 
 /** The stale marker NaN 0x7ff0000000000002, little-endian (RW1 §Stale Markers). */
 export const STALE_NAN_BYTES = Uint8Array.from([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
@@ -39,13 +40,8 @@ export function encodeWriteRequest(
   writer: ProtobufWriter = new ProtobufWriter(),
   runs: readonly EncodedRun[] = [],
 ): Buffer {
-  const steps = encodeWriteRequestSteps(series, metadata, writer, runs, NEVER);
-  let step = steps.next();
-  while (!step.done) step = steps.next();
-  return step.value;
+  return runSteps(encodeWriteRequestSteps(series, metadata, writer, runs, NEVER));
 }
-
-const NEVER = (): boolean => false;
 
 /**
  * The same in steps: a look at `due()` every 256 series (runs are copied whole). A process's

@@ -17,6 +17,7 @@ import type {
 import type { SeriesFrame } from './series-frame.js';
 import { ProtobufWriter, varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
 import { STALE_NAN_BYTES, writeHistogramFields } from './rw1.js';
+import { NEVER, runSteps } from '../steps.js';
 
 // Field numbers, as upstream io.prometheus.write.v2 (rc.4).
 const REQUEST_SYMBOLS = 4;
@@ -126,10 +127,7 @@ export class RequestV2Encoder {
     metadata: ReadonlyMap<string, MetricFamilyMetadata>,
     runs: readonly EncodedRun[] = NO_RUNS,
   ): Buffer {
-    const steps = this.encodeSteps(series, metadata, runs, NEVER);
-    let step = steps.next();
-    while (!step.done) step = steps.next();
-    return step.value;
+    return runSteps(this.encodeSteps(series, metadata, runs, NEVER));
   }
 
   /**
@@ -328,7 +326,6 @@ export class RequestV2Encoder {
 }
 
 const NO_RUNS: readonly EncodedRun[] = [];
-const NEVER = (): boolean => false;
 /** RequestV2Encoder.encodeSteps looks at `due()` every 256 series. */
 const STEP_MASK = 255;
 

@@ -16,6 +16,7 @@
 import type { EncodedSeriesBlock, Label } from '../model.js';
 import { decodeLabelFields } from './label-fields.js';
 import { varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
+import { NEVER, runSteps } from '../steps.js';
 
 const TIMESERIES_FIELD_KEY = 0x0a; // WriteRequest.timeseries = 1, length-delimited
 const SAMPLES_FIELD_KEY = 0x12; // TimeSeries.samples = 2, length-delimited
@@ -85,10 +86,7 @@ export class SeriesFrame implements EncodedSeriesBlock {
     timestampMs: number,
     extras: FrameExtras = {},
   ): SeriesFrame {
-    const steps = SeriesFrame.buildSteps(family, labels, values, timestampMs, extras, NEVER);
-    let step = steps.next();
-    while (!step.done) step = steps.next();
-    return step.value;
+    return runSteps(SeriesFrame.buildSteps(family, labels, values, timestampMs, extras, NEVER));
   }
 
   /** The same in steps, pausing every few thousand series when `due()` says so. */
@@ -280,7 +278,6 @@ function isPlusZero(value: number): boolean {
 const STEP_MASK = 1023;
 /** Entries of the plain loops over all series (the slot index) between two looks: 16,384. */
 const LOOP_MASK = 16_383;
-const NEVER = (): boolean => false;
 
 const DOUBLE = new Float64Array(1);
 const DOUBLE_BYTES = new Uint8Array(DOUBLE.buffer);
