@@ -191,24 +191,25 @@ export function* addFramed(
   } catch (err) {
     // Unreadable points: no frame until the metric is read whole again.
     owners?.dissolve();
-    streams.frame = undefined;
-    streams.framed = undefined;
-    streams.frameShape = undefined;
+    keepFrame(streams, undefined);
     throw err;
   }
   if (misses * 2 > n) {
-    streams.frame = undefined;
-    streams.framed = undefined;
-    streams.frameShape = undefined;
+    keepFrame(streams, undefined);
     // Churn (a known metric whose series are mostly new) gets no frame: it would not fit next time.
     if (streams.createdInExport === exportNumber && n > 0)
       sink.later(laterFrame(state, streams, points, kind, exportNumber, sink.partition));
     return;
   }
   const next = yield* kind.build(points, exportNumber, sink.partition, () => budget.due());
-  streams.frame = next?.frame;
-  streams.framed = next?.owners;
-  streams.frameShape = next?.shape;
+  keepFrame(streams, next);
+}
+
+/** The metric's frame from now on, with its records and shape; none with undefined. */
+function keepFrame(streams: MetricStreams, made: MadeFrame | undefined): void {
+  streams.frame = made?.frame;
+  streams.framed = made?.owners;
+  streams.frameShape = made?.shape;
 }
 
 function laterFrame(
@@ -224,9 +225,7 @@ function laterFrame(
       if (state.exportNumber !== exportNumber || state.isOpen || streams.frame !== undefined) return false;
       const next = yield* kind.build(points, exportNumber, partition, due);
       if (next === undefined) return false;
-      streams.frame = next.frame;
-      streams.framed = next.owners;
-      streams.frameShape = next.shape;
+      keepFrame(streams, next);
       // The points it was built from must patch it whole, as the next export's will: a check of
       // the frame against the cache, which also readies the steady state's code for that export.
       const end = (points[0] as DataPoint<unknown>).endTime;
@@ -238,9 +237,7 @@ function laterFrame(
         const to = Math.min(n, i + slice);
         if (kind.patchAll(next.frame, points, end, ts, i, to) < to) {
           next.owners.dissolve();
-          streams.frame = undefined;
-          streams.framed = undefined;
-          streams.frameShape = undefined;
+          keepFrame(streams, undefined);
           return false;
         }
         i = to;
