@@ -1,4 +1,6 @@
-import { PrometheusRemoteWriteExporter, type ExportProfile } from '../src/exporter.js';
+import { emptyProfile, PrometheusRemoteWriteExporter, type ExportProfile } from '../src/exporter.js';
+
+export { emptyProfile };
 import type { PrometheusRemoteWriteExporterOptions } from '../src/options.js';
 /**
  * What a workload's child process reports to the parent (JSON), and the small statistics both use.
@@ -106,19 +108,6 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-/** A profile with every figure at zero, for the exporter's `profile` hook. */
-export function emptyProfile(): ExportProfile {
-  return {
-    translateMs: 0,
-    encodeMs: 0,
-    compressMs: 0,
-    queueMs: 0,
-    rawBytes: 0,
-    compressedBytes: 0,
-    requests: 0,
-  };
 }
 
 /**

@@ -96,6 +96,19 @@ export interface ExportProfile {
   onBody?: (raw: Uint8Array) => void;
 }
 
+/** @internal A profile with every figure at zero, for the `profile` hook (bench, tests). */
+export function emptyProfile(): ExportProfile {
+  return {
+    translateMs: 0,
+    encodeMs: 0,
+    compressMs: 0,
+    queueMs: 0,
+    rawBytes: 0,
+    compressedBytes: 0,
+    requests: 0,
+  };
+}
+
 export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitParticipant {
   private readonly options: ResolvedOptions;
   private readonly sender: Sender;

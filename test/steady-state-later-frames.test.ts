@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { Attributes } from '@opentelemetry/api';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { PrometheusRemoteWriteExporter, type ExportProfile } from '../src/exporter.js';
+import { emptyProfile, PrometheusRemoteWriteExporter } from '../src/exporter.js';
 import { SeriesFrame } from '../src/wire/series-frame.js';
 import { snappyUncompress } from '../src/wire/snappy.js';
 import { T0_MS, exportQueued, histogram, histogramValue, hr, resourceMetrics, sum } from './helpers/otel.js';
@@ -77,18 +77,6 @@ function collection(k: number, attributes: Attributes[] = streams): ResourceMetr
   return resourceMetrics(metrics);
 }
 
-function profile(): ExportProfile {
-  return {
-    translateMs: 0,
-    encodeMs: 0,
-    compressMs: 0,
-    queueMs: 0,
-    rawBytes: 0,
-    compressedBytes: 0,
-    requests: 0,
-  };
-}
-
 /** Frames built in steps (SeriesFrame.buildSteps) and values patched into them, from now on. */
 function watchFrames(t: TestContext): { built: () => number; patched: () => number } {
   const built = t.mock.method(SeriesFrame, 'buildSteps');
@@ -138,7 +126,7 @@ async function gatedExports(t: TestContext, count: number) {
   const inputs = Array.from({ length: count }, (_, k) => collection(k));
   const want = await perSeriesBodies('v1', inputs);
   const receiver = gatedReceiver();
-  const p = profile();
+  const p = emptyProfile();
   const exporter = new PrometheusRemoteWriteExporter(
     { url: 'http://127.0.0.1:9/api/v1/write', protocol: 'v1' },
     { post: receiver.post, profile: p },
@@ -157,7 +145,7 @@ describe('frames of a first export, built between exports', () => {
           maxSamplesPerSend: 500,
         });
         const receiver = gatedReceiver();
-        const p = profile();
+        const p = emptyProfile();
         const exporter = new PrometheusRemoteWriteExporter(
           {
             url: 'http://127.0.0.1:9/api/v1/write',
@@ -246,7 +234,7 @@ describe('frames of a first export, built between exports', () => {
     const other: Attributes[] = streams.map((_, i) => ({ pod: `q${i}`, zone: 'z' }));
     const receiver = gatedReceiver();
     receiver.open();
-    const p = profile();
+    const p = emptyProfile();
     const exporter = new PrometheusRemoteWriteExporter(
       { url: 'http://127.0.0.1:9/api/v1/write', protocol: 'v1' },
       { post: receiver.post, profile: p },
@@ -263,7 +251,7 @@ describe('frames of a first export, built between exports', () => {
   it('shutdown before delivery: the waiting frames are dropped, and shutdown does not wait for them', async (t) => {
     t.mock.method(Date, 'now', () => T0_MS + 3_600_000);
     const receiver = gatedReceiver();
-    const p = profile();
+    const p = emptyProfile();
     const exporter = new PrometheusRemoteWriteExporter(
       { url: 'http://127.0.0.1:9/api/v1/write', protocol: 'v1', shutdownTimeoutMillis: 2_000 },
       { post: receiver.post, profile: p },
