@@ -96,6 +96,12 @@ const cases: Case[] = [
   },
   { name: '`__name__` never from an attribute', attributes: { __name__: 'evil', a: '1' }, planned: true },
   {
+    // attributesToLabels skips such a key before reading its value: nothing to repair or count.
+    name: "a `__name__` attribute's value is not even read, a lone surrogate included",
+    attributes: { __name__: 'x\ud800', a: '1' },
+    planned: true,
+  },
+  {
     name: 'a bucket: `le` from the series, not the attribute',
     attributes: { le: '7', a: '1' },
     le: '0.5',
