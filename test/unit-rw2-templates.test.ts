@@ -120,6 +120,61 @@ describe('RW 2.0 request templates', () => {
     }
   });
 
+  it('labels read from encoded series: same names with new values, new names with same values, more and fewer labels', () => {
+    // Each series against the one before it, at each place: the whole label the same (at another
+    // offset, after a value of another length), the name alone, the value alone, nothing, or no
+    // label there before.
+    const sets: Label[][] = [
+      [
+        { name: '__name__', value: 'm' },
+        { name: 'b', value: '1' },
+        { name: 'host', value: 'h1' },
+      ],
+      [
+        { name: '__name__', value: 'm' },
+        { name: 'b', value: '22' },
+        { name: 'host', value: 'h1' },
+      ],
+      [
+        { name: '__name__', value: 'm' },
+        { name: 'b', value: '22' },
+        { name: 'host', value: 'h2' },
+      ],
+      [
+        { name: '__name__', value: 'm' },
+        { name: 'c', value: '22' },
+        { name: 'hosu', value: 'h2' },
+      ],
+      [
+        { name: '__name__', value: 'm' },
+        { name: 'c', value: '22' },
+      ],
+      [
+        { name: '__name__', value: 'm' },
+        { name: 'c', value: 'é' },
+        { name: 'host', value: 'h1' },
+        { name: 'z', value: 'h1' },
+      ],
+      [
+        { name: '__name__', value: 'n' },
+        { name: 'c', value: 'é' },
+        { name: 'host', value: 'b' },
+        { name: 'z', value: 'host' },
+      ],
+    ];
+    const metadata = new Map<string, MetricFamilyMetadata>();
+    const series: TimeSeries[] = sets.map((labels, i) => ({
+      key: encodeLabelFields(labels),
+      encodedLabels: encodeLabelFields(labels),
+      labels,
+      family: labels[0]!.value,
+      samples: [{ value: i + 1, timestampMs: T0 }],
+    }));
+    const want = Buffer.from(encodeRequestV2(series, metadata, new ProtobufWriter(1024)));
+    const got = Buffer.from(new RequestV2Encoder(new ProtobufWriter(1024)).encode(series, metadata));
+    assert.equal(Buffer.compare(got, want), 0);
+  });
+
   it('a template is reused while its series come back, and forgotten after 4 exports without them', () => {
     const encoder = new RequestV2Encoder();
     const metadata = new Map<string, MetricFamilyMetadata>();

@@ -335,37 +335,23 @@ const STEP_MASK = 255;
  * field holding `name` (field 1) and `value` (field 2), an empty one left out.
  * Series of a request mostly share most of their labels with the series before them (same
  * name, job, instance, route…): a label whose field has the bytes of the previous series' label
- * at the same place takes its refs without being cut out and looked up again.
+ * at the same place takes its refs without being cut out and looked up again; one whose value
+ * alone differs (the usual case: the same attribute keys, other values) keeps the name's ref.
  */
 class LabelRefReader {
   private previous = '';
   private labels = 0;
-  /** Per label of the previous series: where its field starts and ends, and its two refs. */
-  private was = new Int32Array(4 * 16);
+  /** Per label of the previous series (FIELDS ints each): see `read`. */
+  private was = new Int32Array(FIELDS * 16);
   /** The same for the series being read (swapped with `was` after it). */
-  private now = new Int32Array(4 * 16);
+  private now = new Int32Array(FIELDS * 16);
 
   constructor(private readonly ref: (bytes: string) => number) {}
-
-  /** The refs of the name and value of the Label message in encoded[from, to). */
-  private refsOf(encoded: string, from: number, to: number): [number, number] {
-    let pos = from;
-    let name = '';
-    let value = '';
-    while (pos < to) {
-      const field = encoded.charCodeAt(pos++) >> 3;
-      const n = varintAt(encoded, pos);
-      pos += varintLength(n);
-      if (field === 1) name = encoded.slice(pos, pos + n);
-      else value = encoded.slice(pos, pos + n);
-      pos += n;
-    }
-    return [this.ref(name), this.ref(value)];
-  }
 
   read(encoded: string, out: number[]): void {
     const previous = this.previous;
     const was = this.was;
+    const ref = this.ref;
     let now = this.now;
     let pos = 0;
     let k = 0;
@@ -375,29 +361,50 @@ class LabelRefReader {
       const length = varintAt(encoded, pos);
       pos += varintLength(length);
       const end = pos + length;
-      let nameRef: number;
-      let valueRef: number;
-      if (
-        k < this.labels &&
-        sameBytes(encoded, start, end, previous, was[4 * k] as number, was[4 * k + 1] as number)
-      ) {
-        nameRef = was[4 * k + 2] as number;
-        valueRef = was[4 * k + 3] as number;
-        pos = end;
-      } else {
-        [nameRef, valueRef] = this.refsOf(encoded, pos, end);
-        pos = end;
-      }
-      if (4 * k + 4 > now.length) {
+      const w = FIELDS * k;
+      const known = k < this.labels;
+      if (FIELDS * k + FIELDS > now.length) {
         const grown = new Int32Array(now.length * 2);
         grown.set(now);
         now = grown;
       }
-      now[4 * k] = start;
-      now[4 * k + 1] = end;
-      now[4 * k + 2] = nameRef;
-      now[4 * k + 3] = valueRef;
-      out.push(nameRef, valueRef);
+      if (known && sameBytes(encoded, start, end, previous, was[w] as number, was[w + 1] as number)) {
+        now[w] = start;
+        now[w + 1] = end;
+        for (let f = 2; f < FIELDS; f++) now[w + f] = was[w + f] as number;
+      } else {
+        // An empty name or value is left out of the field: "", ref 0.
+        let nameFrom = pos;
+        let nameTo = pos;
+        let valueFrom = pos;
+        let valueTo = pos;
+        while (pos < end) {
+          const field = encoded.charCodeAt(pos++) >> 3;
+          const n = varintAt(encoded, pos);
+          pos += varintLength(n);
+          if (field === 1) {
+            nameFrom = pos;
+            nameTo = pos + n;
+          } else {
+            valueFrom = pos;
+            valueTo = pos + n;
+          }
+          pos += n;
+        }
+        const nameAt = (was[w] as number) + (was[w + 2] as number); // in `previous`
+        now[w] = start;
+        now[w + 1] = end;
+        now[w + 2] = nameFrom - start;
+        now[w + 3] = nameTo - nameFrom;
+        // The name's ref first, then the value's: the order of the symbols, as encodeRequestV2's.
+        now[w + 4] =
+          known && sameBytes(encoded, nameFrom, nameTo, previous, nameAt, nameAt + (was[w + 3] as number))
+            ? (was[w + 4] as number)
+            : ref(encoded.slice(nameFrom, nameTo));
+        now[w + 5] = ref(encoded.slice(valueFrom, valueTo));
+      }
+      pos = end;
+      out.push(now[w + 4] as number, now[w + 5] as number);
       k++;
     }
     this.previous = encoded;
@@ -406,6 +413,12 @@ class LabelRefReader {
     this.was = now;
   }
 }
+
+/**
+ * Per label read (LabelRefReader): its field's start and end, where its name starts (from the
+ * field's start) and its length, the name's ref and the value's.
+ */
+const FIELDS = 6;
 
 /**
  * The varint at `pos` of bytes held as a latin1 string. Our encoder writes them minimal, so it
