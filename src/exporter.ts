@@ -47,6 +47,7 @@ import { formatDebugText } from './wire/debug-text.js';
 import { ProtobufWriter } from './wire/protobuf-writer.js';
 import { encodeWriteRequestSteps } from './wire/rw1.js';
 import { RequestV2Encoder } from './wire/rw2.js';
+import { SymbolIds } from './wire/symbol-ids.js';
 import {
   nativeSnappyProblem,
   snappy,
@@ -572,6 +573,8 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
         yield* encodeSteps(due);
       },
       partition: shards === 1 ? undefined : { count: shards, of: (record) => shardOfRecord(record, shards) },
+      // An export that may be written as RW 2.0: its new series' label ids, for the symbol tables.
+      symbolIds: this.options.protocol === 'v1' ? undefined : new SymbolIds(),
     };
     // Encoded runs (frames, translate's steady state) need a fixed protocol (with `auto` a
     // request may be encoded again after the export, when its frames hold other values) and no

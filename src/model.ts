@@ -85,6 +85,20 @@ export interface TimeSeries {
   readonly encodedLabels?: string;
   /** `encodedLabels.length`, when known. */
   readonly labelsSize?: number;
+  /**
+   * The ids of its labels' names and values, when translate has them (a new series of an export
+   * in RW 2.0, wire/symbol-ids.ts): at `labelIdsAt` of `labelIds.stream`, in `labels`' order.
+   */
+  readonly labelIds?: LabelIds;
+  readonly labelIdsAt?: number;
+}
+
+/** Ids of label strings (wire/symbol-ids.ts SymbolIds): per series, a count then name and value ids. */
+export interface LabelIds {
+  readonly stream: Int32Array;
+  /** By id: the string's UTF-8 bytes as a latin1 string. */
+  readonly bytes: readonly string[];
+  readonly size: number;
 }
 
 /**

@@ -20,6 +20,7 @@ import { encodeLabelFields } from '../src/wire/label-fields.js';
 import { ProtobufWriter } from '../src/wire/protobuf-writer.js';
 import { encodeRequestV2, RequestV2Encoder } from '../src/wire/rw2.js';
 import { SeriesFrame } from '../src/wire/series-frame.js';
+import { SymbolIds } from '../src/wire/symbol-ids.js';
 import { seeded as random } from './helpers/random.js';
 
 const T0 = 1_700_000_000_000;
@@ -173,6 +174,43 @@ describe('RW 2.0 request templates', () => {
     const want = Buffer.from(encodeRequestV2(series, metadata, new ProtobufWriter(1024)));
     const got = Buffer.from(new RequestV2Encoder(new ProtobufWriter(1024)).encode(series, metadata));
     assert.equal(Buffer.compare(got, want), 0);
+  });
+
+  it('labels given as ids (SymbolIds), of one export or two, mixed with encoded ones: the bytes of encodeRequestV2', () => {
+    const first = new SymbolIds();
+    const second = new SymbolIds();
+    const withIds = (labels: Label[], ids: SymbolIds | undefined, i: number): TimeSeries => {
+      const encoded = encodeLabelFields(labels);
+      let at = -1;
+      if (ids !== undefined) {
+        ids.begin(labels.length);
+        for (const l of labels) ids.push(ids.idOf(l.name), ids.idOf(l.value));
+        ids.end();
+        at = ids.lastAt;
+      }
+      return {
+        key: encoded,
+        encodedLabels: encoded,
+        labels,
+        family: 'jobs',
+        samples: [{ value: i, timestampMs: T0 }],
+        ...(ids !== undefined ? { labelIds: ids, labelIdsAt: at } : {}),
+      };
+    };
+    const metadata = new Map<string, MetricFamilyMetadata>([
+      ['jobs', { type: MetricType.COUNTER, familyName: 'jobs', help: 'Jobs ✓', unit: '' }],
+    ]);
+    const encoder = new RequestV2Encoder(new ProtobufWriter(1024));
+    const reference = new ProtobufWriter(1024);
+    for (let k = 0; k < 3; k++) {
+      const series = Array.from({ length: 30 }, (_, i) =>
+        withIds(labelsOf(i + 30 * k), i % 7 === 3 ? undefined : i % 5 === 4 ? second : first, i),
+      );
+      const want = Buffer.from(encodeRequestV2(series, metadata, reference));
+      const got = Buffer.from(encoder.encode(series, metadata));
+      assert.equal(Buffer.compare(got, want), 0, `request ${k}`);
+      encoder.endExport();
+    }
   });
 
   it('a template is reused while its series come back, and forgotten after 4 exports without them', () => {

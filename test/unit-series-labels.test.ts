@@ -2,7 +2,8 @@
  * LabelPlans (translate/series-labels.ts): a metric's new series labelled from a plan made once
  * for its attribute keys. Whenever a plan answers, its bytes are exactly those of the full way
  * (attributesToLabels, buildLabels, encodeLabelFields), and the full way had nothing to repair or
- * drop; whenever it does not, the point goes the full way.
+ * drop; whenever it does not, the point goes the full way. The label ids a plan writes for RW 2.0
+ * (wire/symbol-ids.ts) are those labels' names and values.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -17,6 +18,7 @@ import {
 import type { TranslationStrategy } from '../src/translate/names.js';
 import { buildLabels, labelOrder, LabelPlans } from '../src/translate/series-labels.js';
 import { decodeLabelFields, encodeLabelFields } from '../src/wire/label-fields.js';
+import { SymbolIds } from '../src/wire/symbol-ids.js';
 
 interface Case {
   name: string;
@@ -48,14 +50,30 @@ function fullWay(c: Case, family: string): { encoded: string; issues: number } {
 
 function planned(c: Case, family: string): string | undefined {
   const strategy = c.strategy ?? 'UnderscoreEscapingWithSuffixes';
+  const ids = new SymbolIds();
   const plans = new LabelPlans(
     labelNamer(strategy),
     new Map(Object.entries(c.low ?? {})) as LabelMap,
     new Map(Object.entries(c.high ?? {})) as LabelMap,
     labelOrder(strategy),
+    ids,
   );
-  return plans.encode(family, c.attributes, Object.keys(c.attributes), c.le);
+  const encoded = plans.encode(family, c.attributes, Object.keys(c.attributes), c.le);
+  if (encoded !== undefined) {
+    // The label ids written beside (RW 2.0's symbols): the names and values of the encoded
+    // labels, in their order, as UTF-8 bytes.
+    const at = ids.lastAt;
+    const got = Array.from(
+      ids.stream.subarray(at + 1, at + 1 + 2 * (ids.stream[at] as number)),
+      (id) => ids.bytes[id],
+    );
+    const want = decodeLabelFields(encoded).flatMap((l) => [utf8(l.name), utf8(l.value)]);
+    assert.deepEqual(got, want, 'label ids');
+  }
+  return encoded;
 }
+
+const utf8 = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
 
 const cases: Case[] = [
   { name: 'plain strings', attributes: { method: 'GET', code: '200' }, planned: true },

@@ -17,6 +17,7 @@
 import { diag, type Attributes } from '@opentelemetry/api';
 import type {
   Label,
+  LabelIds,
   MetricFamilyMetadata,
   NativeHistogram,
   Sample,
@@ -200,6 +201,9 @@ export class CachedSeries implements TimeSeries {
     readonly samples: Sample[],
     readonly histograms: NativeHistogram[] | undefined,
     readonly group: number | undefined,
+    /** For a series whose record was made now, in RW 2.0: TimeSeries.labelIds. */
+    readonly labelIds?: LabelIds,
+    readonly labelIdsAt = -1,
   ) {
     // Read once: a framed record's key is a new string each time (read from its frame).
     const key = record.key;

@@ -5,6 +5,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { Label } from '../model.js';
 import { LabelFieldsPlan, type PlannedLabel } from '../wire/label-fields-plan.js';
+import type { SymbolIds } from '../wire/symbol-ids.js';
 import { attributeValueString, isWellFormed, type LabelMap, type LabelNamer } from './attributes.js';
 import { escapesNames, type TranslationStrategy } from './names.js';
 
@@ -154,7 +155,7 @@ export class LabelPlan {
    * The encoded labels of a point with these attributes (whose keys fit), with `extraValue` for
    * the extra label; undefined when the point must go the full way.
    */
-  encode(attributes: Attributes, extraValue?: string): string | undefined {
+  encode(attributes: Attributes, extraValue?: string, ids?: SymbolIds): string | undefined {
     const keys = this.keys;
     const values = this.values;
     for (let k = 0; k < keys.length; k++) {
@@ -168,6 +169,7 @@ export class LabelPlan {
       if (slot >= 0) values[slot] = text;
     }
     if (this.extraSlot >= 0) values[this.extraSlot] = extraValue as string;
+    if (ids !== undefined) this.fields.writeIds(values, ids);
     return this.fields.encode(values);
   }
 }
@@ -186,6 +188,8 @@ export class LabelPlans {
     private readonly low: LabelMap,
     private readonly high: LabelMap,
     private readonly order: LabelOrder,
+    /** Where the label ids of each series encoded go, for RW 2.0 (wire/symbol-ids.ts). */
+    readonly symbolIds?: SymbolIds,
   ) {}
 
   /**
@@ -203,7 +207,7 @@ export class LabelPlans {
       plan = LabelPlan.of(keys, name, this.names, this.low, this.high, this.order, extra) ?? null;
       this.plans.set(name, plan);
     }
-    return plan === null ? undefined : plan.encode(attributes, le);
+    return plan === null ? undefined : plan.encode(attributes, le, this.symbolIds);
   }
 }
 

@@ -75,6 +75,7 @@ import {
 import { hrTimeToMillis } from './time.js';
 import { buildLabels, LabelPlans, labelOrder, type LabelOrder } from './series-labels.js';
 import { NEVER, runSteps } from '../steps.js';
+import type { SymbolIds } from '../wire/symbol-ids.js';
 
 export { hrTimeToMillis };
 
@@ -130,6 +131,11 @@ export interface SeriesSink {
   addRun?(block: EncodedSeriesBlock, from: number, to: number, group?: number): void;
   /** How the sink splits series between shards, when it does: frames keep each shard's together. */
   readonly partition?: Partition;
+  /**
+   * For a sink that may write RW 2.0: new series get the ids of their labels' strings here
+   * (TimeSeries.labelIds), which its symbol tables are made from.
+   */
+  readonly symbolIds?: SymbolIds;
 }
 
 /** When translation in steps should pause (translateSteps): asked between pieces of work. */
@@ -211,9 +217,21 @@ class BatchBuilder {
   /** Numbers the series groups of classic-histogram points (TimeSeries.group). */
   nextGroup = 0;
 
-  add(record: SeriesRecord, sample: Sample, group?: number): void {
+  get symbolIds(): SymbolIds | undefined {
+    return this.sink?.symbolIds;
+  }
+
+  /** `idsAt`: where the record's label ids are in `symbolIds`, when it was made now (−1: none). */
+  add(record: SeriesRecord, sample: Sample, group?: number, idsAt = -1): void {
     if (!this.claim(record)) return;
-    const series = new CachedSeries(record, [sample], undefined, group);
+    const series = new CachedSeries(
+      record,
+      [sample],
+      undefined,
+      group,
+      idsAt < 0 ? undefined : this.symbolIds,
+      idsAt,
+    );
     this.state.place(record, series);
     this.push(series);
     if (sample.timestampMs > this.maxTimestampMs) this.maxTimestampMs = sample.timestampMs;
@@ -560,12 +578,17 @@ function* addMetric(
   /** The one record of a counter, gauge or native-histogram point: from the cache, else built. */
   let built = 0;
   // A new series' labels, planned once for the metric's attribute keys (series-labels.ts).
-  const plans = new LabelPlans(names, low, high, order);
+  const symbolIds = builder.symbolIds;
+  const plans = new LabelPlans(names, low, high, order, symbolIds);
+  /** Where the label ids of the record recordOf returned last are (SymbolIds), −1 for none. */
+  let idsAt = -1;
   const recordOf = (index: number, attributes: Attributes): SeriesRecord => {
+    idsAt = -1;
     const cached = streams.get(index, attributes) as SeriesRecord | undefined;
     if (cached !== undefined && !cached.evicted) return cached;
     built++;
     const encoded = plans.encode(family, attributes, Object.keys(attributes));
+    if (encoded !== undefined && symbolIds !== undefined) idsAt = symbolIds.lastAt;
     const record =
       encoded !== undefined
         ? series.recordOfKey(encoded, family)
@@ -577,6 +600,8 @@ function* addMetric(
     return record;
   };
   const seriesNames = { bucket: `${name}_bucket`, sum: `${name}_sum`, count: `${name}_count` };
+  /** Per record of the last classic-histogram point, where its label ids are (−1: none; see idsAt). */
+  const histogramIds: number[] = [];
   /** The `_bucket`…, `_sum`, `_count` series of one classic-histogram point. */
   const classicPoint = (index: number, attributes: Attributes, h: Histogram, ts: number, start: number) => {
     const { records } = histogramRecords(
@@ -594,6 +619,7 @@ function* addMetric(
       issues,
       plans,
       seriesNames,
+      histogramIds,
     );
     const group = builder.nextGroup++;
     let cumulative = 0;
@@ -602,11 +628,17 @@ function* addMetric(
     for (let i = 0; i < boundaries.length; i++) {
       cumulative += counts[i] ?? 0;
       if (boundaries[i] === Infinity) break; // the +Inf bucket below is the count
-      builder.add(records[r++] as SeriesRecord, makeSample(cumulative, ts, start), group);
+      builder.add(
+        records[r] as SeriesRecord,
+        makeSample(cumulative, ts, start),
+        group,
+        histogramIds[r++] ?? -1,
+      );
     }
-    builder.add(records[r++] as SeriesRecord, makeSample(h.count, ts, start), group);
-    if (h.sum !== undefined) builder.add(records[r++] as SeriesRecord, makeSample(h.sum, ts, start), group);
-    builder.add(records[r] as SeriesRecord, makeSample(h.count, ts, start), group);
+    builder.add(records[r] as SeriesRecord, makeSample(h.count, ts, start), group, histogramIds[r++] ?? -1);
+    if (h.sum !== undefined)
+      builder.add(records[r] as SeriesRecord, makeSample(h.sum, ts, start), group, histogramIds[r++] ?? -1);
+    builder.add(records[r] as SeriesRecord, makeSample(h.count, ts, start), group, histogramIds[r] ?? -1);
   };
   // Counters and histograms count from the point's start time; a gauge has none.
   const withStart = (kind === 'histogram' || kind === 'counter') && !options.withoutStartTimestamps;
@@ -622,7 +654,10 @@ function* addMetric(
       const ts = hrTimeToMillis(point.endTime);
       const start = withStart ? startMillis(point) : 0;
       if (kind === 'histogram') classicPoint(index, point.attributes, point.value as Histogram, ts, start);
-      else builder.add(recordOf(index, point.attributes), makeSample(point.value as number, ts, start));
+      else {
+        const record = recordOf(index, point.attributes);
+        builder.add(record, makeSample(point.value as number, ts, start), undefined, idsAt);
+      }
       return built === before;
     });
     streams.trim(points.length);
@@ -646,7 +681,8 @@ function* addMetric(
     // A start time is optional: one that is not a time is left out rather than the point.
     const start = withStart ? startMillis(point) : 0;
     if (kind !== 'histogram') {
-      builder.add(recordOf(index, point.attributes), makeSample(point.value as number, ts, start));
+      const record = recordOf(index, point.attributes);
+      builder.add(record, makeSample(point.value as number, ts, start), undefined, idsAt);
       continue;
     }
     if (exponential) {
@@ -730,7 +766,10 @@ function histogramRecords(
   issues: LabelIssues,
   plans: LabelPlans,
   seriesNames: { readonly bucket: string; readonly sum: string; readonly count: string },
+  /** Filled, per record made now, with where its label ids are (SymbolIds), −1 for none; emptied otherwise. */
+  idsOut: number[],
 ): HistogramRecords {
+  idsOut.length = 0;
   const boundaries = h.buckets.boundaries;
   const hasSum = h.sum !== undefined;
   const cached = streams.get(index, attributes) as HistogramRecords | undefined;
@@ -746,6 +785,7 @@ function histogramRecords(
   let labels: LabelMap | undefined; // the full way, made once if a series needs it
   const recordOf = (seriesName: string, le?: Label): SeriesRecord => {
     const encoded = plans.encode(seriesName, attributes, keys, le?.value);
+    idsOut.push(encoded !== undefined ? (plans.symbolIds?.lastAt ?? -1) : -1);
     if (encoded !== undefined) return series.recordOfKey(encoded, name);
     labels ??= attributesToLabels(attributes, names, undefined, issues);
     return series.record(buildLabels(seriesName, labels, low, high, order, le), name);

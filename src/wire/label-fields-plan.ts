@@ -6,6 +6,7 @@
  */
 import { encodeLabelFields } from './label-fields.js';
 import { varintLength, writeVarint } from './protobuf-writer.js';
+import type { SymbolIds } from './symbol-ids.js';
 
 /** A label of the plan, in the series' order: a fixed one, or one whose value is given per series. */
 export type PlannedLabel =
@@ -21,6 +22,12 @@ export class LabelFieldsPlan {
   private readonly nameFields: Array<Uint8Array | undefined> = [];
   /** Bytes of the fixed segments and name fields, and the most a varying value's header adds. */
   private readonly baseSize: number;
+  /** Per segment: the fixed labels, or the varying label's name. */
+  private readonly labelsOf: Array<readonly PlannedLabel[] | string> = [];
+  private labelCount = 0;
+  /** The ids (SymbolIds) of the fixed labels' names and values and of the varying labels' names, per segment. */
+  private idsOf: readonly Int32Array[] = [];
+  private idsFrom: SymbolIds | undefined = undefined;
 
   constructor(labels: readonly PlannedLabel[]) {
     let base = 0;
@@ -29,6 +36,7 @@ export class LabelFieldsPlan {
       if (run.length === 0) return;
       const bytes = Buffer.from(encodeLabelFields(run as Array<{ name: string; value: string }>), 'latin1');
       this.fixed.push(bytes);
+      this.labelsOf.push(run);
       this.slots.push(-1);
       this.nameFields.push(undefined);
       base += bytes.length;
@@ -41,6 +49,7 @@ export class LabelFieldsPlan {
       }
       endRun();
       this.fixed.push(undefined);
+      this.labelsOf.push(label.name);
       this.slots.push(label.slot);
       const name = Buffer.from(label.name, 'utf8');
       const field = Buffer.concat([Buffer.from([LABEL_NAME_FIELD]), varintBytes(name.length), name]);
@@ -49,6 +58,38 @@ export class LabelFieldsPlan {
     }
     endRun();
     this.baseSize = base;
+    this.labelCount = labels.length;
+  }
+
+  /**
+   * The ids of the labels that `encode` writes for these values, in the same order, written into
+   * `ids` as one series (SymbolIds.begin): its `lastAt` says where.
+   */
+  writeIds(values: readonly string[], ids: SymbolIds): void {
+    if (this.idsFrom !== ids) {
+      this.idsOf = this.labelsOf.map((part) =>
+        typeof part === 'string'
+          ? Int32Array.of(ids.idOf(part))
+          : Int32Array.from(
+              part.flatMap((l) => [ids.idOf(l.name), ids.idOf((l as { value: string }).value)]),
+            ),
+      );
+      this.idsFrom = ids;
+    }
+    const slots = this.slots;
+    const idsOf = this.idsOf;
+    ids.begin(this.labelCount);
+    for (let i = 0; i < slots.length; i++) {
+      const part = idsOf[i] as Int32Array;
+      const slot = slots[i] as number;
+      if (slot < 0) {
+        for (let j = 0; j < part.length; j += 2) ids.push(part[j] as number, part[j + 1] as number);
+        continue;
+      }
+      const value = values[slot] as string;
+      if (value !== '') ids.push(part[0] as number, ids.idOf(value));
+    }
+    ids.end();
   }
 
   /**

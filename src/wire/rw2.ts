@@ -8,6 +8,7 @@
  */
 import type {
   EncodedRun,
+  LabelIds,
   MetricFamilyMetadata,
   NativeHistogram,
   Sample,
@@ -18,6 +19,7 @@ import type { SeriesFrame } from './series-frame.js';
 import { ProtobufWriter, varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
 import { STALE_NAN_BYTES, writeHistogramFields } from './rw1.js';
 import { NEVER, runSteps } from '../steps.js';
+import { utf8Bytes } from './symbol-ids.js';
 
 // Field numbers, as upstream io.prometheus.write.v2 (rc.4).
 const REQUEST_SYMBOLS = 4;
@@ -114,6 +116,8 @@ export class RequestV2Encoder {
   private readonly templates = new Map<string, RequestTemplate>();
   private exportNumber = 0;
   private readonly parts = new ProtobufWriter(16 * 1024);
+  /** Refs of the label ids of an export's new series (TimeSeries.labelIds), per request made. */
+  private readonly idRefs = new IdRefs();
 
   constructor(private readonly writer: ProtobufWriter = new ProtobufWriter()) {}
 
@@ -160,6 +164,7 @@ export class RequestV2Encoder {
 
   /** Called after each export: a template unused in more than TEMPLATE_EXPORTS exports in a row is forgotten. */
   endExport(): void {
+    this.idRefs.release();
     for (const [key, t] of this.templates)
       if (this.exportNumber - t.usedIn >= TEMPLATE_EXPORTS + 1) this.templates.delete(key);
     this.exportNumber++;
@@ -242,6 +247,8 @@ export class RequestV2Encoder {
     // the series' encoded labels as they are, none of them decoded (wire/label-fields.ts).
     const { symbols, ref } = symbolList();
     const labels = new LabelRefReader(ref);
+    const idRefs = this.idRefs;
+    idRefs.start(ref);
     const keys: Array<SeriesIdentity | string | undefined> = [];
     const frames: Array<SeriesFrame | undefined> = [];
     const slots: number[] = [];
@@ -250,7 +257,10 @@ export class RequestV2Encoder {
     const refsEnds: number[] = [];
     const familyRefs = new Map<string, MetadataRefs>();
     const add = (encoded: string | undefined, s: TimeSeries | undefined, family: string): void => {
-      if (encoded !== undefined) labels.read(encoded, labelRefs);
+      const ids = s?.labelIds;
+      if (ids !== undefined && idRefs.read(ids, (s as TimeSeries).labelIdsAt as number, labelRefs)) {
+        // Refs read from the ids, as the labels' bytes would give them.
+      } else if (encoded !== undefined) labels.read(encoded, labelRefs);
       else
         for (const l of (s as TimeSeries).labels)
           labelRefs.push(ref(utf8Bytes(l.name)), ref(utf8Bytes(l.value)));
@@ -421,6 +431,65 @@ class LabelRefReader {
 const FIELDS = 6;
 
 /**
+ * The refs in one request of label ids (SymbolIds): an id's string is looked up (`ref`) the
+ * first time the request meets it, in the order of the labels, so the symbols come out as
+ * encodeRequestV2 orders them; then its ref is read by the id.
+ */
+class IdRefs {
+  private ref: (bytes: string) => number = () => 0;
+  private ids: LabelIds | undefined = undefined;
+  /** The request being made: an id's ref is valid where its `stamp` is this. */
+  private request = 0;
+  /** By id: its ref, and the request it was looked up in. */
+  private refOf = new Int32Array(0);
+  private stamp = new Int32Array(0);
+
+  /** A new request, whose symbols `ref` adds. */
+  start(ref: (bytes: string) => number): void {
+    this.ref = ref;
+    this.ids = undefined;
+    this.request++;
+  }
+
+  /** After an export: its ids are gone, and with them the need for as many places. */
+  release(): void {
+    this.refOf = new Int32Array(0);
+    this.stamp = new Int32Array(0);
+  }
+
+  /** Appends the refs of the series at `at` to `out`; false for ids of another export than the request's first. */
+  read(ids: LabelIds, at: number, out: number[]): boolean {
+    if (this.ids !== ids) {
+      if (this.ids !== undefined) return false;
+      this.ids = ids;
+    }
+    if (this.refOf.length < ids.size) {
+      const size = Math.max(ids.size, 2 * this.refOf.length);
+      const refOf = new Int32Array(size);
+      refOf.set(this.refOf);
+      const stamp = new Int32Array(size);
+      stamp.set(this.stamp);
+      this.refOf = refOf;
+      this.stamp = stamp;
+    }
+    const stream = ids.stream;
+    const refOf = this.refOf;
+    const stamp = this.stamp;
+    const request = this.request;
+    const end = at + 1 + 2 * (stream[at] as number);
+    for (let i = at + 1; i < end; i++) {
+      const id = stream[i] as number;
+      if (stamp[id] !== request) {
+        stamp[id] = request;
+        refOf[id] = this.ref(ids.bytes[id] as string);
+      }
+      out.push(refOf[id] as number);
+    }
+    return true;
+  }
+}
+
+/**
  * The varint at `pos` of bytes held as a latin1 string. Our encoder writes them minimal, so it
  * takes `varintLength(value)` characters.
  */
@@ -443,12 +512,6 @@ function sameBytes(a: string, aFrom: number, aTo: number, b: string, bFrom: numb
   return true;
 }
 
-/** A string as its UTF-8 bytes in a latin1 string (one character a byte): itself when ASCII. */
-function utf8Bytes(text: string): string {
-  for (let i = 0; i < text.length; i++)
-    if (text.charCodeAt(i) >= 0x80) return Buffer.from(text, 'utf8').toString('latin1');
-  return text;
-}
 const VALUE_TAG = Uint8Array.of(0x09); // Sample.value = 1, fixed64
 
 /** The key of a request's first series, undefined for an empty request. */
