@@ -5,7 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { PrometheusRemoteWriteExporter } from '../src/exporter.js';
 import { SymbolIds } from '../src/wire/symbol-ids.js';
+import { T0_MS, point, resourceMetrics, sum } from './helpers/otel.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 describe('SymbolIds', () => {
   it('every id gives back its string as UTF-8 bytes, across the index being emptied', () => {
@@ -39,5 +46,36 @@ describe('SymbolIds', () => {
       const strings = Array.from(ids.stream.subarray(at + 1, at + 1 + 2 * count), (id) => ids.bytes[id]);
       assert.deepEqual(strings.slice(0, 4), ['__name__', 'm', 'pod', `p${s}`]);
     });
+  });
+
+  it("an export's ids are let go of once it is done (they are about 70 bytes a new series)", async (t) => {
+    const made: Array<WeakRef<SymbolIds>> = [];
+    // Not t.mock.method: it keeps each call's `this`.
+    const begin = SymbolIds.prototype.begin;
+    SymbolIds.prototype.begin = function (this: SymbolIds, labels: number): void {
+      if (!made.some((r) => r.deref() === this)) made.push(new WeakRef(this));
+      begin.call(this, labels);
+    };
+    t.after(() => {
+      SymbolIds.prototype.begin = begin;
+    });
+    const exporter = new PrometheusRemoteWriteExporter(
+      { url: 'http://127.0.0.1:9/api/v1/write', protocol: 'v2' },
+      { post: async () => ({ status: 204, statusText: 'No Content', headers: {}, bodyPrefix: '' }) },
+    );
+    const attributes = Array.from({ length: 500 }, (_, i) => ({ pod: `p${i}` }));
+    for (let k = 0; k < 2; k++) {
+      const points = attributes.map((a, i) => point(i + k + 1, a, T0_MS + k * 1000));
+      await exporter.exportAndWait(resourceMetrics([sum({ name: 'jobs' }, points)]));
+    }
+    await exporter.forceFlush();
+    // The finalization of WeakRefs waits for a turn of the event loop.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    gc();
+    assert.ok(made.length >= 1, 'the first export wrote ids');
+    assert.equal(made.filter((r) => r.deref() !== undefined).length, 0, "no export's ids are still held");
+    await exporter.shutdown();
   });
 });

@@ -451,8 +451,9 @@ class IdRefs {
     this.request++;
   }
 
-  /** After an export: its ids are gone, and with them the need for as many places. */
+  /** After an export: its ids are let go of, and with them the need for as many places. */
   release(): void {
+    this.ids = undefined;
     this.refOf = new Int32Array(0);
     this.stamp = new Int32Array(0);
   }
