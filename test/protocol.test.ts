@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
-import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { PrometheusRemoteWriteExporter, type PrometheusRemoteWriteExporterOptions } from '../src/index.js';
 import { requestV2ToModel } from '../src/wire/decode.js';
 import { startMockReceiver, type MockReceiver, type ReceivedRequest } from './helpers/mock-receiver.js';
@@ -145,6 +150,51 @@ describe('Remote-Write 2.0 requests', () => {
     assert.equal(hs[0]!.schema, -53);
     assert.deepEqual(hs[0]!.customValues, [0.1, 1]);
     assert.equal(e.stats().samplesSent, 1, 'one native histogram, no classic series');
+  });
+});
+
+describe('Remote-Write 2.0 through a MeterProvider', () => {
+  it('4 collections, new series among known ones, 2.0 beside 1.0: each carries the same labels and values', async () => {
+    receiver = await startMockReceiver({ fallback: () => ({ status: 204, written: true }) });
+    const v1Receiver = await startMockReceiver();
+    try {
+      // Default options but small requests, so that a request holds new and known series.
+      const v2 = exporter({ url: receiver.url, protocol: 'v2', maxSamplesPerSend: 100 });
+      const v1 = exporter({ url: v1Receiver.url, protocol: 'v1', maxSamplesPerSend: 100 });
+      const readers = [v2, v1].map(
+        (e) => new PeriodicExportingMetricReader({ exporter: e, exportIntervalMillis: 3_600_000 }),
+      );
+      const provider = new MeterProvider({
+        resource: resourceFromAttributes({ 'service.name': 'shop', 'service.instance.id': 'i-ü' }),
+        readers,
+      });
+      const meter = provider.getMeter('shop', '1.0.0');
+      const orders = meter.createCounter('shop.orders');
+      const latency = meter.createHistogram('shop.latency', {
+        unit: 's',
+        advice: { explicitBucketBoundaries: [0.1, 1] },
+      });
+      const zones = ['eu', 'us', 'zürich'];
+      const streams = (n: number) =>
+        Array.from({ length: n }, (_, i) => ({ shop: `s${i}`, zone: zones[i % 3]! }));
+      const labelled = (r: ReceivedRequest) => samplesOf(r).map((x) => x.replace(/@\d+=/, '='));
+      for (let k = 0; k < 4; k++) {
+        // 150 streams, 60 more from the third collection on (after the first's frames).
+        for (const a of streams(k < 2 ? 150 : 210)) orders.add(k + 1, a);
+        for (const a of streams(12)) latency.record(0.5 * k, a);
+        const from = [receiver.requests.length, v1Receiver.requests.length];
+        await Promise.all(readers.map((r) => r.forceFlush()));
+        const got = receiver.requests.slice(from[0]).flatMap(labelled).sort();
+        const want = v1Receiver.requests.slice(from[1]).flatMap(labelled).sort();
+        assert.ok(want.length >= 150 + 12 * 4, `collection ${k}: ${want.length} samples`);
+        assert.deepEqual(got, want, `collection ${k}`);
+        assert.ok(receiver.requests.slice(from[0]).every((r) => r.decodedV2 !== undefined));
+      }
+      await provider.shutdown();
+      assert.deepEqual(v2.stats().samplesDropped, v1.stats().samplesDropped);
+    } finally {
+      await v1Receiver.close();
+    }
   });
 });
 
