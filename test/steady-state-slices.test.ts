@@ -284,3 +284,76 @@ describe('requests encoded between looks at the budget', () => {
     await exporter.shutdown();
   });
 });
+
+describe('a steady export of classic histograms between looks at the budget', () => {
+  it('patches at most 4,096 series between two looks, a point being 14 series (11 bounds, +Inf, sum, count)', async (t) => {
+    t.mock.method(Date, 'now', () => T0_MS + 3_600_000);
+    const bounds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    const streams: Attributes[] = Array.from({ length: 3_000 }, (_, i) => ({ pod: `p${i}` }));
+    const collection = (k: number): ResourceMetrics =>
+      resourceMetrics([
+        histogram(
+          { name: 'latency', unit: 's' },
+          streams.map((attributes, i) => ({
+            attributes,
+            startTime: hr(T0_MS - 1000),
+            endTime: hr(T0_MS + k * 1000),
+            value: {
+              buckets: {
+                boundaries: bounds,
+                counts: bounds.map((_, b) => (b === i % 12 ? k + 1 : 1)).concat(k + 2),
+              },
+              count: bounds.length + 2 * k + 2,
+              sum: 3 * (k + 1),
+            } as Histogram,
+          })),
+        ),
+      ]);
+    const exporter = new PrometheusRemoteWriteExporter(
+      { url: 'http://127.0.0.1:9/api/v1/write', protocol: 'v1' },
+      {
+        post: async () => ({
+          status: 204,
+          statusText: 'No Content',
+          headers: { 'x-prometheus-remote-write-samples-written': '1' },
+          bodyPrefix: '',
+        }),
+      },
+    );
+    for (let k = 0; k < 2; k++) {
+      await new Promise<void>((resolve) => exporter.export(collection(k), () => resolve()));
+      await exporter.forceFlush();
+      await exporter.idle();
+    }
+    // Every look at the budget finds the slice over, from now on. A series patched is a `set`.
+    let clock = 0;
+    t.mock.method(performance, 'now', () => (clock += 1_000));
+    let sets = 0;
+    const set = SeriesFrame.prototype.set;
+    SeriesFrame.prototype.set = function (this: SeriesFrame, index: number, value: number): void {
+      sets++;
+      set.call(this, index, value);
+    };
+    t.after(() => {
+      SeriesFrame.prototype.set = set;
+    });
+    const perTurn: number[] = [];
+    let exporting = true;
+    let before = 0;
+    const turn = (): void => {
+      perTurn.push(sets - before);
+      before = sets;
+      if (exporting) setImmediate(turn);
+    };
+    setImmediate(turn);
+    await new Promise<void>((resolve) => exporter.export(collection(2), () => resolve()));
+    exporting = false;
+    perTurn.push(sets - before);
+    assert.equal(sets, 3_000 * 14, 'every series patched in its frame');
+    assert.ok(
+      Math.max(...perTurn) <= 4_096,
+      `series patched in one turn: ${perTurn.filter((n) => n > 0).join(' ')}`,
+    );
+    await exporter.shutdown();
+  });
+});
