@@ -573,8 +573,9 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
         yield* encodeSteps(due);
       },
       partition: shards === 1 ? undefined : { count: shards, of: (record) => shardOfRecord(record, shards) },
-      // An export that may be written as RW 2.0: its new series' label ids, for the symbol tables.
-      symbolIds: this.options.protocol === 'v1' ? undefined : new SymbolIds(),
+      // An export that is written as RW 2.0 (`auto` until it has fallen back to 1.0): its new
+      // series' label ids, for the symbol tables.
+      symbolIds: this.queue.protocol === 'v2' ? new SymbolIds() : undefined,
     };
     // Encoded runs (frames, translate's steady state) need a fixed protocol (with `auto` a
     // request may be encoded again after the export, when its frames hold other values) and no

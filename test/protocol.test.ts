@@ -14,6 +14,7 @@ import {
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { PrometheusRemoteWriteExporter, type PrometheusRemoteWriteExporterOptions } from '../src/index.js';
 import { requestV2ToModel } from '../src/wire/decode.js';
+import { SymbolIds } from '../src/wire/symbol-ids.js';
 import { startMockReceiver, type MockReceiver, type ReceivedRequest } from './helpers/mock-receiver.js';
 import { exportOnce, histogram, histogramValue, point, resourceMetrics, sum } from './helpers/otel.js';
 import { receiverOrSkip, startPrometheus } from './helpers/receivers.js';
@@ -212,12 +213,17 @@ describe("protocol 'auto'", () => {
     ['415', { status: 415, body: 'unsupported' }],
     ['204 without Written headers', { status: 204 }],
   ] as const) {
-    it(`${what} to 2.0: the same request again as 1.0, and 1.0 from then on`, async () => {
+    it(`${what} to 2.0: the same request again as 1.0, and 1.0 from then on`, async (t) => {
       receiver = await startMockReceiver();
       receiver.answers.push(answer);
       const e = exporter({ protocol: 'auto' });
+      // Label ids for 2.0's symbol tables (SymbolIds) are written while 2.0 is spoken only.
+      const idsWritten = t.mock.method(SymbolIds.prototype, 'begin');
       assert.equal((await exportOnce(e, counters(5, NOW))).code, ExportResultCode.SUCCESS);
+      assert.equal(idsWritten.mock.callCount(), 5);
+      // New attributes objects: new series for the exporter's cache, labelled again.
       assert.equal((await exportOnce(e, counters(5, NOW + 1000))).code, ExportResultCode.SUCCESS);
+      assert.equal(idsWritten.mock.callCount(), 5, 'no label ids once 1.0 is spoken');
       assert.deepEqual(receiver.requests.map(protocolOf), ['v2', 'v1', 'v1']);
       // The re-sent 1.0 request holds exactly what the 2.0 one held.
       assert.deepEqual(samplesOf(receiver.requests[1]!).sort(), samplesOf(receiver.requests[0]!).sort());
