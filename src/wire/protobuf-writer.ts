@@ -331,6 +331,11 @@ export class ProtobufWriter {
     return this.buf.subarray(0, this.pos);
   }
 
+  /** Bytes written so far (`view().length`, without making a view). */
+  get length(): number {
+    return this.pos;
+  }
+
   reset(): void {
     this.pos = 0;
   }

@@ -252,10 +252,13 @@ export class RequestV2Encoder {
     const keys: Array<SeriesIdentity | string | undefined> = [];
     const frames: Array<SeriesFrame | undefined> = [];
     const slots: number[] = [];
-    const itemFamilies: string[] = [];
+    const itemMetadata: MetadataRefs[] = [];
     const labelRefs: number[] = [];
     const refsEnds: number[] = [];
     const familyRefs = new Map<string, MetadataRefs>();
+    // The series of one family are adjacent: each family is looked up once in a row.
+    let lastFamily: string | undefined;
+    let lastRefs = UNSPECIFIED;
     const add = (encoded: string | undefined, s: TimeSeries | undefined, family: string): void => {
       const ids = s?.labelIds;
       if (ids !== undefined && idRefs.read(ids, (s as TimeSeries).labelIdsAt as number, labelRefs)) {
@@ -265,17 +268,20 @@ export class RequestV2Encoder {
         for (const l of (s as TimeSeries).labels)
           labelRefs.push(ref(utf8Bytes(l.name)), ref(utf8Bytes(l.value)));
       refsEnds.push(labelRefs.length);
-      itemFamilies.push(family);
-      // As symbolTable: a family's help and unit right after the labels of its first series.
-      if (!familyRefs.has(family)) {
-        const meta = metadata.get(family);
-        familyRefs.set(
-          family,
-          meta
+      if (family !== lastFamily) {
+        lastFamily = family;
+        let refs = familyRefs.get(family);
+        if (refs === undefined) {
+          // As symbolTable: a family's help and unit right after the labels of its first series.
+          const meta = metadata.get(family);
+          refs = meta
             ? { type: meta.type, helpRef: ref(utf8Bytes(meta.help)), unitRef: ref(utf8Bytes(meta.unit)) }
-            : UNSPECIFIED,
-        );
+            : UNSPECIFIED;
+          familyRefs.set(family, refs);
+        }
+        lastRefs = refs;
       }
+      itemMetadata.push(lastRefs);
     };
     let r = 0;
     for (let i = 0; i <= series.length; i++) {
@@ -313,9 +319,9 @@ export class RequestV2Encoder {
       if ((i & STEP_MASK) === STEP_MASK && due()) yield;
       const refsEnd = refsEnds[i] as number;
       w.packedUint(TIMESERIES_LABELS_REFS, labelRefs, refsAt, refsEnd);
-      cuts[2 * i + 1] = w.view().length;
-      writeMetadata(w, familyRefs.get(itemFamilies[i] as string) ?? UNSPECIFIED);
-      cuts[2 * i + 2] = w.view().length;
+      cuts[2 * i + 1] = w.length;
+      writeMetadata(w, itemMetadata[i] as MetadataRefs);
+      cuts[2 * i + 2] = w.length;
       refsAt = refsEnd;
     }
     const families = [...familyRefs.keys()].map((family) => {
