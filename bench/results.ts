@@ -85,7 +85,7 @@ export interface WorkloadResult {
     maxRssBeforeKB: number;
     /** process.resourceUsage().maxRSS after the last export (KB). */
     peakRssKB: number;
-    /** process.resourceUsage().maxRSS after the first export and its delivery (KB). */
+    /** process.resourceUsage().maxRSS when the first export calls back, every request of it queued (KB). */
     peakFirstRssKB: number;
     /** The same once the first export's frames were built after it (LaterFrame) (KB). */
     peakFramedRssKB: number;

@@ -215,6 +215,9 @@ async function main(): Promise<WorkloadResult> {
     lastTick = t0;
     exporter.export(rm, (r) => {
       calledBackAt = performance.now();
+      // The first export's peak: every request of it is queued now, and its frames are built
+      // only once they are all delivered (after this; during forceFlush below, or later).
+      if (k === 0) peakFirstRssKB = process.resourceUsage().maxRSS;
       resolveResult(r);
     });
     await result;
@@ -226,7 +229,6 @@ async function main(): Promise<WorkloadResult> {
     profile.onBody = undefined;
     await withTimeout(exporter.forceFlush(), 120_000, `forceFlush after export ${k + 1}`);
     const outcome = await withTimeout(result, 120_000, `result of export ${k + 1}`);
-    if (k === 0) peakFirstRssKB = process.resourceUsage().maxRSS;
     // What a periodic reader's interval leaves time for: the frames of the first export are
     // built now, its requests delivered (steady-state/frames.ts LaterFrame), in slices.
     await withTimeout(exporter.idle(), 120_000, `frames built after export ${k + 1}`);
