@@ -262,13 +262,16 @@ describe('RW 2.0 request templates', () => {
     let patched = 0;
     for (let k = 0; k < 60; k++) {
       const change = r();
-      if (change < 0.1) {
+      if (change < 0.15) {
         // A value to or from +0, a start that moved, or a timestamp of another varint length:
         // a frame of another layout for the same series.
+        // Each in turn and alone, so that each is seen to change the layout by itself; a start
+        // moves by a few ms (another value, the same varint length).
         const i = Math.floor(r() * n);
-        values = values.map((v, j) => (j === i ? (v === 0 ? 1 : 0) : v));
-        if (r() < 0.5) starts = starts.map((v, j) => (j === i ? v + 7 : v));
-        if (r() < 0.3) ts = ts < 100_000 ? ts * 1000 : ts + 1;
+        const what = rebuilt % 3;
+        if (what === 0) values = values.map((v, j) => (j === i ? (v === 0 ? 1 : 0) : v));
+        else if (what === 1) starts = starts.map((v, j) => (j === i || (j === i + 1 && v !== 0) ? v + 7 : v));
+        else ts = ts < 100_000 ? ts * 1000 : ts + 1;
         frame = SeriesFrame.build('jobs', keys, values, ts, { starts });
         rebuilt++;
       } else {
@@ -308,6 +311,53 @@ describe('RW 2.0 request templates', () => {
     }
     assert.ok(rebuilt >= 3, `layouts changed ${rebuilt} times`);
     assert.ok(patched >= 60, `bodies patched in place: ${patched} of 120`);
+  });
+  it('a template holding a body and not its fields: the same series given one by one are written from what the body holds', () => {
+    const encoder = new RequestV2Encoder(new ProtobufWriter(1024));
+    const reference = new ProtobufWriter(1024);
+    const metadata = new Map<string, MetricFamilyMetadata>([
+      ['jobs', { type: MetricType.COUNTER, familyName: 'jobs', help: 'Jobs', unit: '1' }],
+    ]);
+    const n = 20;
+    const labels = Array.from({ length: n }, (_, i) => [
+      { name: '__name__', value: 'jobs_total' },
+      { name: 'id', value: `s${i}` },
+      { name: 'zone', value: i % 2 === 0 ? 'é' : 'b' },
+    ]);
+    const keys = labels.map(encodeLabelFields);
+    const starts = keys.map((_, i) => (i % 4 === 0 ? 0 : 500));
+    const seriesAt = (ts: number, values: number[]): TimeSeries[] =>
+      keys.map((key, i) => ({
+        key,
+        labels: labels[i]!,
+        family: 'jobs',
+        encodedLabels: key,
+        samples: [
+          { value: values[i]!, timestampMs: ts, ...(starts[i] ? { startTimestampMs: starts[i] } : {}) },
+        ],
+      }));
+    const templates = (encoder as unknown as { templates: Map<string, { body?: unknown; fields?: unknown }> })
+      .templates;
+    let values = keys.map((_, i) => (i === 3 ? 0 : i + 0.5));
+    for (const [k, ts] of [1_000, 2_000, 3_000, 4_000].entries()) {
+      values = values.map((v) => (v === 0 ? 0 : v + 1));
+      const expected = Buffer.from(encodeRequestV2(seriesAt(ts, values), metadata, reference));
+      // Export 2 takes the per-series path (a frame let go): the series as such.
+      const body = Buffer.from(
+        k === 2
+          ? encoder.encode(seriesAt(ts, values), metadata)
+          : encoder.encode([], metadata, [
+              { block: SeriesFrame.build('jobs', keys, values, ts, { starts }), from: 0, to: n, at: 0 },
+            ]),
+      );
+      assert.equal(Buffer.compare(body, expected), 0, `export ${k}`);
+      assert.equal(templates.size, 1, `export ${k}: one template, reused`);
+      const t = [...templates.values()][0]!;
+      // Frames only: the body is kept and the fields let go; series: the other way round.
+      assert.equal(t.body !== undefined, k !== 2, `export ${k}: body kept`);
+      assert.equal(t.fields !== undefined, k === 2, `export ${k}: fields kept`);
+      encoder.endExport();
+    }
   });
 });
 

@@ -75,32 +75,30 @@ interface RequestTemplate {
   readonly slots: Int32Array;
   /** The families of the series with what their metadata was: a change of help or unit changes the symbols. */
   readonly families: ReadonlyArray<readonly [family: string, type: number, help: string, unit: string]>;
-  /** The `symbols` fields, as encoded. */
-  readonly symbols: Buffer;
-  /** Per series i: its `labels_refs` field at `cuts[2i]`…`cuts[2i+1]`, its `metadata` field to `cuts[2i+2]`. */
-  readonly parts: Buffer;
-  readonly cuts: Int32Array;
+  /** What a body is written from; undefined while `body` holds it (TemplateFields). */
+  fields: TemplateFields | undefined;
   /** The last export that used it. */
   usedIn: number;
-  /** A request made of frames only: its last body, patched in place while the layout holds (RequestBody). */
+  /**
+   * Whether `fits` last found every item at the very frame and slot it named before (the steady
+   * state). A frame's start times never change, so the body's start timestamps are then the
+   * frames' own, and patchBody need only see whether each is still written.
+   */
+  sameSlots: boolean;
+  /**
+   * A request made of frames only: its last body, patched in place while the layout holds
+   * (patchBody). It holds the symbols, refs and metadata too, so the fields are let go while it
+   * is kept and read back from it when a body must be written again (fieldsOf).
+   */
   body?: RequestBody;
 }
 
-/**
- * The last body of a request made of frames only, and where each series' sample sits in it:
- * the next one differs only in the values' 8 bytes and the timestamps' bytes as long as every
- * value stays non-zero or zero, every timestamp keeps its varint length and every start time
- * stays (the frames' own rule, wire/series-frame.ts).
- */
-interface RequestBody {
-  readonly bytes: Buffer;
-  /** Per series: where its value's 8 bytes are, −1 without a value field. */
-  readonly valueAt: Int32Array;
-  /** Per series: where its timestamp's varint is, and its length. */
-  readonly timestampAt: Int32Array;
-  readonly timestampLength: Uint8Array;
-  /** Per series: the start timestamp written (0: none). */
-  readonly start: Float64Array;
+/** A template's fields: the `symbols` fields as encoded, and per series its refs and metadata. */
+interface TemplateFields {
+  readonly symbols: Uint8Array;
+  /** Per series i: its `labels_refs` field at `cuts[2i]`…`cuts[2i+1]`, its `metadata` field to `cuts[2i+2]`. */
+  readonly parts: Uint8Array;
+  readonly cuts: Int32Array;
 }
 
 /** Exports in a row a template may go unused and still be kept: series come and go, memory must not. */
@@ -151,14 +149,20 @@ export class RequestV2Encoder {
     let template = this.templates.get(first);
     if (template !== undefined && fits(template, series, runs, metadata)) {
       template.usedIn = this.exportNumber;
-      if (template.body !== undefined && series.length === 0 && patchBody(template.body, runs))
-        return template.body.bytes;
+      const last = template.body;
+      if (last !== undefined && series.length === 0 && patchBody(last, runs, template.sameSlots))
+        return last.bytes;
+      // A template's fields are let go only while it holds a body.
+      template.fields ??= yield* this.fieldsOf((last as RequestBody).bytes, due);
     } else {
       template = yield* this.makeTemplate(series, runs, metadata, due);
       this.templates.set(first, template);
     }
-    const body = yield* this.fromTemplate(template, series, runs, due);
-    if (series.length === 0) template.body = bodyOf(body, runs);
+    const body = yield* this.fromTemplate(template.fields as TemplateFields, series, runs, due);
+    if (series.length === 0) {
+      template.body = bodyOf(body, template.slots.length);
+      template.fields = undefined;
+    } else template.body = undefined;
     return body;
   }
 
@@ -170,8 +174,34 @@ export class RequestV2Encoder {
     this.exportNumber++;
   }
 
+  /**
+   * A template's fields read back from a body it wrote from frames (writeFramed): the symbols
+   * fields before the first series, then per TimeSeries its `labels_refs` field and what follows
+   * its one Sample (the `metadata` field). Only the samples differ from one body to the next.
+   */
+  private *fieldsOf(body: Buffer, due: () => boolean): Generator<void, TemplateFields, void> {
+    let pos = 0;
+    while (body[pos] === REQUEST_SYMBOLS_KEY) pos = skipLengthDelimited(body, pos);
+    const symbols = body.subarray(0, pos);
+    const w = this.parts;
+    w.reset();
+    const cuts: number[] = [0];
+    while (pos < body.length) {
+      if ((cuts.length & (2 * STEP_MASK + 1)) === 2 * STEP_MASK + 1 && due()) yield;
+      const seriesEnd = skipLengthDelimited(body, pos);
+      const refsFrom = skipVarint(body, pos + 1);
+      const refsTo = body[refsFrom] === LABELS_REFS_KEY ? skipLengthDelimited(body, refsFrom) : refsFrom;
+      w.raw(body, refsFrom, refsTo);
+      cuts.push(w.length);
+      w.raw(body, skipLengthDelimited(body, refsTo), seriesEnd);
+      cuts.push(w.length);
+      pos = seriesEnd;
+    }
+    return { symbols, parts: Buffer.from(w.view()), cuts: Int32Array.from(cuts) };
+  }
+
   private *fromTemplate(
-    t: RequestTemplate,
+    t: TemplateFields,
     series: readonly TimeSeries[],
     runs: readonly EncodedRun[],
     due: () => boolean,
@@ -333,10 +363,9 @@ export class RequestV2Encoder {
       frames,
       slots: Int32Array.from(slots),
       families,
-      symbols: symbolBytes,
-      parts: Buffer.from(w.view()),
-      cuts,
+      fields: { symbols: symbolBytes, parts: Buffer.from(w.view()), cuts },
       usedIn: this.exportNumber,
+      sameSlots: false,
     };
   }
 }
@@ -519,50 +548,19 @@ function sameBytes(a: string, aFrom: number, aTo: number, b: string, bFrom: numb
   return true;
 }
 
-const VALUE_TAG = Uint8Array.of(0x09); // Sample.value = 1, fixed64
+// Field keys as patchBody and fieldsOf read them back (field number << 3 | wire type).
+const REQUEST_SYMBOLS_KEY = 0x22; // Request.symbols = 4, length-delimited
+const LABELS_REFS_KEY = 0x0a; // TimeSeries.labels_refs = 1, length-delimited (packed)
+const VALUE_KEY = 0x09; // Sample.value = 1, fixed64
+const TIMESTAMP_KEY = 0x10; // Sample.timestamp = 2, varint
+const START_TIMESTAMP_KEY = 0x18; // Sample.start_timestamp = 3, varint
+const VALUE_TAG = Uint8Array.of(VALUE_KEY);
 
 /** The key of a request's first series, undefined for an empty request. */
 function firstKey(series: readonly TimeSeries[], runs: readonly EncodedRun[]): string | undefined {
   const run = runs[0];
   if (run !== undefined && run.at === 0) return (run.block as SeriesFrame).encodedLabelsOf(run.from);
   return series[0]?.key;
-}
-
-/**
- * Where the samples sit in a body just written from frames only (by writeFramed): each
- * TimeSeries is read back as key, length, labels_refs, then the Sample: key, length, value,
- * timestamp, start timestamp.
- */
-function bodyOf(body: Buffer, runs: readonly EncodedRun[]): RequestBody {
-  let count = 0;
-  for (const run of runs) count += run.to - run.from;
-  const valueAt = new Int32Array(count);
-  const timestampAt = new Int32Array(count);
-  const timestampLength = new Uint8Array(count);
-  const start = new Float64Array(count);
-  let pos = 0;
-  // Past the symbols (field 4).
-  while (body[pos] === 0x22) pos = skipLengthDelimited(body, pos);
-  let item = 0;
-  for (const run of runs) {
-    const frame = run.block as SeriesFrame;
-    for (let slot = run.from; slot < run.to; slot++, item++) {
-      const seriesEnd = skipLengthDelimited(body, pos);
-      pos = skipVarint(body, pos + 1); // TimeSeries key, length
-      if (body[pos] === 0x0a) pos = skipLengthDelimited(body, pos); // labels_refs
-      pos = skipVarint(body, pos + 1); // Sample key, length
-      if (frame.valueOffset(slot) >= 0) {
-        valueAt[item] = pos + 1;
-        pos += 9;
-      } else valueAt[item] = -1;
-      const ts = frame.timestampMs;
-      timestampAt[item] = pos + 1;
-      timestampLength[item] = int64Length(ts);
-      start[item] = startTimestampToWrite(frame.startAt(slot), ts);
-      pos = seriesEnd;
-    }
-  }
-  return { bytes: Buffer.from(body), valueAt, timestampAt, timestampLength, start };
 }
 
 function skipVarint(bytes: Uint8Array, pos: number): number {
@@ -584,36 +582,90 @@ function skipLengthDelimited(bytes: Uint8Array, pos: number): number {
   return p + length;
 }
 
-/** Writes the frames' values and timestamps into `body`; false (body half-written) when the layout changed. */
-function patchBody(body: RequestBody, runs: readonly EncodedRun[]): boolean {
-  const { bytes, valueAt, timestampAt, timestampLength, start } = body;
+/**
+ * The last body of a request made of frames only, and where each series' Sample begins in it
+ * (its content, after its key and its one-byte length: a Sample of a value, a timestamp and a
+ * start timestamp is under 128 bytes). The next body differs only in the values' 8 bytes and the
+ * timestamps' bytes as long as every value stays non-zero or zero, every timestamp keeps its
+ * varint length and every start time stays (the frames' own rule, wire/series-frame.ts).
+ */
+interface RequestBody {
+  readonly bytes: Buffer;
+  readonly sampleAt: Int32Array;
+}
+
+/** A body just written from frames only (writeFramed), kept: each TimeSeries is key, length, `labels_refs`, Sample. */
+function bodyOf(body: Uint8Array, count: number): RequestBody {
+  const bytes = Buffer.from(body);
+  const sampleAt = new Int32Array(count);
+  let pos = 0;
+  while (bytes[pos] === REQUEST_SYMBOLS_KEY) pos = skipLengthDelimited(bytes, pos);
+  for (let item = 0; item < count; item++) {
+    const seriesEnd = skipLengthDelimited(bytes, pos);
+    let p = skipVarint(bytes, pos + 1);
+    if (bytes[p] === LABELS_REFS_KEY) p = skipLengthDelimited(bytes, p);
+    sampleAt[item] = skipVarint(bytes, p + 1);
+    pos = seriesEnd;
+  }
+  return { bytes, sampleAt };
+}
+
+/**
+ * Writes the frames' values and timestamps into the body; false (body half-written) when the
+ * layout changed. The layout is read in the body itself: a value field or none, the timestamp's
+ * varint length, the start timestamp's bytes (RequestBody).
+ */
+function patchBody(body: RequestBody, runs: readonly EncodedRun[], sameSlots: boolean): boolean {
+  const { bytes, sampleAt } = body;
   let item = 0;
+  let start = -1;
+  let startLength = 0;
   for (const run of runs) {
     const frame = run.block as SeriesFrame;
     const ts = frame.timestampMs;
-    const tsLength = varintLength(ts);
-    writeVarint(TIMESTAMP_BYTES, 0, ts);
+    const tsLength = writeVarint(TIMESTAMP_BYTES, 0, ts);
     const source = frame.bytes;
-    for (let slot = run.from; slot < run.to; slot++, item++) {
+    if (item + run.to - run.from > sampleAt.length) return false;
+    for (let slot = run.from; slot < run.to; slot++) {
+      let p = sampleAt[item++] as number;
+      const end = p + (bytes[p - 1] as number);
       const value = frame.valueOffset(slot);
-      const at = valueAt[item] as number;
-      if (value >= 0 !== at >= 0) return false;
-      if (timestampLength[item] !== tsLength) return false;
-      if (start[item] !== startTimestampToWrite(frame.startAt(slot), ts)) return false;
-      if (at >= 0) for (let i = 0; i < 8; i++) bytes[at + i] = source[value + i] as number;
-      const t = timestampAt[item] as number;
-      for (let i = 0; i < tsLength; i++) bytes[t + i] = TIMESTAMP_BYTES[i] as number;
+      if ((bytes[p] === VALUE_KEY) !== value >= 0) return false;
+      if (value >= 0) {
+        for (let i = 0; i < 8; i++) bytes[p + 1 + i] = source[value + i] as number;
+        p += 9;
+      }
+      // The timestamp's varint ends at its first byte under 0x80.
+      if (bytes[p] !== TIMESTAMP_KEY || (bytes[p + tsLength] as number) >= 0x80) return false;
+      if (tsLength > 1 && (bytes[p + tsLength - 1] as number) < 0x80) return false;
+      const tsAt = p + 1;
+      p += 1 + tsLength;
+      const s = startTimestampToWrite(frame.startAt(slot), ts);
+      if (s === 0) {
+        if (p !== end) return false;
+      } else if (sameSlots) {
+        if (p === end) return false;
+      } else {
+        if (s !== start) {
+          start = s;
+          startLength = writeVarint(START_BYTES, 0, s);
+        }
+        if (end - p !== 1 + startLength || bytes[p] !== START_TIMESTAMP_KEY) return false;
+        for (let i = 0; i < startLength; i++) if (bytes[p + 1 + i] !== START_BYTES[i]) return false;
+      }
+      for (let i = 0; i < tsLength; i++) bytes[tsAt + i] = TIMESTAMP_BYTES[i] as number;
     }
   }
-  return true;
+  return item === sampleAt.length;
 }
 
+const START_BYTES = new Uint8Array(10);
 const TIMESTAMP_BYTES = new Uint8Array(10);
 
 /** One TimeSeries of a frame's slot: the template's refs and metadata around the frame's sample. */
 function writeFramed(
   w: ProtobufWriter,
-  parts: Buffer,
+  parts: Uint8Array,
   refsFrom: number,
   metaFrom: number,
   metaTo: number,
@@ -652,6 +704,7 @@ function fits(
   // number compared), else the same encoded labels wherever they are read from.
   let item = 0;
   let r = 0;
+  let same = series.length === 0;
   for (let i = 0; i <= series.length; i++) {
     while (r < runs.length && (runs[r] as EncodedRun).at === i) {
       const run = runs[r++] as EncodedRun;
@@ -659,6 +712,7 @@ function fits(
       for (let slot = run.from; slot < run.to; slot++, item++) {
         const was = frames[item];
         if (was === frame && slots[item] === slot) continue;
+        same = false;
         if (was !== undefined) {
           if (!frame.sameLabelsAs(slot, was, slots[item] as number)) return false;
           continue;
@@ -689,6 +743,7 @@ function fits(
     if ((m?.type ?? 0) !== type || (m?.help ?? '') !== help || (m?.unit ?? '') !== unit) return false;
   }
   // Found to fit: from now on it names these frames and slots.
+  t.sameSlots = same;
   item = 0;
   r = 0;
   for (let i = 0; i <= series.length; i++) {
