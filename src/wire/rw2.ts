@@ -12,7 +12,6 @@ import type {
   MetricFamilyMetadata,
   NativeHistogram,
   Sample,
-  SeriesIdentity,
   TimeSeries,
 } from '../model.js';
 import type { SeriesFrame } from './series-frame.js';
@@ -20,6 +19,7 @@ import { ProtobufWriter, varintLength, writesDouble, writeVarint } from './proto
 import { STALE_NAN_BYTES, writeHistogramFields } from './rw1.js';
 import { NEVER, runSteps } from '../steps.js';
 import { utf8Bytes } from './symbol-ids.js';
+import { TemplateItems } from './template-items.js';
 
 // Field numbers, as upstream io.prometheus.write.v2 (rc.4).
 const REQUEST_SYMBOLS = 4;
@@ -62,29 +62,16 @@ export function startTimestampToWrite(startMs: number | undefined, timestampMs: 
  */
 interface RequestTemplate {
   /**
-   * Which series it was made for, in order: a series given as such by its identity in the
-   * per-series state (TimeSeries.identity), else its key (TimeSeries.key, its encoded labels),
-   * in `keys`; a series of a frame by the frame and slot in `frames` and `slots` (its labels are
-   * read there: no string kept per framed series). Updated each time the template is found to
-   * fit, so that the next export finds the very same frame and slots. A series given as such
-   * that a frame holds by the next export (a first export's, LaterFrame) is known there by its
-   * identity's place: a pointer and a number compared, as for a framed one.
+   * Which series it was made for, in order (TemplateItems); named again each time the template
+   * is found to fit, so that the next export finds the very same frames and slots.
    */
-  readonly keys: Array<SeriesIdentity | string | undefined>;
-  readonly frames: Array<SeriesFrame | undefined>;
-  readonly slots: Int32Array;
+  readonly items: TemplateItems;
   /** The families of the series with what their metadata was: a change of help or unit changes the symbols. */
   readonly families: ReadonlyArray<readonly [family: string, type: number, help: string, unit: string]>;
   /** What a body is written from; undefined while `body` holds it (TemplateFields). */
   fields: TemplateFields | undefined;
   /** The last export that used it. */
   usedIn: number;
-  /**
-   * Whether `fits` last found every item at the very frame and slot it named before (the steady
-   * state). A frame's start times never change, so the body's start timestamps are then the
-   * frames' own, and patchBody need only see whether each is still written.
-   */
-  sameSlots: boolean;
   /**
    * A request made of frames only: its last body, patched in place while the layout holds
    * (patchBody). It holds the symbols, refs and metadata too, so the fields are let go while it
@@ -150,7 +137,7 @@ export class RequestV2Encoder {
     if (template !== undefined && fits(template, series, runs, metadata)) {
       template.usedIn = this.exportNumber;
       const last = template.body;
-      if (last !== undefined && series.length === 0 && patchBody(last, runs, template.sameSlots))
+      if (last !== undefined && series.length === 0 && patchBody(last, runs, template.items.sameSlots))
         return last.bytes;
       // A template's fields are let go only while it holds a body.
       template.fields ??= yield* this.fieldsOf((last as RequestBody).bytes, due);
@@ -160,7 +147,7 @@ export class RequestV2Encoder {
     }
     const body = yield* this.fromTemplate(template.fields as TemplateFields, series, runs, due);
     if (series.length === 0) {
-      template.body = bodyOf(body, template.slots.length);
+      template.body = bodyOf(body, template.items.count);
       template.fields = undefined;
     } else template.body = undefined;
     return body;
@@ -279,9 +266,7 @@ export class RequestV2Encoder {
     const labels = new LabelRefReader(ref);
     const idRefs = this.idRefs;
     idRefs.start(ref);
-    const keys: Array<SeriesIdentity | string | undefined> = [];
-    const frames: Array<SeriesFrame | undefined> = [];
-    const slots: number[] = [];
+    let count = 0;
     const itemMetadata: MetadataRefs[] = [];
     const labelRefs: number[] = [];
     const refsEnds: number[] = [];
@@ -319,19 +304,13 @@ export class RequestV2Encoder {
         const run = runs[r++] as EncodedRun;
         const frame = run.block as SeriesFrame;
         for (let slot = run.from; slot < run.to; slot++) {
-          if ((keys.length & STEP_MASK) === STEP_MASK && due()) yield;
-          keys.push(undefined);
-          frames.push(frame);
-          slots.push(slot);
+          if ((count++ & STEP_MASK) === STEP_MASK && due()) yield;
           add(frame.encodedLabelsOf(slot), undefined, frame.family);
         }
       }
       if (i < series.length) {
-        if ((keys.length & STEP_MASK) === STEP_MASK && due()) yield;
+        if ((count++ & STEP_MASK) === STEP_MASK && due()) yield;
         const s = series[i] as TimeSeries;
-        keys.push(s.identity ?? s.key);
-        frames.push(undefined);
-        slots.push(0);
         add(s.encodedLabels, s, s.family);
       }
     }
@@ -343,9 +322,9 @@ export class RequestV2Encoder {
     }
     const symbolBytes = Buffer.from(w.view());
     w.reset();
-    const cuts = new Int32Array(2 * keys.length + 1);
+    const cuts = new Int32Array(2 * count + 1);
     let refsAt = 0;
-    for (let i = 0; i < keys.length; i++) {
+    for (let i = 0; i < count; i++) {
       if ((i & STEP_MASK) === STEP_MASK && due()) yield;
       const refsEnd = refsEnds[i] as number;
       w.packedUint(TIMESERIES_LABELS_REFS, labelRefs, refsAt, refsEnd);
@@ -359,13 +338,10 @@ export class RequestV2Encoder {
       return [family, m?.type ?? 0, m?.help ?? '', m?.unit ?? ''] as const;
     });
     return {
-      keys,
-      frames,
-      slots: Int32Array.from(slots),
+      items: new TemplateItems(series, runs),
       families,
       fields: { symbols: symbolBytes, parts: Buffer.from(w.view()), cuts },
       usedIn: this.exportNumber,
-      sameSlots: false,
     };
   }
 }
@@ -690,78 +666,19 @@ function writeFramed(
   w.raw(parts, metaFrom, metaTo);
 }
 
+/** The same series (TemplateItems) and the same metadata of their families: then it names them as they are now. */
 function fits(
   t: RequestTemplate,
   series: readonly TimeSeries[],
   runs: readonly EncodedRun[],
   metadata: ReadonlyMap<string, MetricFamilyMetadata>,
 ): boolean {
-  const { keys, frames, slots } = t;
-  let count = series.length;
-  for (const run of runs) count += run.to - run.from;
-  if (keys.length !== count) return false;
-  // The same series, item by item: the same frame and slot (the steady state: a pointer and a
-  // number compared), else the same encoded labels wherever they are read from.
-  let item = 0;
-  let r = 0;
-  let same = series.length === 0;
-  for (let i = 0; i <= series.length; i++) {
-    while (r < runs.length && (runs[r] as EncodedRun).at === i) {
-      const run = runs[r++] as EncodedRun;
-      const frame = run.block as SeriesFrame;
-      for (let slot = run.from; slot < run.to; slot++, item++) {
-        const was = frames[item];
-        if (was === frame && slots[item] === slot) continue;
-        same = false;
-        if (was !== undefined) {
-          if (!frame.sameLabelsAs(slot, was, slots[item] as number)) return false;
-          continue;
-        }
-        const key = keys[item] as SeriesIdentity | string;
-        if (typeof key === 'string') {
-          if (!frame.hasEncodedLabels(slot, key)) return false;
-        } else if (key.placedIn !== frame || key.placedAt !== slot) {
-          if (!frame.hasEncodedLabels(slot, key.key)) return false;
-        }
-      }
-    }
-    if (i < series.length) {
-      const s = series[i] as TimeSeries;
-      const was = frames[item];
-      const key = keys[item];
-      const same =
-        was !== undefined
-          ? was.hasEncodedLabels(slots[item] as number, s.key)
-          : key === s.key ||
-            (key !== undefined && typeof key !== 'string' && (key === s.identity || key.key === s.key));
-      if (!same) return false;
-      item++;
-    }
-  }
+  if (!t.items.fits(series, runs)) return false;
   for (const [family, type, help, unit] of t.families) {
     const m = metadata.get(family);
     if ((m?.type ?? 0) !== type || (m?.help ?? '') !== help || (m?.unit ?? '') !== unit) return false;
   }
-  // Found to fit: from now on it names these frames and slots.
-  t.sameSlots = same;
-  item = 0;
-  r = 0;
-  for (let i = 0; i <= series.length; i++) {
-    while (r < runs.length && (runs[r] as EncodedRun).at === i) {
-      const run = runs[r++] as EncodedRun;
-      for (let slot = run.from; slot < run.to; slot++, item++) {
-        keys[item] = undefined;
-        frames[item] = run.block as SeriesFrame;
-        slots[item] = slot;
-      }
-    }
-    if (i < series.length) {
-      const s = series[i] as TimeSeries;
-      keys[item] = s.identity ?? s.key;
-      frames[item] = undefined;
-      item++;
-    }
-  }
+  if (!t.items.sameSlots) t.items.name(series, runs);
   return true;
 }
 
