@@ -477,10 +477,11 @@ function* frameFrom(
   for (let i = 0; i < n; i++) {
     const record = records[i] as SeriesRecord;
     if (record.owner !== undefined) {
-      for (let j = 0; j < i; j++) (records[j] as SeriesRecord).owner = undefined;
+      // As they were: seen in this export at this timestamp.
+      for (let j = 0; j < i; j++) (records[j] as SeriesRecord).release(exportNumber, timestampMs);
       return undefined;
     }
-    record.owner = owners;
+    record.keptBy(owners);
     labels.push(record.key);
     // The series of one point share a shard (their hash leaves out `__name__` and `le`).
     if (shards !== undefined && i % width === 0) shards[i / width] = (partition as Partition).of(record);
