@@ -576,6 +576,8 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
       // An export that is written as RW 2.0 (`auto` until it has fallen back to 1.0): its new
       // series' label ids, for the symbol tables.
       symbolIds: this.queue.protocol === 'v2' ? new SymbolIds() : undefined,
+      // Frames (addRun, below) of a fixed 'v2' are never written as 1.0: no fallback to it.
+      runsAsV2: this.options.protocol === 'v2',
     };
     // Encoded runs (frames, translate's steady state) need a fixed protocol (with `auto` a
     // request may be encoded again after the export, when its frames hold other values) and no

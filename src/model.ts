@@ -126,6 +126,11 @@ export interface EncodedSeriesBlock {
   /** The labels of series `i`, decoded from the bytes (for messages). */
   labelsOf(index: number): readonly Label[];
   /**
+   * Set when the samples in `bytes` are not kept current (SeriesFrame: values kept apart for a
+   * block only ever written as RW 2.0): its bytes are then not a RW 1.0 request's.
+   */
+  readonly valuesApart?: boolean;
+  /**
    * Set when the block's series are grouped by delivery shard, for `shardEnds.length` shards:
    * shard k's series are `shardEnds[k − 1]` (0 for the first) to `shardEnds[k]`.
    */

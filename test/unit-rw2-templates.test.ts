@@ -241,77 +241,120 @@ describe('RW 2.0 request templates', () => {
     assert.equal(templates().size, 0, 'forgotten after that');
   });
 
-  it('requests of frames: patched in place while the layout holds, written again when it does not, always the bytes of encodeRequestV2', () => {
-    const r = random(7);
+  for (const valuesApart of [false, true])
+    it(`requests of frames${valuesApart ? ' that keep their values apart' : ''}: patched in place while the layout holds, written again when it does not, always the bytes of encodeRequestV2`, () => {
+      const r = random(7);
+      const encoder = new RequestV2Encoder(new ProtobufWriter(1024));
+      const reference = new ProtobufWriter(1024);
+      const metadata = new Map<string, MetricFamilyMetadata>([
+        ['jobs', { type: MetricType.COUNTER, familyName: 'jobs', help: 'Jobs', unit: '' }],
+      ]);
+      const n = 30;
+      const labels = Array.from({ length: n }, (_, i) => [
+        { name: '__name__', value: 'jobs_total' },
+        { name: 'id', value: `s${i}` },
+      ]);
+      const keys = labels.map(encodeLabelFields);
+      let ts = 1_000;
+      let values = keys.map((_, i) => i + 1.5);
+      let starts = keys.map((_, i) => (i % 5 === 0 ? 0 : 500 + (i % 3)));
+      let frame = SeriesFrame.build('jobs', keys, values, ts, { starts, valuesApart });
+      let rebuilt = 0;
+      let patched = 0;
+      for (let k = 0; k < 60; k++) {
+        const change = r();
+        if (change < 0.15) {
+          // A value to or from +0, a start that moved, or a timestamp of another varint length:
+          // a frame of another layout for the same series.
+          // Each in turn and alone, so that each is seen to change the layout by itself; a start
+          // moves by a few ms (another value, the same varint length).
+          const i = Math.floor(r() * n);
+          const what = rebuilt % 3;
+          if (what === 0) values = values.map((v, j) => (j === i ? (v === 0 ? 1 : 0) : v));
+          else if (what === 1)
+            starts = starts.map((v, j) => (j === i || (j === i + 1 && v !== 0) ? v + 7 : v));
+          else ts = ts < 100_000 ? ts * 1000 : ts + 1;
+          frame = SeriesFrame.build('jobs', keys, values, ts, { starts, valuesApart });
+          rebuilt++;
+        } else {
+          ts += 1000;
+          values = values.map((v) => (v === 0 ? 0 : v + 1 + r()));
+          if (frame.retime(ts)) values.forEach((v, i) => frame.set(i, v));
+          else {
+            // A timestamp of another varint length: translate makes the frame again.
+            frame = SeriesFrame.build('jobs', keys, values, ts, { starts, valuesApart });
+            rebuilt++;
+          }
+        }
+        // Two requests: series 0–11 and 12–29, as batching would cut them.
+        for (const [from, to] of [
+          [0, 12],
+          [12, n],
+        ] as const) {
+          const want: TimeSeries[] = [];
+          for (let i = from; i < to; i++)
+            want.push({
+              key: keys[i]!,
+              labels: labels[i]!,
+              family: 'jobs',
+              samples: [
+                { value: values[i]!, timestampMs: ts, ...(starts[i] ? { startTimestampMs: starts[i] } : {}) },
+              ],
+            });
+          const expected = Buffer.from(encodeRequestV2(want, metadata, reference));
+          const body = encoder.encode([], metadata, [{ block: frame, from, to, at: 0 }]);
+          assert.equal(Buffer.compare(body, expected), 0, `export ${k}, series ${from}–${to}`);
+          // The patched path hands back the template's own body.
+          const templates = (encoder as unknown as { templates: Map<string, { body?: { bytes: Buffer } }> })
+            .templates;
+          if ([...templates.values()].some((t) => t.body?.bytes === body)) patched++;
+        }
+        encoder.endExport();
+      }
+      assert.ok(rebuilt >= 3, `layouts changed ${rebuilt} times`);
+      assert.ok(patched >= 60, `bodies patched in place: ${patched} of 120`);
+    });
+  it('a start after the sample time is left out, and written once the time passes it: the same frame, the body written again', () => {
     const encoder = new RequestV2Encoder(new ProtobufWriter(1024));
     const reference = new ProtobufWriter(1024);
-    const metadata = new Map<string, MetricFamilyMetadata>([
-      ['jobs', { type: MetricType.COUNTER, familyName: 'jobs', help: 'Jobs', unit: '' }],
-    ]);
-    const n = 30;
-    const labels = Array.from({ length: n }, (_, i) => [
+    const metadata = new Map<string, MetricFamilyMetadata>();
+    const labels = [0, 1, 2].map((i) => [
       { name: '__name__', value: 'jobs_total' },
       { name: 'id', value: `s${i}` },
     ]);
     const keys = labels.map(encodeLabelFields);
-    let ts = 1_000;
-    let values = keys.map((_, i) => i + 1.5);
-    let starts = keys.map((_, i) => (i % 5 === 0 ? 0 : 500 + (i % 3)));
-    let frame = SeriesFrame.build('jobs', keys, values, ts, { starts });
-    let rebuilt = 0;
-    let patched = 0;
-    for (let k = 0; k < 60; k++) {
-      const change = r();
-      if (change < 0.15) {
-        // A value to or from +0, a start that moved, or a timestamp of another varint length:
-        // a frame of another layout for the same series.
-        // Each in turn and alone, so that each is seen to change the layout by itself; a start
-        // moves by a few ms (another value, the same varint length).
-        const i = Math.floor(r() * n);
-        const what = rebuilt % 3;
-        if (what === 0) values = values.map((v, j) => (j === i ? (v === 0 ? 1 : 0) : v));
-        else if (what === 1) starts = starts.map((v, j) => (j === i || (j === i + 1 && v !== 0) ? v + 7 : v));
-        else ts = ts < 100_000 ? ts * 1000 : ts + 1;
-        frame = SeriesFrame.build('jobs', keys, values, ts, { starts });
-        rebuilt++;
-      } else {
-        ts += 1000;
-        values = values.map((v) => (v === 0 ? 0 : v + 1 + r()));
-        if (frame.retime(ts)) values.forEach((v, i) => frame.set(i, v));
-        else {
-          // A timestamp of another varint length: translate makes the frame again.
-          frame = SeriesFrame.build('jobs', keys, values, ts, { starts });
-          rebuilt++;
-        }
-      }
-      // Two requests: series 0–11 and 12–29, as batching would cut them.
-      for (const [from, to] of [
-        [0, 12],
-        [12, n],
-      ] as const) {
-        const want: TimeSeries[] = [];
-        for (let i = from; i < to; i++)
-          want.push({
-            key: keys[i]!,
-            labels: labels[i]!,
-            family: 'jobs',
-            samples: [
-              { value: values[i]!, timestampMs: ts, ...(starts[i] ? { startTimestampMs: starts[i] } : {}) },
-            ],
-          });
-        const expected = Buffer.from(encodeRequestV2(want, metadata, reference));
-        const body = encoder.encode([], metadata, [{ block: frame, from, to, at: 0 }]);
-        assert.equal(Buffer.compare(body, expected), 0, `export ${k}, series ${from}–${to}`);
-        // The patched path hands back the template's own body.
-        const templates = (encoder as unknown as { templates: Map<string, { body?: { bytes: Buffer } }> })
-          .templates;
-        if ([...templates.values()].some((t) => t.body?.bytes === body)) patched++;
-      }
+    // Series 1 starts at 2,500: after the samples of 1,000 and 2,000, before those from 3,000 on.
+    const starts = [500, 2_500, 0];
+    const frame = SeriesFrame.build('jobs', keys, [1, 2, 3], 1_000, { starts, valuesApart: true });
+    const bodies: Buffer[] = [];
+    for (const ts of [1_000, 2_000, 3_000, 4_000]) {
+      assert.ok(frame.retime(ts));
+      [1, 2, 3].forEach((v, i) => frame.set(i, v + ts));
+      const want: TimeSeries[] = keys.map((key, i) => ({
+        key,
+        labels: labels[i]!,
+        family: 'jobs',
+        samples: [
+          {
+            value: [1, 2, 3][i]! + ts,
+            timestampMs: ts,
+            ...(starts[i]! <= ts && starts[i] ? { startTimestampMs: starts[i] } : {}),
+          },
+        ],
+      }));
+      const body = encoder.encode([], metadata, [{ block: frame, from: 0, to: 3, at: 0 }]);
+      bodies.push(Buffer.from(body));
+      assert.equal(
+        Buffer.compare(body, Buffer.from(encodeRequestV2(want, metadata, reference))),
+        0,
+        `at ${ts}`,
+      );
       encoder.endExport();
     }
-    assert.ok(rebuilt >= 3, `layouts changed ${rebuilt} times`);
-    assert.ok(patched >= 60, `bodies patched in place: ${patched} of 120`);
+    // The start's field came in at 3,000: one more field than the bodies before.
+    assert.ok(bodies[2]!.length > bodies[1]!.length);
   });
+
   it('a template holding a body and not its fields: the same series given one by one are written from what the body holds', () => {
     const encoder = new RequestV2Encoder(new ProtobufWriter(1024));
     const reference = new ProtobufWriter(1024);

@@ -106,6 +106,32 @@ describe('SeriesFrame', () => {
     assert.equal(frame.timestampMs, 127);
   });
 
+  it('values kept apart (RW 2.0 only): the same value bytes, the samples in its bytes left as built, and no RW 1.0 request made of it', () => {
+    const labels = values.map((_, i) => labelSet(i));
+    const keys = labels.map(encodeLabelFields);
+    const frame = SeriesFrame.build('m', keys, values, T0_MS, { valuesApart: true });
+    const plain = frameOf(labels, values, T0_MS);
+    assert.equal(Buffer.compare(frame.bytes, plain.bytes), 0, 'as built');
+    assert.ok(frame.retime(T0_MS + 1000) && plain.retime(T0_MS + 1000));
+    const next = values.map((v, i) => (i % 2 === 0 ? -v : v * 3));
+    next.forEach((v, i) => {
+      frame.set(i, v);
+      plain.set(i, v);
+    });
+    const a = new Uint8Array(8);
+    const b = new Uint8Array(8);
+    next.forEach((_, i) => {
+      frame.copyValue(i, a, 0);
+      plain.copyValue(i, b, 0);
+      assert.deepEqual(a, b, `series ${i}`);
+    });
+    assert.equal(Buffer.compare(frame.bytes, encodedSeries(labels, values, T0_MS)), 0, 'its bytes as built');
+    assert.throws(
+      () => encodeWriteRequest([], [], new ProtobufWriter(), [{ block: frame, from: 0, to: 2, at: 0 }]),
+      /frame of m is kept for RW 2\.0 only/,
+    );
+  });
+
   it('gives back the labels of each series', () => {
     const labels = Array.from({ length: 45 }, (_, i) => labelSet(i));
     const frame = frameOf(

@@ -13,7 +13,7 @@
  */
 import type { HrTime } from '@opentelemetry/api';
 import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
-import { SeriesFrame, type FrameLayout } from '../wire/series-frame.js';
+import { SeriesFrame, type FrameExtras, type FrameLayout } from '../wire/series-frame.js';
 import {
   FramedRecords,
   SeriesRecord,
@@ -304,6 +304,8 @@ function markSeen(record: SeriesRecord, exportNumber: number, ts: number): void 
  */
 export interface FrameFor {
   readonly startOf?: (point: PointLike) => number;
+  /** Frames only ever written as RW 2.0 (SeriesFrame's FrameExtras.valuesApart). */
+  readonly valuesApart?: boolean;
 }
 
 const V1: FrameFor = {};
@@ -344,7 +346,8 @@ export function counterFrames(streams: MetricStreams, family: string, v2: FrameF
         values[i] = value;
         if (starts !== undefined) starts[i] = (startOf as (p: PointLike) => number)(point);
       }
-      return yield* frameFrom(records, values, family, exportNumber, found.ts, 1, partition, starts, due);
+      const extras = { starts, valuesApart: v2.valuesApart };
+      return yield* frameFrom(records, values, family, exportNumber, found.ts, 1, partition, extras, due);
     },
   };
 }
@@ -422,7 +425,7 @@ export function histogramFrames(streams: MetricStreams, family: string, v2: Fram
         found.ts,
         s.width,
         partition,
-        starts,
+        { starts, valuesApart: v2.valuesApart },
         due,
       );
       return made && { ...made, shape: s };
@@ -467,7 +470,7 @@ function* frameFrom(
   timestampMs: number,
   width: number,
   partition: Partition | undefined,
-  starts: Float64Array | undefined,
+  extras: Omit<FrameExtras, 'layout'>,
   due: () => boolean,
 ): Generator<void, MadeFrame | undefined, void> {
   const owners = new FramedRecords(exportNumber, timestampMs);
@@ -493,7 +496,14 @@ function* frameFrom(
   owners.adopt(records);
   const layout =
     shards !== undefined ? layoutOfShards(shards, width, (partition as Partition).count) : undefined;
-  const frame = yield* SeriesFrame.buildSteps(family, labels, values, timestampMs, { layout, starts }, due);
+  const frame = yield* SeriesFrame.buildSteps(
+    family,
+    labels,
+    values,
+    timestampMs,
+    { ...extras, layout },
+    due,
+  );
   // From now on the records' keys are read from the frame: their own strings can go.
   for (let i = 0; i < n; i++) {
     if ((i & 4095) === 4095 && due()) yield;

@@ -129,6 +129,8 @@ export interface SeriesSink {
    * bytes as they are: counters, gauges and classic histograms are then framed (SeriesFrame).
    */
   addRun?(block: EncodedSeriesBlock, from: number, to: number, group?: number): void;
+  /** Set when the sink writes its runs as RW 2.0 only: frames then keep their values apart (FrameExtras.valuesApart). */
+  readonly runsAsV2?: boolean;
   /** How the sink splits series between shards, when it does: frames keep each shard's together. */
   readonly partition?: Partition;
   /**
@@ -180,6 +182,10 @@ class BatchBuilder {
   /** Whether the sink takes encoded runs (SeriesSink.addRun). */
   get framing(): boolean {
     return this.sink?.addRun !== undefined;
+  }
+
+  get runsAsV2(): boolean {
+    return this.sink?.runsAsV2 === true;
   }
 
   later(build: LaterFrame): void {
@@ -646,7 +652,7 @@ function* addMetric(
   streams.reserve(points.length, points[0]?.attributes);
   if (builder.framing && (kind !== 'histogram' || classic)) {
     // Frames that RW 2.0 is written from also keep start times (frames.ts FrameFor).
-    const v2: FrameFor = { startOf: withStart ? startMillis : undefined };
+    const v2: FrameFor = { startOf: withStart ? startMillis : undefined, valuesApart: builder.runsAsV2 };
     const frames =
       kind === 'histogram' ? histogramFrames(streams, family, v2) : counterFrames(streams, family, v2);
     yield* addFramed(builder, streams, points, frames, (index, point) => {

@@ -115,6 +115,7 @@ export function* encodeWriteRequestSteps(
 
 /** A run of series encoded already (wire/series-frame.ts): its bytes as they are. */
 function writeRun(writer: ProtobufWriter, run: EncodedRun): void {
+  if (run.block.valuesApart === true) throw new Error(`frame of ${run.block.family} is kept for RW 2.0 only`);
   const ends = run.block.ends;
   writer.raw(
     run.block.bytes,

@@ -530,7 +530,8 @@ const LABELS_REFS_KEY = 0x0a; // TimeSeries.labels_refs = 1, length-delimited (p
 const VALUE_KEY = 0x09; // Sample.value = 1, fixed64
 const TIMESTAMP_KEY = 0x10; // Sample.timestamp = 2, varint
 const START_TIMESTAMP_KEY = 0x18; // Sample.start_timestamp = 3, varint
-const VALUE_TAG = Uint8Array.of(VALUE_KEY);
+/** A Sample's value field (writeFramed): its key, then the 8 bytes of the value being written. */
+const VALUE_FIELD = Uint8Array.of(VALUE_KEY, 0, 0, 0, 0, 0, 0, 0, 0);
 
 /** The key of a request's first series, undefined for an empty request. */
 function firstKey(series: readonly TimeSeries[], runs: readonly EncodedRun[]): string | undefined {
@@ -592,6 +593,7 @@ function bodyOf(body: Uint8Array, count: number): RequestBody {
  * varint length, the start timestamp's bytes (RequestBody).
  */
 function patchBody(body: RequestBody, runs: readonly EncodedRun[], sameSlots: boolean): boolean {
+  if (sameSlots) return patchSameSlots(body, runs);
   const { bytes, sampleAt } = body;
   let item = 0;
   let start = -1;
@@ -600,15 +602,14 @@ function patchBody(body: RequestBody, runs: readonly EncodedRun[], sameSlots: bo
     const frame = run.block as SeriesFrame;
     const ts = frame.timestampMs;
     const tsLength = writeVarint(TIMESTAMP_BYTES, 0, ts);
-    const source = frame.bytes;
     if (item + run.to - run.from > sampleAt.length) return false;
     for (let slot = run.from; slot < run.to; slot++) {
       let p = sampleAt[item++] as number;
       const end = p + (bytes[p - 1] as number);
-      const value = frame.valueOffset(slot);
-      if ((bytes[p] === VALUE_KEY) !== value >= 0) return false;
-      if (value >= 0) {
-        for (let i = 0; i < 8; i++) bytes[p + 1 + i] = source[value + i] as number;
+      const value = frame.hasValue(slot);
+      if ((bytes[p] === VALUE_KEY) !== value) return false;
+      if (value) {
+        frame.copyValue(slot, bytes, p + 1);
         p += 9;
       }
       // The timestamp's varint ends at its first byte under 0x80.
@@ -619,8 +620,6 @@ function patchBody(body: RequestBody, runs: readonly EncodedRun[], sameSlots: bo
       const s = startTimestampToWrite(frame.startAt(slot), ts);
       if (s === 0) {
         if (p !== end) return false;
-      } else if (sameSlots) {
-        if (p === end) return false;
       } else {
         if (s !== start) {
           start = s;
@@ -633,6 +632,33 @@ function patchBody(body: RequestBody, runs: readonly EncodedRun[], sameSlots: bo
     }
   }
   return item === sampleAt.length;
+}
+
+/**
+ * patchBody for a body written from these very frames and slots (TemplateItems.sameSlots). A
+ * frame's layout never changes (wire/series-frame.ts: which slots are +0, the timestamp's
+ * length and the start times are fixed for the frame's life; a change makes another frame), so
+ * only whether a start is written can differ: it is left out while after the sample's time.
+ */
+function patchSameSlots(body: RequestBody, runs: readonly EncodedRun[]): boolean {
+  const { bytes, sampleAt } = body;
+  let item = 0;
+  for (const run of runs) {
+    const frame = run.block as SeriesFrame;
+    const ts = frame.timestampMs;
+    const tsLength = writeVarint(TIMESTAMP_BYTES, 0, ts);
+    for (let slot = run.from; slot < run.to; slot++) {
+      let p = sampleAt[item++] as number;
+      const end = p + (bytes[p - 1] as number);
+      if (frame.hasValue(slot)) {
+        frame.copyValue(slot, bytes, p + 1);
+        p += 9;
+      }
+      for (let i = 0; i < tsLength; i++) bytes[p + 1 + i] = TIMESTAMP_BYTES[i] as number;
+      if ((p + 1 + tsLength !== end) !== (startTimestampToWrite(frame.startAt(slot), ts) !== 0)) return false;
+    }
+  }
+  return true;
 }
 
 const START_BYTES = new Uint8Array(10);
@@ -648,18 +674,18 @@ function writeFramed(
   frame: SeriesFrame,
   slot: number,
 ): void {
-  const value = frame.valueOffset(slot);
+  const value = frame.hasValue(slot);
   const ts = frame.timestampMs;
   const start = startTimestampToWrite(frame.startAt(slot), ts);
   const sampleLength =
-    (value >= 0 ? 9 : 0) + (ts !== 0 ? 1 + int64Length(ts) : 0) + (start !== 0 ? 1 + int64Length(start) : 0);
+    (value ? 9 : 0) + (ts !== 0 ? 1 + int64Length(ts) : 0) + (start !== 0 ? 1 + int64Length(start) : 0);
   w.header(REQUEST_TIMESERIES, metaTo - refsFrom + 1 + varintLength(sampleLength) + sampleLength);
   w.raw(parts, refsFrom, metaFrom);
   w.header(TIMESERIES_SAMPLES, sampleLength);
-  if (value >= 0) {
+  if (value) {
     // The value's bytes as the frame holds them: the double, little-endian, as RW 1.0 writes it.
-    w.raw(VALUE_TAG, 0, 1);
-    w.raw(frame.bytes, value, value + 8);
+    frame.copyValue(slot, VALUE_FIELD, 1);
+    w.raw(VALUE_FIELD, 0, 9);
   }
   if (ts !== 0) w.int64(SAMPLE_TIMESTAMP, ts);
   if (start !== 0) w.int64(SAMPLE_START_TIMESTAMP, start);
