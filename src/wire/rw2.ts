@@ -103,6 +103,8 @@ export class RequestV2Encoder {
   private readonly parts = new ProtobufWriter(16 * 1024);
   /** Refs of the label ids of an export's new series (TimeSeries.labelIds), per request made. */
   private readonly idRefs = new IdRefs();
+  /** The label refs of the template being made, all its series' back to back. */
+  private readonly labelRefs = new RefList();
 
   constructor(private readonly writer: ProtobufWriter = new ProtobufWriter()) {}
 
@@ -268,7 +270,8 @@ export class RequestV2Encoder {
     idRefs.start(ref);
     let count = 0;
     const itemMetadata: MetadataRefs[] = [];
-    const labelRefs: number[] = [];
+    const labelRefs = this.labelRefs;
+    labelRefs.length = 0;
     const refsEnds: number[] = [];
     const familyRefs = new Map<string, MetadataRefs>();
     // The series of one family are adjacent: each family is looked up once in a row.
@@ -281,7 +284,7 @@ export class RequestV2Encoder {
       } else if (encoded !== undefined) labels.read(encoded, labelRefs);
       else
         for (const l of (s as TimeSeries).labels)
-          labelRefs.push(ref(utf8Bytes(l.name)), ref(utf8Bytes(l.value)));
+          labelRefs.push2(ref(utf8Bytes(l.name)), ref(utf8Bytes(l.value)));
       refsEnds.push(labelRefs.length);
       if (family !== lastFamily) {
         lastFamily = family;
@@ -327,7 +330,7 @@ export class RequestV2Encoder {
     for (let i = 0; i < count; i++) {
       if ((i & STEP_MASK) === STEP_MASK && due()) yield;
       const refsEnd = refsEnds[i] as number;
-      w.packedUint(TIMESERIES_LABELS_REFS, labelRefs, refsAt, refsEnd);
+      w.packedUint(TIMESERIES_LABELS_REFS, labelRefs.values, refsAt, refsEnd);
       cuts[2 * i + 1] = w.length;
       writeMetadata(w, itemMetadata[i] as MetadataRefs);
       cuts[2 * i + 2] = w.length;
@@ -369,7 +372,7 @@ class LabelRefReader {
 
   constructor(private readonly ref: (bytes: string) => number) {}
 
-  read(encoded: string, out: number[]): void {
+  read(encoded: string, out: RefList): void {
     const previous = this.previous;
     const was = this.was;
     const ref = this.ref;
@@ -425,7 +428,7 @@ class LabelRefReader {
         now[w + 5] = ref(encoded.slice(valueFrom, valueTo));
       }
       pos = end;
-      out.push(now[w + 4] as number, now[w + 5] as number);
+      out.push2(now[w + 4] as number, now[w + 5] as number);
       k++;
     }
     this.previous = encoded;
@@ -440,6 +443,26 @@ class LabelRefReader {
  * field's start) and its length, the name's ref and the value's.
  */
 const FIELDS = 6;
+
+/** Refs appended to one growing Int32Array: a JS array of 40,000 refs a request cost more than the lookups. */
+class RefList {
+  values = new Int32Array(4096);
+  length = 0;
+
+  /** Room for `more` refs after `length`. */
+  reserve(more: number): void {
+    if (this.length + more <= this.values.length) return;
+    const grown = new Int32Array(Math.max(this.length + more, 2 * this.values.length));
+    grown.set(this.values.subarray(0, this.length));
+    this.values = grown;
+  }
+
+  push2(a: number, b: number): void {
+    this.reserve(2);
+    this.values[this.length++] = a;
+    this.values[this.length++] = b;
+  }
+}
 
 /**
  * The refs in one request of label ids (SymbolIds): an id's string is looked up (`ref`) the
@@ -470,7 +493,7 @@ class IdRefs {
   }
 
   /** Appends the refs of the series at `at` to `out`; false for ids of another export than the request's first. */
-  read(ids: LabelIds, at: number, out: number[]): boolean {
+  read(ids: LabelIds, at: number, out: RefList): boolean {
     if (this.ids !== ids) {
       if (this.ids !== undefined) return false;
       this.ids = ids;
@@ -489,14 +512,18 @@ class IdRefs {
     const stamp = this.stamp;
     const request = this.request;
     const end = at + 1 + 2 * (stream[at] as number);
+    out.reserve(end - at - 1);
+    const refs = out.values;
+    let n = out.length;
     for (let i = at + 1; i < end; i++) {
       const id = stream[i] as number;
       if (stamp[id] !== request) {
         stamp[id] = request;
         refOf[id] = this.ref(ids.bytes[id] as string);
       }
-      out.push(refOf[id] as number);
+      refs[n++] = refOf[id] as number;
     }
+    out.length = n;
     return true;
   }
 }
