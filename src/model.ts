@@ -95,7 +95,8 @@ export interface TimeSeries {
 
 /** Ids of label strings (wire/symbol-ids.ts SymbolIds): per series, a count then name and value ids. */
 export interface LabelIds {
-  readonly stream: Int32Array;
+  /** The ids in chunks of wire/symbol-ids.ts's CHUNK ints; a series at `at` is in chunk `at / CHUNK`. */
+  readonly chunks: readonly Int32Array[];
   /** By id: the string's UTF-8 bytes as a latin1 string. */
   readonly bytes: readonly string[];
   readonly size: number;

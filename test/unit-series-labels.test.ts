@@ -62,11 +62,7 @@ function planned(c: Case, family: string): string | undefined {
   if (encoded !== undefined) {
     // The label ids written beside (RW 2.0's symbols): the names and values of the encoded
     // labels, in their order, as UTF-8 bytes.
-    const at = ids.lastAt;
-    const got = Array.from(
-      ids.stream.subarray(at + 1, at + 1 + 2 * (ids.stream[at] as number)),
-      (id) => ids.bytes[id],
-    );
+    const got = Array.from(ids.idsAt(ids.lastAt), (id) => ids.bytes[id]);
     const want = decodeLabelFields(encoded).flatMap((l) => [utf8(l.name), utf8(l.value)]);
     assert.deepEqual(got, want, 'label ids');
   }

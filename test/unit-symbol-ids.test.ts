@@ -27,10 +27,10 @@ describe('SymbolIds', () => {
     assert.ok(ids.size < texts.length + 1, 'repeated strings share ids while indexed');
   });
 
-  it('series of ids back to back: a count, then a name and a value id per label, past the first buffer', () => {
+  it('series of ids back to back: a count, then a name and a value id per label, past the first chunk', () => {
     const ids = new SymbolIds();
     const starts: number[] = [];
-    for (let s = 0; s < 400; s++) {
+    for (let s = 0; s < 30_000; s++) {
       ids.begin(3);
       ids.push(ids.idOf('__name__'), ids.idOf('m'));
       ids.push(ids.idOf('pod'), ids.idOf(`p${s}`));
@@ -39,13 +39,41 @@ describe('SymbolIds', () => {
       ids.end();
       starts.push(ids.lastAt);
     }
-    assert.ok(ids.stream.length > 1024);
+    assert.ok(ids.chunks.length > 1);
     starts.forEach((at, s) => {
-      const count = ids.stream[at] as number;
-      assert.equal(count, s % 2 === 0 ? 3 : 2);
-      const strings = Array.from(ids.stream.subarray(at + 1, at + 1 + 2 * count), (id) => ids.bytes[id]);
+      const series = ids.idsAt(at);
+      assert.equal(series.length, s % 2 === 0 ? 6 : 4);
+      const strings = Array.from(series, (id) => ids.bytes[id]);
       assert.deepEqual(strings.slice(0, 4), ['__name__', 'm', 'pod', `p${s}`]);
     });
+  });
+
+  it('a series of more labels than a chunk holds has a chunk of its own, and the series after it start a new one', () => {
+    const ids = new SymbolIds();
+    const starts: number[] = [];
+    // The big one writes fewer labels than it said (some empty): its chunk has room left.
+    for (const [most, labels] of [
+      [2, 2],
+      [40_000, 39_000],
+      [3, 3],
+      [2, 2],
+    ] as const) {
+      ids.begin(most);
+      for (let l = 0; l < labels; l++) ids.push(ids.idOf(`n${l}`), ids.idOf(`v${labels}`));
+      ids.end();
+      starts.push(ids.lastAt);
+    }
+    assert.deepEqual(
+      starts.map((at) => ids.idsAt(at).length / 2),
+      [2, 39_000, 3, 2],
+    );
+    starts.forEach((at) => {
+      const series = ids.idsAt(at);
+      const labels = series.length / 2;
+      assert.equal(ids.bytes[series[2 * labels - 1] as number], `v${labels}`);
+      assert.equal(ids.bytes[series[2 * labels - 2] as number], `n${labels - 1}`);
+    });
+    assert.equal(ids.chunks.length, 3);
   });
 
   it("an export's ids are let go of once it is done (they are about 70 bytes a new series)", async (t) => {

@@ -18,7 +18,7 @@ import type { SeriesFrame } from './series-frame.js';
 import { ProtobufWriter, varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
 import { STALE_NAN_BYTES, writeHistogramFields } from './rw1.js';
 import { NEVER, runSteps } from '../steps.js';
-import { utf8Bytes } from './symbol-ids.js';
+import { CHUNK, utf8Bytes } from './symbol-ids.js';
 import { TemplateItems } from './template-items.js';
 
 // Field numbers, as upstream io.prometheus.write.v2 (rc.4).
@@ -507,16 +507,17 @@ class IdRefs {
       this.refOf = refOf;
       this.stamp = stamp;
     }
-    const stream = ids.stream;
+    const chunk = ids.chunks[Math.floor(at / CHUNK)] as Int32Array;
+    const from = at % CHUNK;
     const refOf = this.refOf;
     const stamp = this.stamp;
     const request = this.request;
-    const end = at + 1 + 2 * (stream[at] as number);
-    out.reserve(end - at - 1);
+    const end = from + 1 + 2 * (chunk[from] as number);
+    out.reserve(end - from - 1);
     const refs = out.values;
     let n = out.length;
-    for (let i = at + 1; i < end; i++) {
-      const id = stream[i] as number;
+    for (let i = from + 1; i < end; i++) {
+      const id = chunk[i] as number;
       if (stamp[id] !== request) {
         stamp[id] = request;
         refOf[id] = this.ref(ids.bytes[id] as string);

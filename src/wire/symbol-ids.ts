@@ -6,7 +6,7 @@
  * the same value out of the encoded labels and hashing it again was most of a first RW 2.0
  * export's cost.
  *
- * Each series' ids are written once into `stream`: at its place, the number of labels, then a
+ * Each series' ids are written once into `chunks`: at its place, the number of labels, then a
  * name id and a value id per label, in the order of its encoded labels. One instance lives for one
  * export: what it holds goes with it.
  */
@@ -16,9 +16,15 @@ export class SymbolIds implements LabelIds {
   private readonly index = new Map<string, number>();
   /** By id: the string's UTF-8 bytes as a latin1 string (one character a byte), as rw2.ts keeps symbols. */
   readonly bytes: string[] = [];
-  stream = new Int32Array(1024);
+  /**
+   * The ids, in chunks of CHUNK ints (a series' ids never straddle two): a stream grown by
+   * copying cost ~40 ms of a 100k-series first export, in copies and in the collections that
+   * the large allocations set off.
+   */
+  readonly chunks: Int32Array[] = [];
+  private chunk = new Int32Array(0);
   private used = 0;
-  /** Where the series written last starts in `stream` (see begin). */
+  /** Where the series written last starts (see begin): its chunk × CHUNK + its place in it. */
   lastAt = -1;
 
   /** The id of a well-formed string. */
@@ -39,24 +45,35 @@ export class SymbolIds implements LabelIds {
 
   /** Starts the ids of a series of at most `labels` labels; then `push` per label and `end`. */
   begin(labels: number): void {
-    const need = this.used + 1 + 2 * labels;
-    if (need > this.stream.length) {
-      const grown = new Int32Array(Math.max(need, 2 * this.stream.length));
-      grown.set(this.stream.subarray(0, this.used));
-      this.stream = grown;
+    const need = 1 + 2 * labels;
+    // A series of more than CHUNK / 2 labels has a chunk of its own, and no other after it.
+    if (this.used + need > this.chunk.length || this.used >= CHUNK) {
+      this.chunk = new Int32Array(Math.max(need, CHUNK));
+      this.chunks.push(this.chunk);
+      this.used = 0;
     }
-    this.lastAt = this.used;
+    this.lastAt = (this.chunks.length - 1) * CHUNK + this.used;
+    this.start = this.used;
     this.used++;
   }
 
   push(nameId: number, valueId: number): void {
-    this.stream[this.used++] = nameId;
-    this.stream[this.used++] = valueId;
+    this.chunk[this.used++] = nameId;
+    this.chunk[this.used++] = valueId;
   }
 
   end(): void {
-    this.stream[this.lastAt] = (this.used - this.lastAt - 1) >> 1;
+    this.chunk[this.start] = (this.used - this.start - 1) >> 1;
   }
+
+  /** The name and value ids of the series at `at`, by label. */
+  idsAt(at: number): Int32Array {
+    const chunk = this.chunks[Math.floor(at / CHUNK)] as Int32Array;
+    const from = at % CHUNK;
+    return chunk.subarray(from + 1, from + 1 + 2 * (chunk[from] as number));
+  }
+
+  private start = 0;
 }
 
 /** A string as its UTF-8 bytes in a latin1 string (one character a byte): itself when ASCII. */
@@ -67,3 +84,5 @@ export function utf8Bytes(text: string): string {
 }
 
 const INDEX_SIZE = 1024;
+/** Ints per chunk of ids (256 KiB). */
+export const CHUNK = 65_536;
