@@ -144,6 +144,29 @@ export class ProtobufWriter {
     this.end(start);
   }
 
+  /**
+   * The same for 31-bit values in an Int32Array (RW 2.0's label refs): sized first, so no length
+   * is reserved and moved, and read from one array type only.
+   */
+  packedInt32(field: number, values: Int32Array, from: number, to: number): void {
+    if (to <= from) return;
+    let size = 0;
+    for (let i = from; i < to; i++) size += varintLength(values[i] as number);
+    this.header(field, size);
+    this.ensure(size);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = from; i < to; i++) {
+      let value = values[i] as number;
+      while (value > 0x7f) {
+        buf[pos++] = (value & 0x7f) | 0x80;
+        value >>>= 7;
+      }
+      buf[pos++] = value;
+    }
+    this.pos = pos;
+  }
+
   /** A packed `repeated double`; nothing when empty. */
   packedDouble(field: number, values: readonly number[]): void {
     if (values.length === 0) return;

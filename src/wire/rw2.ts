@@ -330,7 +330,7 @@ export class RequestV2Encoder {
     for (let i = 0; i < count; i++) {
       if ((i & STEP_MASK) === STEP_MASK && due()) yield;
       const refsEnd = refsEnds[i] as number;
-      w.packedUint(TIMESERIES_LABELS_REFS, labelRefs.values, refsAt, refsEnd);
+      w.packedInt32(TIMESERIES_LABELS_REFS, labelRefs.values, refsAt, refsEnd);
       cuts[2 * i + 1] = w.length;
       writeMetadata(w, itemMetadata[i] as MetadataRefs);
       cuts[2 * i + 2] = w.length;
