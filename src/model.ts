@@ -97,8 +97,8 @@ export interface TimeSeries {
 export interface LabelIds {
   /** The ids in chunks of wire/symbol-ids.ts's CHUNK ints; a series at `at` is in chunk `at / CHUNK`. */
   readonly chunks: readonly Int32Array[];
-  /** By id: the string's UTF-8 bytes as a latin1 string. */
-  readonly bytes: readonly string[];
+  /** The UTF-8 bytes of string `id` as a latin1 string. */
+  bytesOf(id: number): string;
   readonly size: number;
 }
 

@@ -62,7 +62,7 @@ function planned(c: Case, family: string): string | undefined {
   if (encoded !== undefined) {
     // The label ids written beside (RW 2.0's symbols): the names and values of the encoded
     // labels, in their order, as UTF-8 bytes.
-    const got = Array.from(ids.idsAt(ids.lastAt), (id) => ids.bytes[id]);
+    const got = Array.from(ids.idsAt(ids.lastAt), (id) => ids.bytesOf(id));
     const want = decodeLabelFields(encoded).flatMap((l) => [utf8(l.name), utf8(l.value)]);
     assert.deepEqual(got, want, 'label ids');
   }

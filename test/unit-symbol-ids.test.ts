@@ -20,7 +20,7 @@ describe('SymbolIds', () => {
     const texts = Array.from({ length: 5_000 }, (_, i) => (i % 3 === 0 ? `zürich-${i}` : `v${i % 50}`));
     for (const text of texts) {
       const id = ids.idOf(text);
-      assert.equal(ids.bytes[id], Buffer.from(text, 'utf8').toString('latin1'), text);
+      assert.equal(ids.bytesOf(id), Buffer.from(text, 'utf8').toString('latin1'), text);
     }
     // Asked again right away, a string has the same id.
     assert.equal(ids.idOf('again'), ids.idOf('again'));
@@ -43,7 +43,7 @@ describe('SymbolIds', () => {
     starts.forEach((at, s) => {
       const series = ids.idsAt(at);
       assert.equal(series.length, s % 2 === 0 ? 6 : 4);
-      const strings = Array.from(series, (id) => ids.bytes[id]);
+      const strings = Array.from(series, (id) => ids.bytesOf(id));
       assert.deepEqual(strings.slice(0, 4), ['__name__', 'm', 'pod', `p${s}`]);
     });
   });
@@ -70,8 +70,8 @@ describe('SymbolIds', () => {
     starts.forEach((at) => {
       const series = ids.idsAt(at);
       const labels = series.length / 2;
-      assert.equal(ids.bytes[series[2 * labels - 1] as number], `v${labels}`);
-      assert.equal(ids.bytes[series[2 * labels - 2] as number], `n${labels - 1}`);
+      assert.equal(ids.bytesOf(series[2 * labels - 1] as number), `v${labels}`);
+      assert.equal(ids.bytesOf(series[2 * labels - 2] as number), `n${labels - 1}`);
     });
     assert.equal(ids.chunks.length, 3);
   });

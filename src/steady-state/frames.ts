@@ -23,6 +23,7 @@ import {
   type SeriesState,
 } from './series-state.js';
 import { hrTimeToMillis } from '../translate/time.js';
+import { ChunkedList, type ReadList } from '../chunked-list.js';
 
 /**
  * How delivery splits series between its shards (exporter.ts): a frame keeps each shard's series
@@ -330,9 +331,9 @@ export function counterFrames(streams: MetricStreams, family: string, v2: FrameF
     build: function* (points, exportNumber, partition, due) {
       const found = firstEnd(points);
       if (found === undefined) return undefined;
-      // Records grown as found, values in a typed array: a million-entry array allocated in one
-      // go holds the event loop for 5–20 ms.
-      const records: SeriesRecord[] = [];
+      // Records in chunks as found (chunked-list.ts), values in a typed array: a million-entry
+      // array allocated or grown in one go holds the event loop for 5–50 ms.
+      const records = new ChunkedList<SeriesRecord>();
       const values = new Float64Array(points.length);
       const starts = startOf === undefined ? undefined : new Float64Array(points.length);
       for (let i = 0; i < points.length; i++) {
@@ -396,7 +397,7 @@ export function histogramFrames(streams: MetricStreams, family: string, v2: Fram
       const h0 = (points[0] as DataPoint<unknown> | undefined)?.value as Histogram | undefined;
       if (found === undefined || typeof h0 !== 'object' || h0 === null) return undefined;
       const s = shapeOf(h0);
-      const records: SeriesRecord[] = [];
+      const records = new ChunkedList<SeriesRecord>();
       const values = new Float64Array(points.length * s.width);
       const starts = startOf === undefined ? undefined : new Float64Array(points.length * s.width);
       for (let i = 0; i < points.length; i++) {
@@ -463,7 +464,7 @@ function sentNow(record: SeriesRecord, exportNumber: number, ts: number): boolea
  * twice. With more than one shard, the points are laid out shard by shard.
  */
 function* frameFrom(
-  records: SeriesRecord[],
+  records: ChunkedList<SeriesRecord>,
   values: Float64Array,
   family: string,
   exportNumber: number,
@@ -475,13 +476,13 @@ function* frameFrom(
 ): Generator<void, MadeFrame | undefined, void> {
   const owners = new FramedRecords(exportNumber, timestampMs);
   const n = records.length;
-  const labels: string[] = [];
+  const labels = new ChunkedList<string>();
   const shards = partition !== undefined && partition.count > 1 ? new Int32Array(n / width) : undefined;
   for (let i = 0; i < n; i++) {
-    const record = records[i] as SeriesRecord;
+    const record = records.at(i);
     if (record.owner !== undefined) {
       // As they were: seen in this export at this timestamp.
-      for (let j = 0; j < i; j++) (records[j] as SeriesRecord).release(exportNumber, timestampMs);
+      for (let j = 0; j < i; j++) records.at(j).release(exportNumber, timestampMs);
       return undefined;
     }
     record.keptBy(owners);
@@ -493,6 +494,7 @@ function* frameFrom(
       yield;
     }
   }
+  records.trim();
   owners.adopt(records);
   const layout =
     shards !== undefined ? layoutOfShards(shards, width, (partition as Partition).count) : undefined;
@@ -507,7 +509,7 @@ function* frameFrom(
   // From now on the records' keys are read from the frame: their own strings can go.
   for (let i = 0; i < n; i++) {
     if ((i & 4095) === 4095 && due()) yield;
-    (records[i] as SeriesRecord).settle(frame, frame.slotOf(i));
+    records.at(i).settle(frame, frame.slotOf(i));
   }
   return { frame, owners };
 }
@@ -517,12 +519,12 @@ function* frameFrom(
  * of one point share a shard: its hash leaves out `__name__` and `le`.
  */
 export function layoutByShard(
-  records: readonly SeriesRecord[],
+  records: ReadList<SeriesRecord>,
   width: number,
   partition: Partition,
 ): FrameLayout {
   const shards = new Int32Array(records.length / width);
-  for (let p = 0; p < shards.length; p++) shards[p] = partition.of(records[p * width] as SeriesRecord);
+  for (let p = 0; p < shards.length; p++) shards[p] = partition.of(records.at(p * width) as SeriesRecord);
   return layoutOfShards(shards, width, partition.count);
 }
 

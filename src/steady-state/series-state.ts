@@ -30,6 +30,7 @@ import { staleNativeHistogram } from '../translate/native-histogram.js';
 import { hrTimeToMillis } from '../translate/time.js';
 import { RecordIndex, keyHash, type Keyed } from './record-index.js';
 import { NEVER, runSteps } from '../steps.js';
+import type { ReadList } from '../chunked-list.js';
 
 const ENCODED = 1;
 const HISTOGRAM = 2;
@@ -183,7 +184,7 @@ export class SeriesRecord implements Keyed, SeriesIdentity {
  */
 export class FramedRecords {
   private live = true;
-  private records: readonly SeriesRecord[] = [];
+  private records: ReadList<SeriesRecord> = NO_RECORDS;
 
   /** For records seen in `seenInExport`, at `lastTimestampMs` (their own values too). */
   constructor(
@@ -192,7 +193,7 @@ export class FramedRecords {
   ) {}
 
   /** Takes over these records, whose `owner` is already set to it. */
-  adopt(records: readonly SeriesRecord[]): void {
+  adopt(records: ReadList<SeriesRecord>): void {
     this.records = records;
   }
 
@@ -214,7 +215,7 @@ export class FramedRecords {
     this.live = false;
     const records = this.records;
     for (let i = 0; i < records.length; i++) {
-      const r = records[i] as SeriesRecord;
+      const r = records.at(i) as SeriesRecord;
       if (i < seen) r.release(exportNumber, timestampMs);
       else r.release(this.seenInExport, this.lastTimestampMs);
     }
@@ -534,6 +535,7 @@ export interface PointLike {
 }
 
 const EMPTY = {};
+const NO_RECORDS: readonly SeriesRecord[] = [];
 const NO_KEYS: readonly string[] = [];
 
 export class SeriesState {

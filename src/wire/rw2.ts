@@ -520,7 +520,7 @@ class IdRefs {
       const id = chunk[i] as number;
       if (stamp[id] !== request) {
         stamp[id] = request;
-        refOf[id] = this.ref(ids.bytes[id] as string);
+        refOf[id] = this.ref(ids.bytesOf(id));
       }
       refs[n++] = refOf[id] as number;
     }

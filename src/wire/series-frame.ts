@@ -17,6 +17,7 @@ import type { EncodedSeriesBlock, Label } from '../model.js';
 import { decodeLabelFields } from './label-fields.js';
 import { varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
 import { NEVER, runSteps } from '../steps.js';
+import type { ReadList } from '../chunked-list.js';
 
 const TIMESERIES_FIELD_KEY = 0x0a; // WriteRequest.timeseries = 1, length-delimited
 const SAMPLES_FIELD_KEY = 0x12; // TimeSeries.samples = 2, length-delimited
@@ -103,7 +104,7 @@ export class SeriesFrame implements EncodedSeriesBlock {
   /** The same in steps, pausing every few thousand series when `due()` says so. */
   static *buildSteps(
     family: string,
-    labels: readonly string[],
+    labels: ReadList<string>,
     values: ArrayLike<number>,
     timestampMs: number,
     extras: FrameExtras,
@@ -127,7 +128,7 @@ export class SeriesFrame implements EncodedSeriesBlock {
       const i = at[slot] as number;
       if (starts !== undefined) starts[slot] = (given as ArrayLike<number>)[i] as number;
       if (isPlusZero(values[i] as number)) zero[slot] = 1;
-      const size = (labels[i] as string).length + 2 + sampleSize(zero[slot] === 1, timestampLength);
+      const size = (labels.at(i) as string).length + 2 + sampleSize(zero[slot] === 1, timestampLength);
       total += 1 + varintLength(size) + size;
     }
     const bytes = Buffer.allocUnsafe(total);
@@ -145,7 +146,7 @@ export class SeriesFrame implements EncodedSeriesBlock {
     let pos = 0;
     for (let slot = 0; slot < n; slot++) {
       if ((slot & STEP_MASK) === STEP_MASK && due()) yield;
-      const l = labels[at[slot] as number] as string;
+      const l = labels.at(at[slot] as number) as string;
       const inner = sampleSize(zero[slot] === 1, timestampLength);
       bytes[pos++] = TIMESERIES_FIELD_KEY;
       pos = writeVarint(bytes, pos, l.length + 2 + inner);

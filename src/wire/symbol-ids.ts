@@ -11,11 +11,12 @@
  * export: what it holds goes with it.
  */
 import type { LabelIds } from '../model.js';
+import { ChunkedList } from '../chunked-list.js';
 
 export class SymbolIds implements LabelIds {
   private readonly index = new Map<string, number>();
-  /** By id: the string's UTF-8 bytes as a latin1 string (one character a byte), as rw2.ts keeps symbols. */
-  readonly bytes: string[] = [];
+  /** By id: the string's UTF-8 bytes (bytesOf). In chunks: a million of them in one array grew by copying (chunked-list.ts). */
+  private readonly strings = new ChunkedList<string>();
   /**
    * The ids, in chunks of CHUNK ints (a series' ids never straddle two): a stream grown by
    * copying cost ~40 ms of a 100k-series first export, in copies and in the collections that
@@ -31,16 +32,21 @@ export class SymbolIds implements LabelIds {
   idOf(text: string): number {
     let id = this.index.get(text);
     if (id === undefined) {
-      id = this.bytes.length;
+      id = this.strings.length;
       if (this.index.size >= INDEX_SIZE) this.index.clear();
       this.index.set(text, id);
-      this.bytes.push(utf8Bytes(text));
+      this.strings.push(utf8Bytes(text));
     }
     return id;
   }
 
+  /** The UTF-8 bytes of string `id` as a latin1 string (one character a byte), as rw2.ts keeps symbols. */
+  bytesOf(id: number): string {
+    return this.strings.at(id);
+  }
+
   get size(): number {
-    return this.bytes.length;
+    return this.strings.length;
   }
 
   /** Starts the ids of a series of at most `labels` labels; then `push` per label and `end`. */
