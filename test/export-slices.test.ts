@@ -59,6 +59,29 @@ describe('exports translated in slices', () => {
     await exporter.shutdown();
   });
 
+  it('a timer due when export() returns fires before the export goes on', async (t) => {
+    // The first slice runs in the caller's turn (here a timer's); the next must wait for the
+    // timers' next turn, not run back to back with it in the event loop's check phase.
+    const exporter = new PrometheusRemoteWriteExporter({ url: receiver.url, withoutTargetInfo: true });
+    // Every slice reads the clock when it starts (exporter.ts translateWaiting).
+    const now = t.mock.method(performance, 'now');
+    let callsAtReturn = -1;
+    let callsAtTimer = -1;
+    const done = new Promise<ExportResult>((resolve) => {
+      setTimeout(() => {
+        setTimeout(() => (callsAtTimer = now.mock.callCount()), 0);
+        exporter.export(counters(50_000, NOW, 1), resolve);
+        callsAtReturn = now.mock.callCount();
+      }, 0);
+    });
+    const result = await done;
+    assert.equal(result.code, ExportResultCode.SUCCESS);
+    assert.ok(callsAtReturn > 0, 'the first slice ran in export()');
+    assert.equal(callsAtTimer, callsAtReturn, 'no slice ran between export() returning and the timer');
+    assert.ok(now.mock.callCount() > callsAtTimer, 'the export went on after the timer');
+    await exporter.shutdown();
+  });
+
   it('a small export is queued before export() returns, as before', () => {
     const exporter = new PrometheusRemoteWriteExporter({ url: receiver.url, withoutTargetInfo: true });
     let result: ExportResult | undefined;
