@@ -19,6 +19,7 @@ import type { TranslationStrategy } from '../src/translate/names.js';
 import { buildLabels, labelOrder, LabelPlans } from '../src/translate/series-labels.js';
 import { decodeLabelFields, encodeLabelFields } from '../src/wire/label-fields.js';
 import { SymbolIds } from '../src/wire/symbol-ids.js';
+import { keyHash } from '../src/wire/key-hash.js';
 
 interface Case {
   name: string;
@@ -65,6 +66,8 @@ function planned(c: Case, family: string): string | undefined {
     const got = Array.from(ids.idsAt(ids.lastAt), (id) => ids.bytesOf(id));
     const want = decodeLabelFields(encoded).flatMap((l) => [utf8(l.name), utf8(l.value)]);
     assert.deepEqual(got, want, 'label ids');
+    // The hash read from the bytes as they were written is the key's own (the state's index).
+    assert.equal(plans.lastHash, keyHash(encoded), 'hash of the encoded labels');
   }
   return encoded;
 }

@@ -8,6 +8,8 @@
  * Split into several V8 Maps by the hash: one Map of a million entries doubles its table in one
  * go when it fills (about 33 ms at 512k entries); split 64 ways, each step copies 1/64 of it.
  */
+import { keyHash } from '../wire/key-hash.js';
+
 const PARTS = 64;
 /**
  * Each part's Map is keyed by the hash's other 26 bits: a small integer (a Smi) for V8. The
@@ -20,33 +22,6 @@ export interface Keyed {
   /** `keyHash(key)`, kept by the entry so that it is not read back to be removed. */
   readonly keyHash: number;
   hasKey(key: string): boolean;
-}
-
-/**
- * A 32-bit hash of the whole key (one character a byte): FNV-1a steps in four independent lanes
- * (every fourth character each), so that the multiplications of one lane do not wait for the
- * others' (about 2.5× faster than one FNV-1a chain over a key of 140 characters), combined and
- * mixed at the end.
- */
-export function keyHash(key: string): number {
-  const n = key.length;
-  let a = 0x811c9dc5;
-  let b = 0x6c62272e ^ n;
-  let c = 0x9e3779b9;
-  let d = 0x85ebca6b;
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
-    a = Math.imul(a ^ key.charCodeAt(i), 0x01000193);
-    b = Math.imul(b ^ key.charCodeAt(i + 1), 0x01000193);
-    c = Math.imul(c ^ key.charCodeAt(i + 2), 0x01000193);
-    d = Math.imul(d ^ key.charCodeAt(i + 3), 0x01000193);
-  }
-  for (; i < n; i++) a = Math.imul(a ^ key.charCodeAt(i), 0x01000193);
-  let h = a ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c, 0xc2b2ae35) ^ Math.imul(d, 0x27d4eb2f);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 12;
-  return h | 0;
 }
 
 export class RecordIndex<V extends Keyed> {

@@ -28,7 +28,8 @@ import { decodeLabelFields, encodeLabelFields } from '../wire/label-fields.js';
 import type { SeriesFrame } from '../wire/series-frame.js';
 import { staleNativeHistogram } from '../translate/native-histogram.js';
 import { hrTimeToMillis } from '../translate/time.js';
-import { RecordIndex, keyHash, type Keyed } from './record-index.js';
+import { RecordIndex, type Keyed } from './record-index.js';
+import { keyHash } from '../wire/key-hash.js';
 import { NEVER, runSteps } from '../steps.js';
 import type { ReadList } from '../chunked-list.js';
 
@@ -591,9 +592,8 @@ export class SeriesState {
     return this.recordOfKey(encodeLabelFields(labels), family);
   }
 
-  /** The same by the labels' encoding (wire/label-fields.ts). */
-  recordOfKey(key: string, family: string): SeriesRecord {
-    const hash = keyHash(key);
+  /** The same by the labels' encoding (wire/label-fields.ts), and its `keyHash` if known. */
+  recordOfKey(key: string, family: string, hash = keyHash(key)): SeriesRecord {
     let record = this.records.get(key, hash);
     if (!record) {
       record = new SeriesRecord(key, family, true, undefined, hash);

@@ -172,6 +172,11 @@ export class LabelPlan {
     if (ids !== undefined) this.fields.writeIds(values, ids);
     return this.fields.encode(values);
   }
+
+  /** `keyHash` of what `encode` returned last (undefined: hash the string). */
+  get hash(): number | undefined {
+    return this.fields.hash;
+  }
 }
 
 /**
@@ -182,6 +187,7 @@ export class LabelPlan {
 export class LabelPlans {
   private shape: readonly string[] | undefined;
   private readonly plans = new Map<string, LabelPlan | null>();
+  private last: LabelPlan | undefined = undefined;
 
   constructor(
     private readonly names: LabelNamer,
@@ -207,7 +213,17 @@ export class LabelPlans {
       plan = LabelPlan.of(keys, name, this.names, this.low, this.high, this.order, extra) ?? null;
       this.plans.set(name, plan);
     }
-    return plan === null ? undefined : plan.encode(attributes, le, this.symbolIds);
+    if (plan === null) return undefined;
+    this.last = plan;
+    return plan.encode(attributes, le, this.symbolIds);
+  }
+
+  /**
+   * `keyHash` of the encoded labels that `encode` returned last, read from the bytes as they were
+   * written (undefined: hash the string).
+   */
+  get lastHash(): number | undefined {
+    return this.last?.hash;
   }
 }
 

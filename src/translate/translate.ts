@@ -597,7 +597,7 @@ function* addMetric(
     if (encoded !== undefined && symbolIds !== undefined) idsAt = symbolIds.lastAt;
     const record =
       encoded !== undefined
-        ? series.recordOfKey(encoded, family)
+        ? series.recordOfKey(encoded, family, plans.lastHash)
         : series.record(
             buildLabels(family, attributesToLabels(attributes, names, undefined, issues), low, high, order),
             family,
@@ -792,7 +792,7 @@ function histogramRecords(
   const recordOf = (seriesName: string, le?: Label): SeriesRecord => {
     const encoded = plans.encode(seriesName, attributes, keys, le?.value);
     idsOut.push(encoded !== undefined ? (plans.symbolIds?.lastAt ?? -1) : -1);
-    if (encoded !== undefined) return series.recordOfKey(encoded, name);
+    if (encoded !== undefined) return series.recordOfKey(encoded, name, plans.lastHash);
     labels ??= attributesToLabels(attributes, names, undefined, issues);
     return series.record(buildLabels(seriesName, labels, low, high, order, le), name);
   };

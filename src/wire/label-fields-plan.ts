@@ -7,6 +7,7 @@
 import { encodeLabelFields } from './label-fields.js';
 import { varintLength, writeVarint } from './protobuf-writer.js';
 import type { SymbolIds } from './symbol-ids.js';
+import { keyHashOfBytes } from './key-hash.js';
 
 /** A label of the plan, in the series' order: a fixed one, or one whose value is given per series. */
 export type PlannedLabel =
@@ -28,6 +29,8 @@ export class LabelFieldsPlan {
   /** The ids (SymbolIds) of the fixed labels' names and values and of the varying labels' names, per segment. */
   private idsOf: readonly Int32Array[] = [];
   private idsFrom: SymbolIds | undefined = undefined;
+  /** `keyHash` of what `encode` returned last, read from the bytes it wrote (undefined on a big-endian machine). */
+  hash: number | undefined = undefined;
 
   constructor(labels: readonly PlannedLabel[]) {
     let base = 0;
@@ -107,8 +110,8 @@ export class LabelFieldsPlan {
       const slot = slots[i] as number;
       if (slot >= 0) size += 3 * (values[slot] as string).length;
     }
-    let buf = scratch;
-    if (buf.length < size) buf = scratch = Buffer.allocUnsafe(Math.max(size, 2 * buf.length));
+    if (scratch.length < size) growScratch(Math.max(size, 2 * scratch.length));
+    const buf = scratch;
     let pos = 0;
     for (let i = 0; i < fixed.length; i++) {
       const f = fixed[i];
@@ -134,6 +137,7 @@ export class LabelFieldsPlan {
       pos = header(buf, at, name, length);
       pos += buf.write(value, pos, 'utf8');
     }
+    this.hash = keyHashOfBytes(scratchWords, buf, pos);
     return buf.toString('latin1', 0, pos);
   }
 }
@@ -155,7 +159,16 @@ const LABEL_FIELD = 0x0a;
 const LABEL_NAME_FIELD = 0x0a;
 const VALUE_FIELD = 0x12;
 
-let scratch = Buffer.allocUnsafe(4096);
+/** Where `encode` writes, with a view of it as words for the hash (so on its own ArrayBuffer, from byte 0). */
+let scratch = Buffer.alloc(0);
+let scratchWords = new Int32Array(0);
+growScratch(4096);
+
+function growScratch(size: number): void {
+  const memory = new ArrayBuffer((size + 3) & ~3);
+  scratch = Buffer.from(memory);
+  scratchWords = new Int32Array(memory);
+}
 
 function varintBytes(value: number): Uint8Array {
   const out = new Uint8Array(varintLength(value));
