@@ -11,6 +11,8 @@
  * `gc` performance entries that start within a gap are subtracted to give the part outside them
  * (what the exporter's own slices and the event loop's other work took). Incremental marking
  * steps that V8 runs inside our slices are not reported as entries: they stay in that part.
+ * Run with `node --no-incremental-marking`, V8 marks in one reported pause instead, and the part
+ * outside the pauses is the exporter's own work (bench/run.ts does so at 1M series).
  * The receiver is a no-op `post` that answers on the next turn of the event loop.
  */
 import { writeFileSync } from 'node:fs';
@@ -36,6 +38,8 @@ export interface BlockResult {
   steady: Block;
   /** The longest between two exports: the exporter's background work (frames built). */
   between: Block;
+  /** Run with `--no-incremental-marking` (bench/run.ts BLOCK_RUNS). */
+  atomicMarking: boolean;
 }
 
 const EXPORTS = 5;
@@ -116,6 +120,7 @@ export async function measureBlocks(
       ms: Math.max(...between.map((b) => b.ms)),
       outsideGcMs: Math.max(...between.map((b) => b.outsideGcMs)),
     },
+    atomicMarking: process.execArgv.includes('--no-incremental-marking'),
   };
 }
 

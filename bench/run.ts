@@ -54,9 +54,9 @@ const workloadScript = fileURLToPath(new URL('workload.ts', import.meta.url));
 const blocksScript = fileURLToPath(new URL('blocks.ts', import.meta.url));
 const memoryScript = fileURLToPath(new URL('memory.ts', import.meta.url));
 
-function runChild(args: string[]): Promise<number | null> {
+function runChild(args: string[], nodeFlags: readonly string[] = []): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', ...args], {
+    const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags, '--import', 'tsx', ...args], {
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit'],
     });
@@ -65,8 +65,14 @@ function runChild(args: string[]): Promise<number | null> {
   });
 }
 
-/** bench/blocks.ts configurations: [kind, streams, protocol]. */
-const BLOCK_RUNS: Array<[BlockResult['kind'], number, BlockResult['protocol']]> = [
+/**
+ * bench/blocks.ts configurations: [kind, streams, protocol, V8's marking atomic]. At 1M series
+ * most of a block outside the reported GC pauses is V8's incremental marking, whose steps run
+ * inside the exporter's slices and are not reported as pauses. Run again with
+ * `--no-incremental-marking`, marking is one reported pause, and what is left outside the
+ * pauses is the exporter's own work (information: the flag changes how V8 collects).
+ */
+const BLOCK_RUNS: Array<[BlockResult['kind'], number, BlockResult['protocol'], boolean?]> = [
   ['counters', 10_000, 'v1'],
   ['counters', 10_000, 'v2'],
   ['counters', 100_000, 'v1'],
@@ -75,10 +81,13 @@ const BLOCK_RUNS: Array<[BlockResult['kind'], number, BlockResult['protocol']]> 
   ['histograms', 1_000, 'v2'],
   ['counters', 1_000_000, 'v1'],
   ['counters', 1_000_000, 'v2'],
+  ['counters', 1_000_000, 'v1', true],
+  ['counters', 1_000_000, 'v2', true],
 ];
 
 const blockName = (r: BlockResult): string =>
-  `${int(r.series)} series (${r.kind === 'counters' ? 'counters' : `${int(r.series / 15)} histograms`}), ${r.protocol}`;
+  `${int(r.series)} series (${r.kind === 'counters' ? 'counters' : `${int(r.series / 15)} histograms`}), ${r.protocol}` +
+  (r.atomicMarking ? ", V8's marking atomic (--no-incremental-marking)" : '');
 
 function machine() {
   const cpus = os.cpus();
@@ -354,6 +363,15 @@ function targets(
     const all = [r.first, r.second, r.steady, r.between];
     const longest = Math.max(...all.map((b) => b.ms));
     const outside = Math.max(...all.map((b) => b.outsideGcMs));
+    if (r.atomicMarking) {
+      out.push({
+        name: `(blocks) ${blockName(r)}: longest block outside GC pauses, the exporter's own work (information)`,
+        measured: `${ms(outside)} ms`,
+        limit: '—',
+        pass: undefined,
+      });
+      continue;
+    }
     out.push({
       name: `(blocks) ${blockName(r)}: longest event-loop block, exports and between them, GC pauses included (outside them)`,
       measured: `${ms(longest)} ms (${ms(outside)} ms)`,
@@ -455,9 +473,12 @@ for (const id of ids) {
 const blocks: BlockResult[] = [];
 if (runBlocks) {
   console.log('\nlongest event-loop blocks, v1 and v2, each configuration in its own process …');
-  for (const [kind, streams, protocol] of BLOCK_RUNS) {
-    const outFile = join(dir, `blocks-${kind}-${streams}-${protocol}.json`);
-    const code = await runChild([blocksScript, String(streams), protocol, kind, '--out', outFile]);
+  for (const [kind, streams, protocol, atomicMarking] of BLOCK_RUNS) {
+    const outFile = join(dir, `blocks-${kind}-${streams}-${protocol}${atomicMarking ? '-atomic' : ''}.json`);
+    const code = await runChild(
+      [blocksScript, String(streams), protocol, kind, '--out', outFile],
+      atomicMarking ? ['--no-incremental-marking'] : [],
+    );
     if (code !== 0) {
       failures.push(`blocks ${kind} ${streams} ${protocol} exited with code ${code}`);
       continue;
