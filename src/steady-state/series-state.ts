@@ -27,7 +27,7 @@ import type {
 import { decodeLabelFields, encodeLabelFields } from '../wire/label-fields.js';
 import type { SeriesFrame } from '../wire/series-frame.js';
 import { staleNativeHistogram } from '../translate/native-histogram.js';
-import { hrTimeToMillis } from '../translate/time.js';
+import { timeMillis } from '../translate/malformed.js';
 import { RecordIndex, type Keyed } from './record-index.js';
 import { keyHash } from '../wire/key-hash.js';
 import { NEVER, runSteps } from '../steps.js';
@@ -370,9 +370,12 @@ export class MetricStreams {
       const offset = i & ~CHUNK_MASK;
       const stop = Math.min(last, offset + CHUNK);
       for (; i < stop; i++) {
-        const point = points[i] as PointLike;
+        // The points may not have been checked (frames.ts addFramed): one that is no object, or
+        // whose end time is no valid time, stops here as any other that does not fit.
+        const point = points[i] as PointLike | null | undefined;
+        if (typeof point !== 'object' || point === null) return i;
         const value = point.value;
-        if (point.endTime !== end && hrTimeToMillis(point.endTime) !== endMs) return i;
+        if (point.endTime !== end && timeMillis(point.endTime) !== endMs) return i;
         if (typeof value !== 'number' || !frame.fits(i, value)) return i;
         const attributes = point.attributes;
         const at = i - offset;

@@ -342,8 +342,9 @@ export function* translateSteps(
     }
     for (const given of scopeMetrics.metrics) {
       if (budget.due()) yield;
-      const metric = yield* readable(builder, given);
-      if (metric === undefined) continue;
+      const read = yield* readable(builder, given);
+      if (read === undefined) continue;
+      const metric = read.metric;
       if (isDelta(metric)) {
         guarded(builder, metric, () => {
           state.deltas.add(scopeMetrics.scope, metric);
@@ -353,8 +354,9 @@ export function* translateSteps(
         });
         continue;
       }
+      const check = read.checked ? undefined : () => pointsChecked(builder, metric);
       yield* guardedSteps(builder, metric, () =>
-        addMetric(builder, scopeMetrics.scope, metric, low, resource.identity, options, state),
+        addMetric(builder, scopeMetrics.scope, metric, low, resource.identity, options, state, check),
       );
     }
   }
@@ -403,9 +405,14 @@ export function* translateSteps(
 
 /**
  * The metric with the points that can be read, or undefined when none of it can: what is left
- * out is counted (`malformed`) and named in the export's error.
+ * out is counted (`malformed`) and named in the export's error. The points of a counter or gauge
+ * that a frame may take are left unchecked (`checked: false`): the frame checks them as it
+ * patches, or has them checked (`pointsChecked`) when it cannot (frames.ts addFramed).
  */
-function* readable(builder: BatchBuilder, metric: MetricData): Generator<void, MetricData | undefined, void> {
+function* readable(
+  builder: BatchBuilder,
+  metric: MetricData,
+): Generator<void, { metric: MetricData; checked: boolean } | undefined, void> {
   let checked: CheckedPoints;
   try {
     const wrong = metricProblem(metric);
@@ -413,6 +420,7 @@ function* readable(builder: BatchBuilder, metric: MetricData): Generator<void, M
       builder.problems.push(`metric ${quotedMetricName(metric)} not sent: ${wrong}`);
       return undefined;
     }
+    if (builder.framing && framedWhole(metric)) return { metric, checked: false };
     checked = yield* checkPointsSteps(metric, () => builder.budget.due());
   } catch (err) {
     // A getter that throws, a proxy: nothing of the metric can be trusted.
@@ -420,12 +428,38 @@ function* readable(builder: BatchBuilder, metric: MetricData): Generator<void, M
     builder.problems.push(`metric ${quotedMetricName(metric)} not sent: ${errorMessage(err)}`);
     return undefined;
   }
-  if (checked.malformed === 0) return metric;
+  if (checked.malformed === 0) return { metric, checked: true };
+  noteMalformed(builder, metric, checked);
+  return { metric: { ...metric, dataPoints: checked.points } as MetricData, checked: true };
+}
+
+/** A cumulative counter or a gauge: the kinds whose frame can stand for the points' check. */
+function framedWhole(metric: MetricData): boolean {
+  return (
+    metric.dataPointType === DataPointType.GAUGE ||
+    (metric.dataPointType === DataPointType.SUM &&
+      metric.aggregationTemporality !== AggregationTemporality.DELTA)
+  );
+}
+
+/**
+ * The readable points of a metric that `readable` left unchecked. A getter that throws goes up
+ * to `guardedSteps`, which counts and names the metric as `readable` would.
+ */
+function* pointsChecked(
+  builder: BatchBuilder,
+  metric: MetricData,
+): Generator<void, readonly DataPoint<unknown>[], void> {
+  const checked = yield* checkPointsSteps(metric, () => builder.budget.due());
+  if (checked.malformed > 0) noteMalformed(builder, metric, checked);
+  return checked.points;
+}
+
+function noteMalformed(builder: BatchBuilder, metric: MetricData, checked: CheckedPoints): void {
   builder.dropped.malformed += checked.malformed;
   builder.problems.push(
     `metric ${quotedMetricName(metric)}: ${checked.malformed} of ${metric.dataPoints.length} points not sent: ${checked.reason}`,
   );
-  return { ...metric, dataPoints: checked.points } as MetricData;
 }
 
 /**
@@ -525,14 +559,20 @@ function* addMetric(
   identity: LabelMap,
   options: TranslateOptions,
   state: TranslateState,
+  /** Given when `readable` left the points unchecked: checks them, for the readable ones. */
+  check?: () => Generator<void, readonly DataPoint<unknown>[], void>,
 ): Generator<void, void, void> {
   const { name: otelName } = metric.descriptor;
+  /** The readable points, checked now if they were not (a metric that goes no further). */
+  const readablePoints = function* (): Generator<void, readonly DataPoint<unknown>[], void> {
+    return check === undefined ? metric.dataPoints : yield* check();
+  };
   // Optional for a producer other than the SDK (checked to be strings when given: malformed.ts).
   const unit = metric.descriptor.unit ?? '';
   const description = metric.descriptor.description ?? '';
   const kind = kindOf(metric);
   if (kind === undefined) {
-    builder.dropped.unsupported += metric.dataPoints.length;
+    builder.dropped.unsupported += (yield* readablePoints()).length;
     warnOnce(
       state.warned,
       `skip:${otelName}`,
@@ -548,7 +588,7 @@ function* addMetric(
     issues.replaced++;
   }
   if (name === undefined) {
-    builder.dropped.unsupported += metric.dataPoints.length;
+    builder.dropped.unsupported += (yield* readablePoints()).length;
     warnOnce(
       state.warned,
       `name:${otelName}`,
@@ -569,7 +609,7 @@ function* addMetric(
       unit: unitMetadata(unit, strategy),
     })
   ) {
-    builder.dropped.unsupported += metric.dataPoints.length;
+    builder.dropped.unsupported += (yield* readablePoints()).length;
     return;
   }
 
@@ -648,28 +688,37 @@ function* addMetric(
   };
   // Counters and histograms count from the point's start time; a gauge has none.
   const withStart = (kind === 'histogram' || kind === 'counter') && !options.withoutStartTimestamps;
-  const points = metric.dataPoints;
-  streams.reserve(points.length, points[0]?.attributes);
+  let points: readonly DataPoint<unknown>[] = metric.dataPoints;
+  // Unchecked points (`check`) are only a hint here: `reserve` reads the first's attributes if any.
+  streams.reserve(points.length, (points[0] as Partial<DataPoint<unknown>> | null | undefined)?.attributes);
   if (builder.framing && (kind !== 'histogram' || classic)) {
     // Frames that RW 2.0 is written from also keep start times (frames.ts FrameFor).
     const v2: FrameFor = { startOf: withStart ? startMillis : undefined, valuesApart: builder.runsAsV2 };
     const frames =
       kind === 'histogram' ? histogramFrames(streams, family, v2) : counterFrames(streams, family, v2);
-    yield* addFramed(builder, streams, points, frames, (index, point) => {
-      const before = built;
-      const ts = hrTimeToMillis(point.endTime);
-      const start = withStart ? startMillis(point) : 0;
-      if (kind === 'histogram') classicPoint(index, point.attributes, point.value as Histogram, ts, start);
-      else {
-        const record = recordOf(index, point.attributes);
-        builder.add(record, makeSample(point.value as number, ts, start), undefined, idsAt);
-      }
-      return built === before;
-    });
-    streams.trim(points.length);
+    const readable = yield* addFramed(
+      builder,
+      streams,
+      points,
+      frames,
+      (index, point) => {
+        const before = built;
+        const ts = hrTimeToMillis(point.endTime);
+        const start = withStart ? startMillis(point) : 0;
+        if (kind === 'histogram') classicPoint(index, point.attributes, point.value as Histogram, ts, start);
+        else {
+          const record = recordOf(index, point.attributes);
+          builder.add(record, makeSample(point.value as number, ts, start), undefined, idsAt);
+        }
+        return built === before;
+      },
+      check,
+    );
+    streams.trim(readable);
     reportLabelIssues(builder, state.warned, what, issues);
     return;
   }
+  if (check !== undefined) points = yield* check();
   // The points of one collection usually share their end time (one array).
   let lastEnd: HrTime | undefined;
   let lastEndMs = 0;
