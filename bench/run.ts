@@ -480,7 +480,9 @@ if (runBlocks) {
       atomicMarking ? ['--no-incremental-marking'] : [],
     );
     if (code !== 0) {
-      failures.push(`blocks ${kind} ${streams} ${protocol} exited with code ${code}`);
+      failures.push(
+        `blocks ${kind} ${streams} ${protocol}${atomicMarking ? ' (marking atomic)' : ''} exited with code ${code}`,
+      );
       continue;
     }
     const r = JSON.parse(readFileSync(outFile, 'utf8')) as BlockResult;

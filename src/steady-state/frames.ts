@@ -125,13 +125,18 @@ export function* addFramed(
   const frame = streams.frame;
   const owners = streams.framed;
   const width = kind.width;
-  // Unchecked points with no frame, or whose first point is no start for one: checked first.
-  if (check !== undefined && (frame === undefined || !firstIsReadable(points))) {
-    points = yield* check();
-    check = undefined;
-  }
   let n = points.length;
   let places = 0; // points the frame has places for, at this export's time
+  /** The points checked now, if they were not yet. */
+  const checkNow = function* (): Generator<void, void, void> {
+    if (check === undefined) return;
+    points = yield* check();
+    check = undefined;
+    n = points.length;
+    places = Math.min(places, n);
+  };
+  // Unchecked points with no frame, or whose first point is no start for one: checked first.
+  if (check !== undefined && (frame === undefined || !firstIsReadable(points))) yield* checkNow();
   let end: HrTime | undefined;
   let ts = 0;
   if (frame !== undefined && n > 0) {
@@ -150,14 +155,6 @@ export function* addFramed(
     owners.seenInExport !== exportNumber &&
     owners.lastTimestampMs < ts;
   if (!trusted) owners?.dissolve();
-  /** The points checked now, if they were not yet. */
-  const checkNow = function* (): Generator<void, void, void> {
-    if (check === undefined) return;
-    points = yield* check();
-    check = undefined;
-    n = points.length;
-    places = Math.min(places, n);
-  };
   let runStart = 0;
   let seen = 0;
   let misses = 0;

@@ -718,6 +718,7 @@ function* addMetric(
     reportLabelIssues(builder, state.warned, what, issues);
     return;
   }
+  // Not reached with `check` (readable leaves unchecked only what frames take); kept as the rule.
   if (check !== undefined) points = yield* check();
   // The points of one collection usually share their end time (one array).
   let lastEnd: HrTime | undefined;
