@@ -4,6 +4,7 @@
  * and their ratio, so that a machine whose speed drifts skews both alike. No network: a no-op
  * `post` that answers as a 2.0 receiver would.
  */
+import { ExportResultCode } from '@opentelemetry/core';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { PrometheusRemoteWriteExporter, ExportProfile } from '../src/exporter.js';
 import type { PrometheusRemoteWriteExporterOptions } from '../src/options.js';
@@ -97,8 +98,11 @@ async function firstExportMs(side: FirstSide, input: ResourceMetrics, name: stri
   }
   const profile = emptyProfile();
   const exporter = offlineExporter(side, { profile });
-  await new Promise<void>((resolve) => exporter.export(input, () => resolve()));
+  const code = await new Promise<ExportResultCode>((resolve) =>
+    exporter.export(input, (r) => resolve(r.code)),
+  );
   await exporter.shutdown();
+  if (code !== ExportResultCode.SUCCESS) throw new Error(`${name}: a first export failed`);
   return busy(profile);
 }
 
