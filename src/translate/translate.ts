@@ -45,7 +45,6 @@ import { metricName, strategyOf, unitMetadata, type MetricNameOptions, type Name
 import {
   checkPointsSteps,
   exportProblem,
-  type CheckedPoints,
   metricProblem,
   quotedMetricName,
   quotedScopeName,
@@ -413,7 +412,7 @@ function* readable(
   builder: BatchBuilder,
   metric: MetricData,
 ): Generator<void, { metric: MetricData; checked: boolean } | undefined, void> {
-  let checked: CheckedPoints;
+  let points: readonly DataPoint<unknown>[];
   try {
     const wrong = metricProblem(metric);
     if (wrong !== undefined) {
@@ -421,16 +420,16 @@ function* readable(
       return undefined;
     }
     if (builder.framing && framedWhole(metric)) return { metric, checked: false };
-    checked = yield* checkPointsSteps(metric, () => builder.budget.due());
+    points = yield* pointsChecked(builder, metric);
   } catch (err) {
     // A getter that throws, a proxy: nothing of the metric can be trusted.
     builder.dropped.malformed += Array.isArray(metric?.dataPoints) ? metric.dataPoints.length : 0;
     builder.problems.push(`metric ${quotedMetricName(metric)} not sent: ${errorMessage(err)}`);
     return undefined;
   }
-  if (checked.malformed === 0) return { metric, checked: true };
-  noteMalformed(builder, metric, checked);
-  return { metric: { ...metric, dataPoints: checked.points } as MetricData, checked: true };
+  // The same array when every point is readable.
+  if (points === metric.dataPoints) return { metric, checked: true };
+  return { metric: { ...metric, dataPoints: points } as MetricData, checked: true };
 }
 
 /** A cumulative counter or a gauge: the kinds whose frame can stand for the points' check. */
@@ -443,23 +442,22 @@ function framedWhole(metric: MetricData): boolean {
 }
 
 /**
- * The readable points of a metric that `readable` left unchecked. A getter that throws goes up
- * to `guardedSteps`, which counts and names the metric as `readable` would.
+ * The readable points of a metric (the same array when all are), what is left out counted and
+ * named. A getter that throws goes up to the caller: `readable`, or `guardedSteps` for points
+ * that `readable` left unchecked, which counts and names the metric as `readable` does.
  */
 function* pointsChecked(
   builder: BatchBuilder,
   metric: MetricData,
 ): Generator<void, readonly DataPoint<unknown>[], void> {
   const checked = yield* checkPointsSteps(metric, () => builder.budget.due());
-  if (checked.malformed > 0) noteMalformed(builder, metric, checked);
+  if (checked.malformed > 0) {
+    builder.dropped.malformed += checked.malformed;
+    builder.problems.push(
+      `metric ${quotedMetricName(metric)}: ${checked.malformed} of ${metric.dataPoints.length} points not sent: ${checked.reason}`,
+    );
+  }
   return checked.points;
-}
-
-function noteMalformed(builder: BatchBuilder, metric: MetricData, checked: CheckedPoints): void {
-  builder.dropped.malformed += checked.malformed;
-  builder.problems.push(
-    `metric ${quotedMetricName(metric)}: ${checked.malformed} of ${metric.dataPoints.length} points not sent: ${checked.reason}`,
-  );
 }
 
 /**
@@ -719,7 +717,7 @@ function* addMetric(
     return;
   }
   // Not reached with `check` (readable leaves unchecked only what frames take); kept as the rule.
-  if (check !== undefined) points = yield* check();
+  points = yield* readablePoints();
   // The points of one collection usually share their end time (one array).
   let lastEnd: HrTime | undefined;
   let lastEndMs = 0;
