@@ -193,6 +193,32 @@ describe('LabelPlans: the labels of a new series from a plan', () => {
     }
   });
 
+  it('the series of one point read its attributes once a plan; each new point reads them again', () => {
+    const strategy = 'UnderscoreEscapingWithSuffixes';
+    const plans = new LabelPlans(labelNamer(strategy), new Map(), new Map(), labelOrder(strategy));
+    const attributes: Record<string, string> = { path: '/a', code: '200' };
+    const keys = Object.keys(attributes);
+    const bucket = (le: string, samePoint: boolean) =>
+      decodeLabelFields(plans.encode('h_bucket', attributes, keys, le, samePoint) as string);
+    const path = (labels: ReturnType<typeof bucket>) => labels.find((l) => l.name === 'path')?.value;
+    assert.equal(path(bucket('1', false)), '/a');
+    // Changed between two series of one point (no SDK does): the point's first reading stands,
+    // with the `le` of the series.
+    attributes.path = '/b';
+    const second = bucket('+Inf', true);
+    assert.equal(path(second), '/a');
+    assert.equal(second.find((l) => l.name === 'le')?.value, '+Inf');
+    // Another plan (another series name) has not read this point yet.
+    const sum = decodeLabelFields(plans.encode('h_sum', attributes, keys, undefined, true) as string);
+    assert.equal(path(sum), '/b');
+    // The next point, even with the same object, is read again.
+    assert.equal(path(bucket('1', false)), '/b');
+    // So is a point with another object, though its series say samePoint.
+    const other = { path: '/c', code: '200' };
+    const labels = decodeLabelFields(plans.encode('h_bucket', other, keys, '1', true) as string);
+    assert.equal(path(labels), '/c');
+  });
+
   it('any attributes and layers: the plan answers with the full way’s bytes, or not at all', () => {
     const key = fc.constantFrom(
       'a',

@@ -115,6 +115,35 @@ describe('type mapping', () => {
     assert.equal(byName(b.series, 'h_count')[0]?.samples[0]?.value, 2);
   });
 
+  it('each histogram gets the le values of its own bounds, also when a bounds array changes in place', () => {
+    const bounds = [1, 2.5];
+    const les = (b: SeriesBatch) => byName(b.series, 'h_bucket').map((x) => labels(x)['le']);
+    const hist = (name: string, boundaries: number[]) =>
+      histogram({ name }, [
+        point(
+          histogramValue(
+            boundaries,
+            [...boundaries, 0].map(() => 1),
+            3,
+          ),
+          { k: 'v' },
+        ),
+      ]);
+    const state = newState();
+    assert.deepEqual(les(translate(resourceMetrics([hist('h', bounds)]), defaults, state)), [
+      '1',
+      '2.5',
+      '+Inf',
+    ]);
+    bounds[1] = 5;
+    const second = translate(resourceMetrics([hist('h', bounds), hist('g', [0.5])]), defaults, state);
+    assert.deepEqual(les(second), ['1', '5', '+Inf']);
+    assert.deepEqual(
+      byName(second.series, 'g_bucket').map((x) => labels(x)['le']),
+      ['0.5', '+Inf'],
+    );
+  });
+
   it('labels are sorted by name, unique, and carry __name__', () => {
     for (const s of batch.series) {
       const names = s.labels.map((l) => l.name);

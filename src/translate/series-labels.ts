@@ -88,6 +88,9 @@ export class LabelPlan {
   private readonly slotOf: Int32Array;
   private readonly values: string[];
   private readonly extraSlot: number;
+  /** The attributes `values` were last read from, and in which point (LabelPlans.point). */
+  private readFrom: Attributes | undefined = undefined;
+  private readInPoint = -1;
 
   private constructor(
     private readonly keys: readonly string[],
@@ -155,18 +158,25 @@ export class LabelPlan {
    * The encoded labels of a point with these attributes (whose keys fit), with `extraValue` for
    * the extra label; undefined when the point must go the full way.
    */
-  encode(attributes: Attributes, extraValue?: string, ids?: SymbolIds): string | undefined {
-    const keys = this.keys;
+  encode(attributes: Attributes, extraValue?: string, ids?: SymbolIds, point = -1): string | undefined {
     const values = this.values;
-    for (let k = 0; k < keys.length; k++) {
-      const slot = this.slotOf[k] as number;
-      if (slot === UNREAD) continue;
-      const raw = attributes[keys[k] as string];
-      const text = typeof raw === 'string' ? raw : attributeValueString(raw);
-      // An absent value is no label and lets a lower layer's through; a lone surrogate is repaired
-      // and counted: both the full way.
-      if (text === undefined || !isWellFormed(text)) return undefined;
-      if (slot >= 0) values[slot] = text;
+    // The series of one classic-histogram point share its attributes (LabelPlans.encode's
+    // `samePoint`): read them once a plan. `point` −1: always read.
+    if (point < 0 || point !== this.readInPoint || attributes !== this.readFrom) {
+      this.readFrom = undefined;
+      const keys = this.keys;
+      for (let k = 0; k < keys.length; k++) {
+        const slot = this.slotOf[k] as number;
+        if (slot === UNREAD) continue;
+        const raw = attributes[keys[k] as string];
+        const text = typeof raw === 'string' ? raw : attributeValueString(raw);
+        // An absent value is no label and lets a lower layer's through; a lone surrogate is
+        // repaired and counted: both the full way.
+        if (text === undefined || !isWellFormed(text)) return undefined;
+        if (slot >= 0) values[slot] = text;
+      }
+      this.readFrom = attributes;
+      this.readInPoint = point;
     }
     if (this.extraSlot >= 0) values[this.extraSlot] = extraValue as string;
     if (ids !== undefined) this.fields.writeIds(values, ids);
@@ -188,6 +198,8 @@ export class LabelPlans {
   private shape: readonly string[] | undefined;
   private readonly plans = new Map<string, LabelPlan | null>();
   private last: LabelPlan | undefined = undefined;
+  /** Numbers the points: an encode without `samePoint` starts the next one. */
+  private point = 0;
 
   constructor(
     private readonly names: LabelNamer,
@@ -201,8 +213,17 @@ export class LabelPlans {
   /**
    * The encoded labels of series `name` for a point with these attributes, whose Object.keys are
    * `keys` (with `le`'s value for a bucket); undefined when the point must go the full way.
+   * `samePoint`: another series of the point encoded just before, whose attribute values each
+   * plan may then keep instead of reading them again (a classic histogram's dozen series).
    */
-  encode(name: string, attributes: Attributes, keys: readonly string[], le?: string): string | undefined {
+  encode(
+    name: string,
+    attributes: Attributes,
+    keys: readonly string[],
+    le?: string,
+    samePoint = false,
+  ): string | undefined {
+    if (!samePoint) this.point++;
     if (keys !== this.shape) {
       if (this.shape === undefined || !sameKeys(this.shape, keys)) this.plans.clear();
       this.shape = keys;
@@ -215,7 +236,7 @@ export class LabelPlans {
     }
     if (plan === null) return undefined;
     this.last = plan;
-    return plan.encode(attributes, le, this.symbolIds);
+    return plan.encode(attributes, le, this.symbolIds, this.point);
   }
 
   /**

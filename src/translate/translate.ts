@@ -21,7 +21,6 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import {
   MetricType,
-  type Label,
   type EncodedSeriesBlock,
   type MetricFamilyMetadata,
   type NativeHistogram,
@@ -804,6 +803,25 @@ function contextKey(
   return key;
 }
 
+/**
+ * The `le` values of a classic histogram's buckets, `+Inf` last. Kept for the last boundaries
+ * (a copy, compared by value): the points of one histogram share theirs.
+ */
+function leValues(boundaries: readonly number[]): readonly string[] {
+  if (lastBoundaries !== undefined && sameBoundaries(lastBoundaries, boundaries)) return lastLes;
+  const les: string[] = [];
+  for (const bound of boundaries) {
+    if (bound === Infinity) break;
+    les.push(decimalString(bound));
+  }
+  les.push('+Inf');
+  lastBoundaries = [...boundaries];
+  lastLes = les;
+  return les;
+}
+let lastBoundaries: readonly number[] | undefined;
+let lastLes: readonly string[] = [];
+
 /** The records of a classic-histogram point, from the cache while attributes and bounds stay. */
 function histogramRecords(
   streams: MetricStreams,
@@ -837,19 +855,19 @@ function histogramRecords(
   onBuilt();
   const keys = Object.keys(attributes);
   let labels: LabelMap | undefined; // the full way, made once if a series needs it
-  const recordOf = (seriesName: string, le?: Label): SeriesRecord => {
-    const encoded = plans.encode(seriesName, attributes, keys, le?.value);
+  let samePoint = false;
+  const recordOf = (seriesName: string, le?: string): SeriesRecord => {
+    const encoded = plans.encode(seriesName, attributes, keys, le, samePoint);
+    samePoint = true;
     idsOut.push(encoded !== undefined ? (plans.symbolIds?.lastAt ?? -1) : -1);
     if (encoded !== undefined) return series.recordOfKey(encoded, name, plans.lastHash);
     labels ??= attributesToLabels(attributes, names, undefined, issues);
-    return series.record(buildLabels(seriesName, labels, low, high, order, le), name);
+    const extra = le === undefined ? undefined : { name: 'le', value: le };
+    return series.record(buildLabels(seriesName, labels, low, high, order, extra), name);
   };
   const records: SeriesRecord[] = [];
-  for (const bound of boundaries) {
-    if (bound === Infinity) break;
-    records.push(recordOf(seriesNames.bucket, { name: 'le', value: decimalString(bound) }));
-  }
-  records.push(recordOf(seriesNames.bucket, { name: 'le', value: '+Inf' }));
+  const les = leValues(boundaries);
+  for (const le of les) records.push(recordOf(seriesNames.bucket, le));
   if (hasSum) records.push(recordOf(seriesNames.sum));
   records.push(recordOf(seriesNames.count));
   const entry: HistogramRecords = { records, boundaries: [...boundaries], hasSum };
