@@ -76,6 +76,7 @@ export function compressionTable(results: CompressionResult[]): string {
   ].join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run alone (from source): not when bundled into bench-build/run.js, where import.meta.url is run.js's.
+if (import.meta.url === `file://${process.argv[1]}` && process.argv[1]?.endsWith('/compression.ts')) {
   console.log(compressionTable(await measureCompression()));
 }

@@ -75,7 +75,8 @@ export async function measureDrain(): Promise<DrainResult[]> {
   return out;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run alone (from source): not when bundled into bench-build/run.js, where import.meta.url is run.js's.
+if (import.meta.url === `file://${process.argv[1]}` && process.argv[1]?.endsWith('/drain.ts')) {
   for (const r of await measureDrain())
     console.log(
       `${r.shards} shard(s): ${r.requests} requests drained in ${r.drainMs.toFixed(0)} ms, ` +

@@ -58,13 +58,19 @@ const runSecond = !only || only.includes('second');
 const runFirst = !only || only.includes('first');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const workloadScript = fileURLToPath(new URL('workload.ts', import.meta.url));
-const blocksScript = fileURLToPath(new URL('blocks.ts', import.meta.url));
-const memoryScript = fileURLToPath(new URL('memory.ts', import.meta.url));
+// Built (bench-build/*.js, `npm run bench`) or run from source with tsx (bench/*.ts): the
+// children are run the same way.
+const fromSource = import.meta.url.endsWith('.ts');
+const script = (name: string): string =>
+  fileURLToPath(new URL(`${name}.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+const workloadScript = script('workload');
+const blocksScript = script('blocks');
+const memoryScript = script('memory');
+const loader = fromSource ? ['--import', 'tsx'] : [];
 
 function runChild(args: string[], nodeFlags: readonly string[] = []): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags, '--import', 'tsx', ...args], {
+    const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags, ...loader, ...args], {
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit'],
     });
