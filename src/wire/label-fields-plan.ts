@@ -116,7 +116,8 @@ export class LabelFieldsPlan {
     for (let i = 0; i < fixed.length; i++) {
       const f = fixed[i];
       if (f !== undefined) {
-        for (let j = 0; j < f.length; j++) buf[pos++] = f[j] as number;
+        buf.set(f, pos);
+        pos += f.length;
         continue;
       }
       const value = values[slots[i] as number] as string;
