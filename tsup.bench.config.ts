@@ -5,8 +5,8 @@ import { defineConfig } from 'tsup';
  * names not kept), into bench-build/ (beside bench/, so that its paths to ../proto and the
  * package root hold). Run through tsx instead, our code is compiled with tsx's own options
  * (`keepNames` among them), while the peers compared with it run untransformed from
- * node_modules: the first export of 100k counters was about 12 % slower that way (side by side
- * with the OTLP serializer, `--only first`, three runs each: 200–223 ms against 182–191 ms).
+ * node_modules: the same first export of 100k counters took 232–284 ms that way against
+ * 186–230 ms compiled (docs/decisions.md, "The bench runs the code as it is built").
  */
 export default defineConfig({
   entry: {
