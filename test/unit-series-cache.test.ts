@@ -11,7 +11,7 @@ import type { Attributes } from '@opentelemetry/api';
 import protobuf from 'protobufjs';
 import type { Label, TimeSeries } from '../src/model.js';
 import { DeltaAccumulator } from '../src/translate/delta.js';
-import { CachedSeries, SeriesState } from '../src/steady-state/series-state.js';
+import { CachedSeries, MetricStreams, SeriesRecord, SeriesState } from '../src/steady-state/series-state.js';
 import { translate, type TranslateOptions } from '../src/translate/translate.js';
 import { decodeLabelFields, encodeLabelFields } from '../src/wire/label-fields.js';
 import { ProtobufWriter } from '../src/wire/protobuf-writer.js';
@@ -175,10 +175,32 @@ describe('the cache never serves stale labels', () => {
   it('an array value changed in place is seen (such attributes are not cached)', () => {
     const state = newState();
     const tags = ['a'];
-    exportSeries(state, counter({ tags }, 1));
+    // The same attributes object at both exports, as an SDK hands it over: only its array changes.
+    const attributes = { tags };
+    exportSeries(state, counter(attributes, 1));
     tags.push('b');
-    const [s] = exportSeries(state, counter({ tags }, 2));
+    const [s] = exportSeries(state, counter(attributes, 2));
     assert.equal(labelsOf(s!)['tags'], '["a","b"]');
+  });
+
+  it('positions keep the keys of their own object, whatever the keys of the point before', () => {
+    const streams = new MetricStreams();
+    const record = (n: number) => new SeriesRecord(`key${n}`, 'f', false);
+    const points: Attributes[] = [
+      { a: '1', b: '2' },
+      { a: '1' },
+      { a: '1', b: '2', c: '3' },
+      { b: '2', a: '1' },
+    ];
+    const records = points.map((_, i) => record(i));
+    streams.reserve(points.length, points[0]);
+    points.forEach((attributes, i) => streams.set(i, attributes, records[i]!));
+    // Found again by the same objects, each at its position: the cache is used.
+    points.forEach((attributes, i) => assert.equal(streams.get(i, attributes), records[i], `position ${i}`));
+    // A copy with other keys, or a key removed in place, is not that position's.
+    assert.equal(streams.get(1, { a: '1', b: '2' }), undefined);
+    delete points[2]!['c'];
+    assert.equal(streams.get(2, points[2]!), undefined);
   });
 
   it('one attributes object shared by two metrics gives each its own series', () => {
