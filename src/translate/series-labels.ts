@@ -158,11 +158,16 @@ export class LabelPlan {
    * The encoded labels of a point with these attributes (whose keys fit), with `extraValue` for
    * the extra label; undefined when the point must go the full way.
    */
-  encode(attributes: Attributes, extraValue?: string, ids?: SymbolIds, point = -1): string | undefined {
+  encode(
+    attributes: Attributes,
+    extraValue: string | undefined,
+    ids: SymbolIds | undefined,
+    point: number,
+  ): string | undefined {
     const values = this.values;
     // The series of one classic-histogram point share its attributes (LabelPlans.encode's
-    // `samePoint`): read them once a plan. `point` −1: always read.
-    if (point < 0 || point !== this.readInPoint || attributes !== this.readFrom) {
+    // `samePoint`, which numbers the points): read them once a plan.
+    if (point !== this.readInPoint || attributes !== this.readFrom) {
       this.readFrom = undefined;
       const keys = this.keys;
       for (let k = 0; k < keys.length; k++) {
