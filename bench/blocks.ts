@@ -19,7 +19,7 @@ import { writeFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { counterMetrics, histogramMetrics, streamPool } from './inputs.js';
-import { offlineExporter } from './results.js';
+import { offlineExporter, ranAlone } from './results.js';
 
 export interface Block {
   /** The longest gap, ms. */
@@ -124,7 +124,7 @@ export async function measureBlocks(
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (ranAlone(import.meta.url, 'blocks')) {
   const [streams = '10000', protocol = 'v1', kind = 'counters'] = process.argv.slice(2);
   const out = process.argv.indexOf('--out');
   const result = await measureBlocks(

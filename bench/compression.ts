@@ -8,7 +8,7 @@
 import { PrometheusRemoteWriteExporter } from '../src/exporter.js';
 import { jsSnappy, nativeSnappy, type SnappyCodec } from '../src/wire/snappy.js';
 import { counterMetrics, streamPool } from './inputs.js';
-import { emptyProfile, median } from './results.js';
+import { emptyProfile, median, ranAlone } from './results.js';
 
 export interface CompressionResult {
   encoder: 'native' | 'js';
@@ -76,7 +76,6 @@ export function compressionTable(results: CompressionResult[]): string {
   ].join('\n');
 }
 
-// Run alone (from source): not when bundled into bench-build/run.js, where import.meta.url is run.js's.
-if (import.meta.url === `file://${process.argv[1]}` && process.argv[1]?.endsWith('/compression.ts')) {
+if (ranAlone(import.meta.url, 'compression')) {
   console.log(compressionTable(await measureCompression()));
 }

@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ExportResultCode } from '@opentelemetry/core';
 import { PrometheusRemoteWriteExporter } from '../src/exporter.js';
+import { ranAlone } from './results.js';
 import { counterMetrics, streamPool } from './inputs.js';
 
 const SERIES = 6_400;
@@ -75,8 +76,7 @@ export async function measureDrain(): Promise<DrainResult[]> {
   return out;
 }
 
-// Run alone (from source): not when bundled into bench-build/run.js, where import.meta.url is run.js's.
-if (import.meta.url === `file://${process.argv[1]}` && process.argv[1]?.endsWith('/drain.ts')) {
+if (ranAlone(import.meta.url, 'drain')) {
   for (const r of await measureDrain())
     console.log(
       `${r.shards} shard(s): ${r.requests} requests drained in ${r.drainMs.toFixed(0)} ms, ` +

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { counterMetrics, streamPool } from './inputs.js';
-import { offlineExporter } from './results.js';
+import { offlineExporter, ranAlone } from './results.js';
 
 export interface MemoryResult {
   series: number;
@@ -60,7 +60,7 @@ export async function measureMemory(
   return result;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (ranAlone(import.meta.url, 'memory')) {
   const [series = '1000000', protocol = 'v1'] = process.argv.slice(2);
   const out = process.argv.indexOf('--out');
   const result = await measureMemory(Number(series), protocol as MemoryResult['protocol']);

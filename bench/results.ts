@@ -101,6 +101,20 @@ export interface WorkloadResult {
   comparison: Comparison | undefined;
 }
 
+/**
+ * Whether the script `name` (bench/name.ts, or bench-build/name.js) was started itself, not
+ * imported. Bundled into bench-build/run.js, a module's import.meta.url is run.js's: the file
+ * name tells them apart.
+ */
+export function ranAlone(metaUrl: string, name: string): boolean {
+  const started = process.argv[1];
+  return (
+    started !== undefined &&
+    metaUrl === `file://${started}` &&
+    (started.endsWith(`/${name}.ts`) || started.endsWith(`/${name}.js`))
+  );
+}
+
 export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
