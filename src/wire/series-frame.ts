@@ -57,6 +57,14 @@ export class SeriesFrame implements EncodedSeriesBlock {
   private readonly starts: Float64Array | undefined;
   /** 1 where the series' value is +0: no value field. */
   private readonly zero: Uint8Array;
+  /**
+   * By series (not slot): where its timestamp starts, times 2, plus 1 where it has no value
+   * field. `fits` and `set` read one entry in series order, where reading the slot, then the
+   * slot's end and flag, costs a scattered read a series in a frame laid out by shard
+   * (`maxConcurrentRequests` 4, 100k counters: translate's steady export 1.2× one shard's, 1.1×
+   * with this). Unsigned: twice a byte offset that `ends` (Int32) holds.
+   */
+  private readonly sampleAt: Uint32Array;
   /** By slot, the 8 bytes of each value as `set` wrote it, when kept apart (FrameExtras.valuesApart). */
   private readonly values: Uint8Array | undefined;
   private timestampLength: number;
@@ -80,6 +88,7 @@ export class SeriesFrame implements EncodedSeriesBlock {
   ) {
     this.ends = ends;
     this.zero = zero;
+    this.sampleAt = new Uint32Array(ends.length);
     this.values = valuesApart ? new Uint8Array(8 * ends.length) : undefined;
     this.position = layout?.position;
     this.shardEnds = layout?.shardEnds;
@@ -162,9 +171,13 @@ export class SeriesFrame implements EncodedSeriesBlock {
       ends[slot] = pos;
     }
     // Samples as built, whether or not the values are kept apart from them.
+    const sampleAt = frame.sampleAt;
     for (let i = 0; i < n; i++) {
       if ((i & STEP_MASK) === STEP_MASK && due()) yield;
-      frame.writeSample(frame.slotOf(i), values[i] as number);
+      const slot = layout ? (layout.position[i] as number) : i;
+      const at = ((ends[slot] as number) - timestampLength) * 2 + (zero[slot] as number);
+      sampleAt[i] = at;
+      frame.writeSample(at, values[i] as number);
       if (frame.values !== undefined) frame.set(i, values[i] as number);
     }
     return frame;
@@ -236,29 +249,28 @@ export class SeriesFrame implements EncodedSeriesBlock {
 
   /** Whether series `index` can take `value`: +0 where it had +0, anything else elsewhere. */
   fits(index: number, value: number): boolean {
-    const slot = this.position === undefined ? index : (this.position[index] as number);
-    return (this.zero[slot] === 1) === isPlusZero(value);
+    return (((this.sampleAt[index] as number) & 1) === 1) === isPlusZero(value);
   }
 
   /** Series `index` gets `value` (one that `fits`) and the frame's timestamp. */
   set(index: number, value: number): void {
-    const slot = this.position === undefined ? index : (this.position[index] as number);
     const values = this.values;
     if (values !== undefined) {
+      const slot = this.position === undefined ? index : (this.position[index] as number);
       DOUBLE[0] = value;
       const v = 8 * slot;
       for (let i = 0; i < 8; i++) values[v + i] = DOUBLE_BYTES[i] as number;
       return;
     }
-    this.writeSample(slot, value);
+    this.writeSample(this.sampleAt[index] as number, value);
   }
 
-  /** The value and the timestamp of the series at `slot` written into `bytes`. */
-  private writeSample(slot: number, value: number): void {
+  /** The value and the timestamp of a series (its `sampleAt` entry) written into `bytes`. */
+  private writeSample(at: number, value: number): void {
     const bytes = this.bytes;
     const length = this.timestampLength;
-    const start = (this.ends[slot] as number) - length;
-    if (this.zero[slot] === 0) {
+    const start = at >>> 1;
+    if ((at & 1) === 0) {
       // The double's bytes, little-endian as the wire wants (Buffer#writeDoubleLE, without its checks).
       DOUBLE[0] = value;
       const v = start - 9;
