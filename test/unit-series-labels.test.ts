@@ -195,11 +195,24 @@ describe('LabelPlans: the labels of a new series from a plan', () => {
 
   it('the series of one point read its attributes once a plan; each new point reads them again', () => {
     const strategy = 'UnderscoreEscapingWithSuffixes';
-    const plans = new LabelPlans(labelNamer(strategy), new Map(), new Map(), labelOrder(strategy));
+    const ids = new SymbolIds();
+    const plans = new LabelPlans(labelNamer(strategy), new Map(), new Map(), labelOrder(strategy), ids);
+    // Each series' label ids (RW 2.0's symbols) are those of its own labels: a point's series
+    // keep the ids of its attributes and look up their `le`.
+    const checked = (encoded: string | undefined) => {
+      const labels = decodeLabelFields(encoded as string);
+      const got = Array.from(ids.idsAt(ids.lastAt), (id) => ids.bytesOf(id));
+      assert.deepEqual(
+        got,
+        labels.flatMap((l) => [utf8(l.name), utf8(l.value)]),
+        'label ids',
+      );
+      return labels;
+    };
     const attributes: Record<string, string> = { path: '/a', code: '200' };
     const keys = Object.keys(attributes);
     const bucket = (le: string, samePoint: boolean) =>
-      decodeLabelFields(plans.encode('h_bucket', attributes, keys, le, samePoint) as string);
+      checked(plans.encode('h_bucket', attributes, keys, le, samePoint));
     const path = (labels: ReturnType<typeof bucket>) => labels.find((l) => l.name === 'path')?.value;
     assert.equal(path(bucket('1', false)), '/a');
     // Changed between two series of one point (no SDK does): the point's first reading stands,
@@ -209,13 +222,13 @@ describe('LabelPlans: the labels of a new series from a plan', () => {
     assert.equal(path(second), '/a');
     assert.equal(second.find((l) => l.name === 'le')?.value, '+Inf');
     // Another plan (another series name) has not read this point yet.
-    const sum = decodeLabelFields(plans.encode('h_sum', attributes, keys, undefined, true) as string);
+    const sum = checked(plans.encode('h_sum', attributes, keys, undefined, true));
     assert.equal(path(sum), '/b');
     // The next point, even with the same object, is read again.
     assert.equal(path(bucket('1', false)), '/b');
     // So is a point with another object, though its series say samePoint.
     const other = { path: '/c', code: '200' };
-    const labels = decodeLabelFields(plans.encode('h_bucket', other, keys, '1', true) as string);
+    const labels = checked(plans.encode('h_bucket', other, keys, '1', true));
     assert.equal(path(labels), '/c');
   });
 

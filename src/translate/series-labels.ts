@@ -4,7 +4,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { Label } from '../model.js';
-import { LabelFieldsPlan, type PlannedLabel } from '../wire/label-fields-plan.js';
+import { ALL_CHANGED, LabelFieldsPlan, type PlannedLabel } from '../wire/label-fields-plan.js';
 import type { SymbolIds } from '../wire/symbol-ids.js';
 import { attributeValueString, isWellFormed, type LabelMap, type LabelNamer } from './attributes.js';
 import { escapesNames, type TranslationStrategy } from './names.js';
@@ -166,8 +166,10 @@ export class LabelPlan {
   ): string | undefined {
     const values = this.values;
     // The series of one classic-histogram point share its attributes (LabelPlans.encode's
-    // `samePoint`, which numbers the points): read them once a plan.
+    // `samePoint`, which numbers the points): read them once a plan, and their ids with them.
+    let changed = this.extraSlot;
     if (point !== this.readInPoint || attributes !== this.readFrom) {
+      changed = ALL_CHANGED;
       this.readFrom = undefined;
       const keys = this.keys;
       for (let k = 0; k < keys.length; k++) {
@@ -184,7 +186,7 @@ export class LabelPlan {
       this.readInPoint = point;
     }
     if (this.extraSlot >= 0) values[this.extraSlot] = extraValue as string;
-    if (ids !== undefined) this.fields.writeIds(values, ids);
+    if (ids !== undefined) this.fields.writeIds(values, ids, changed);
     return this.fields.encode(values);
   }
 

@@ -9,6 +9,9 @@ import { varintLength, writeVarint } from './protobuf-writer.js';
 import type { SymbolIds } from './symbol-ids.js';
 import { keyHashOfBytes } from './key-hash.js';
 
+/** writeIds: any value may have changed since the last call. */
+export const ALL_CHANGED = -2;
+
 /** A label of the plan, in the series' order: a fixed one, or one whose value is given per series. */
 export type PlannedLabel =
   { readonly name: string; readonly value: string } | { readonly name: string; readonly slot: number };
@@ -29,6 +32,8 @@ export class LabelFieldsPlan {
   /** The ids (SymbolIds) of the fixed labels' names and values and of the varying labels' names, per segment. */
   private idsOf: readonly Int32Array[] = [];
   private idsFrom: SymbolIds | undefined = undefined;
+  /** By slot: the id of the value `writeIds` was given last, valid while the values are kept (writeIds). */
+  private valueIds = new Int32Array(0);
   /** `keyHash` of what `encode` returned last, read from the bytes it wrote (undefined on a big-endian machine). */
   hash: number | undefined = undefined;
 
@@ -66,9 +71,12 @@ export class LabelFieldsPlan {
 
   /**
    * The ids of the labels that `encode` writes for these values, in the same order, written into
-   * `ids` as one series (SymbolIds.begin): its `lastAt` says where.
+   * `ids` as one series (SymbolIds.begin): its `lastAt` says where. `changed`: the only slot
+   * whose value may differ from the last call's, the others being the same strings with the same
+   * `ids` (the dozen series of a classic-histogram point differ only in `le`); ALL_CHANGED when
+   * that is not known.
    */
-  writeIds(values: readonly string[], ids: SymbolIds): void {
+  writeIds(values: readonly string[], ids: SymbolIds, changed: number = ALL_CHANGED): void {
     if (this.idsFrom !== ids) {
       this.idsOf = this.labelsOf.map((part) =>
         typeof part === 'string'
@@ -78,9 +86,15 @@ export class LabelFieldsPlan {
             ),
       );
       this.idsFrom = ids;
+      changed = ALL_CHANGED;
+    }
+    if (this.valueIds.length < values.length) {
+      this.valueIds = new Int32Array(values.length);
+      changed = ALL_CHANGED;
     }
     const slots = this.slots;
     const idsOf = this.idsOf;
+    const valueIds = this.valueIds;
     ids.begin(this.labelCount);
     for (let i = 0; i < slots.length; i++) {
       const part = idsOf[i] as Int32Array;
@@ -90,7 +104,9 @@ export class LabelFieldsPlan {
         continue;
       }
       const value = values[slot] as string;
-      if (value !== '') ids.push(part[0] as number, ids.idOf(value));
+      if (value === '') continue;
+      if (changed === ALL_CHANGED || slot === changed) valueIds[slot] = ids.idOf(value);
+      ids.push(part[0] as number, valueIds[slot] as number);
     }
     ids.end();
   }
