@@ -18,6 +18,7 @@ import {
 import type { TranslationStrategy } from '../src/translate/names.js';
 import { buildLabels, labelOrder, LabelPlans } from '../src/translate/series-labels.js';
 import { decodeLabelFields, encodeLabelFields } from '../src/wire/label-fields.js';
+import { ALL_CHANGED, LabelFieldsPlan } from '../src/wire/label-fields-plan.js';
 import { SymbolIds } from '../src/wire/symbol-ids.js';
 import { keyHash } from '../src/wire/key-hash.js';
 
@@ -285,5 +286,30 @@ describe('LabelPlans: the labels of a new series from a plan', () => {
       ),
       { numRuns: 3_000 },
     );
+  });
+});
+
+describe('LabelFieldsPlan.writeIds', () => {
+  const plan = new LabelFieldsPlan([
+    { name: '__name__', value: 'h_bucket' },
+    { name: 'path', slot: 0 },
+    { name: 'le', slot: 1 },
+  ]);
+  const written = (ids: SymbolIds) => Array.from(ids.idsAt(ids.lastAt), (id) => ids.bytesOf(id));
+
+  it('keeps the ids of the values that did not change, and looks up the one that did', () => {
+    const ids = new SymbolIds();
+    plan.writeIds(['/a', '1'], ids, ALL_CHANGED);
+    assert.deepEqual(written(ids), ['__name__', 'h_bucket', 'path', '/a', 'le', '1']);
+    plan.writeIds(['/a', '+Inf'], ids, 1);
+    assert.deepEqual(written(ids), ['__name__', 'h_bucket', 'path', '/a', 'le', '+Inf']);
+  });
+
+  it('looks everything up again for ids of another instance, whatever `changed` says', () => {
+    plan.writeIds(['/a', '1'], new SymbolIds(), ALL_CHANGED);
+    const other = new SymbolIds();
+    for (const filler of ['x', 'y', 'z']) other.idOf(filler); // other ids for the same strings
+    plan.writeIds(['/a', '2'], other, 1);
+    assert.deepEqual(written(other), ['__name__', 'h_bucket', 'path', '/a', 'le', '2']);
   });
 });

@@ -33,7 +33,7 @@ export class LabelFieldsPlan {
   private idsOf: readonly Int32Array[] = [];
   private idsFrom: SymbolIds | undefined = undefined;
   /** By slot: the id of the value `writeIds` was given last, valid while the values are kept (writeIds). */
-  private valueIds = new Int32Array(0);
+  private readonly valueIds: Int32Array;
   /** `keyHash` of what `encode` returned last, read from the bytes it wrote (undefined on a big-endian machine). */
   hash: number | undefined = undefined;
 
@@ -65,6 +65,7 @@ export class LabelFieldsPlan {
       base += field.length + MAX_HEADER;
     }
     endRun();
+    this.valueIds = new Int32Array(Math.max(0, ...this.slots) + 1);
     this.baseSize = base;
     this.labelCount = labels.length;
   }
@@ -76,7 +77,7 @@ export class LabelFieldsPlan {
    * `ids` (the dozen series of a classic-histogram point differ only in `le`); ALL_CHANGED when
    * that is not known.
    */
-  writeIds(values: readonly string[], ids: SymbolIds, changed: number = ALL_CHANGED): void {
+  writeIds(values: readonly string[], ids: SymbolIds, changed: number): void {
     if (this.idsFrom !== ids) {
       this.idsOf = this.labelsOf.map((part) =>
         typeof part === 'string'
@@ -86,11 +87,7 @@ export class LabelFieldsPlan {
             ),
       );
       this.idsFrom = ids;
-      changed = ALL_CHANGED;
-    }
-    if (this.valueIds.length < values.length) {
-      this.valueIds = new Int32Array(values.length);
-      changed = ALL_CHANGED;
+      changed = ALL_CHANGED; // ids kept are of the other instance
     }
     const slots = this.slots;
     const idsOf = this.idsOf;
