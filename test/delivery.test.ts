@@ -291,7 +291,7 @@ describe('bounded in time', () => {
 describe('ordering', () => {
   for (const framed of [false, true])
     it(`1,000 series exported 15 times, answers delayed at random, 4 in flight: per series, timestamps strictly increase${framed ? ' (one attributes object per stream, as an SDK: frames laid out by shard)' : ''}`, async (t) => {
-      const patched = t.mock.method(SeriesFrame.prototype, 'set');
+      const patched = t.mock.method(SeriesFrame.prototype, 'stage');
       const accepted: ReceivedRequest[] = [];
       let seed = 42;
       const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;

@@ -32,11 +32,11 @@ const EXPORTS = COLLECTIONS + 1;
  * and builds none took the steady state's path.
  */
 function countFramePatches(): { count: () => number; builds: () => number; restore: () => void } {
-  const original = SeriesFrame.prototype.set;
+  const original = SeriesFrame.prototype.stage;
   const build = SeriesFrame.buildSteps;
   let n = 0;
   let built = 0;
-  SeriesFrame.prototype.set = function (this: SeriesFrame, index: number, value: number) {
+  SeriesFrame.prototype.stage = function (this: SeriesFrame, index: number, value: number) {
     n++;
     original.call(this, index, value);
   };
@@ -48,7 +48,7 @@ function countFramePatches(): { count: () => number; builds: () => number; resto
     count: () => n,
     builds: () => built,
     restore: () => {
-      SeriesFrame.prototype.set = original;
+      SeriesFrame.prototype.stage = original;
       SeriesFrame.buildSteps = build;
     },
   };

@@ -80,7 +80,7 @@ function collection(k: number, attributes: Attributes[] = streams): ResourceMetr
 /** Frames built in steps (SeriesFrame.buildSteps) and values patched into them, from now on. */
 function watchFrames(t: TestContext): { built: () => number; patched: () => number } {
   const built = t.mock.method(SeriesFrame, 'buildSteps');
-  const patched = t.mock.method(SeriesFrame.prototype, 'set');
+  const patched = t.mock.method(SeriesFrame.prototype, 'stage');
   const b0 = built.mock.callCount();
   const p0 = patched.mock.callCount();
   return { built: () => built.mock.callCount() - b0, patched: () => patched.mock.callCount() - p0 };

@@ -176,7 +176,7 @@ describe('the steady state in the smallest slices', () => {
       // Every look at the budget finds the slice over: the exporter pauses at every chance.
       let clock = 0;
       t.mock.method(performance, 'now', () => (clock += 1_000));
-      const patched = t.mock.method(SeriesFrame.prototype, 'set');
+      const patched = t.mock.method(SeriesFrame.prototype, 'stage');
       const ok = {
         status: 204,
         statusText: 'No Content',

@@ -113,6 +113,44 @@ describe('SeriesFrame', () => {
     labels.forEach((l, i) => assert.deepEqual(frame.labelsOf(position[i] as number), l));
   });
 
+  it('laid out by shard, staged: the samples are written by commit, run by run, with what was staged or set last', () => {
+    const count = 12;
+    const position = new Int32Array(count);
+    const shardEnds = Int32Array.of(4, 8, 12);
+    for (let i = 0; i < count; i++) position[i] = (i % 3) * 4 + Math.floor(i / 3);
+    const labels = Array.from({ length: count }, (_, i) => labelSet(i));
+    const first = labels.map((_, i) => (i % 4 === 1 ? 0 : i + 0.5));
+    const frame = SeriesFrame.build('jobs', labels.map(encodeLabelFields), first, T0_MS, {
+      layout: { position, shardEnds },
+    });
+    const inSlots = <T>(byIndex: readonly T[]): T[] => {
+      const out = new Array<T>(count);
+      byIndex.forEach((v, i) => (out[position[i] as number] = v));
+      return out;
+    };
+    const built = Buffer.from(frame.bytes);
+    assert.ok(frame.retime(T0_MS + 1000));
+    const next = first.map((v, i) => (Object.is(v, 0) ? 0 : -i * 1e6 - 0.125));
+    next.forEach((v, i) => frame.stage(i, i === 4 ? 99 : v));
+    frame.set(4, next[4] as number); // set after stage: the value commit writes
+    assert.equal(
+      Buffer.compare(frame.bytes.subarray(0, frame.ends[3]), built.subarray(0, frame.ends[3])),
+      0,
+      'shard 0 before its commit',
+    );
+    const expected = encodedSeries(inSlots(labels), inSlots(next), T0_MS + 1000);
+    frame.commit(0, 4);
+    assert.equal(
+      Buffer.compare(frame.bytes.subarray(0, frame.ends[3]), expected.subarray(0, frame.ends[3])),
+      0,
+      'shard 0 committed',
+    );
+    assert.notEqual(Buffer.compare(frame.bytes, expected), 0, 'shards 1 and 2 not yet');
+    frame.commit(4, 8);
+    frame.commit(8, 12);
+    assert.equal(Buffer.compare(frame.bytes, expected), 0);
+  });
+
   it('takes new values and a new timestamp in place', () => {
     const labels = Array.from({ length: 60 }, (_, i) => labelSet(i));
     const frame = frameOf(
@@ -578,20 +616,22 @@ describe('the exporter with frames, random lives', () => {
   for (const protocol of ['v1', 'v2'] as const)
     it(`40 lives of 12 exports each, ${protocol}: the bytes of the per-series path, request by request`, async (t) => {
       t.mock.method(Date, 'now', () => T0_MS + 3_600_000);
-      const patched = t.mock.method(SeriesFrame.prototype, 'set');
+      const patched = t.mock.method(SeriesFrame.prototype, 'stage');
       await compareLives(40, { protocol }, 5);
       assert.ok(patched.mock.callCount() > 5000, `values written into frames: ${patched.mock.callCount()}`);
     });
 
   it('with 4 shards: frames laid out by shard, and each shard gets the bytes of the per-series path', async (t) => {
     t.mock.method(Date, 'now', () => T0_MS + 3_600_000);
-    const patched = t.mock.method(SeriesFrame.prototype, 'set');
+    const patched = t.mock.method(SeriesFrame.prototype, 'stage');
+    const committed = t.mock.method(SeriesFrame.prototype, 'commit');
     // Frames are split at their shard boundaries, never series by series from their labels.
     const labelsRead = t.mock.method(SeriesFrame.prototype, 'labelsOf');
     // At least a histogram point's 7 series per request: no group over a limit (its report reads labels).
     const requests = await compareLives(25, { maxConcurrentRequests: 4 }, 7);
     assert.ok(requests >= 25 * 4, `requests of the last exports: ${requests}`);
     assert.ok(patched.mock.callCount() > 3000, `values written into frames: ${patched.mock.callCount()}`);
+    assert.ok(committed.mock.callCount() > 100, `runs committed: ${committed.mock.callCount()}`);
     assert.equal(labelsRead.mock.callCount(), 0, 'labels read back from frames');
   });
 });

@@ -177,7 +177,7 @@ export function* addFramed(
         const slice = Math.max(1, Math.floor(SLICE_SERIES / width)) * width;
         for (let from = 0; from < n * width; from += slice) {
           if (from > 0 && budget.due()) yield;
-          sink.addRun(frame as SeriesFrame, from, Math.min(n * width, from + slice), width);
+          handOver(sink, frame as SeriesFrame, from, Math.min(n * width, from + slice), width);
         }
         state.countSeen(n * width);
         return n;
@@ -288,7 +288,7 @@ function laterFrame(
  */
 function addPoints(sink: FrameSink, frame: SeriesFrame, from: number, to: number, width: number): void {
   if (frame.shardEnds === undefined) {
-    sink.addRun(frame, from * width, to * width, width);
+    handOver(sink, frame, from * width, to * width, width);
     return;
   }
   let start = frame.slotOf(from * width);
@@ -299,11 +299,17 @@ function addPoints(sink: FrameSink, frame: SeriesFrame, from: number, to: number
       end += width;
       continue;
     }
-    sink.addRun(frame, start, end, width);
+    handOver(sink, frame, start, end, width);
     start = slot;
     end = slot + width;
   }
-  sink.addRun(frame, start, end, width);
+  handOver(sink, frame, start, end, width);
+}
+
+/** Slots `from`…`to` of a frame to the sink as a run, their staged samples written first (SeriesFrame.stage). */
+function handOver(sink: FrameSink, frame: SeriesFrame, from: number, to: number, width: number): void {
+  frame.commit(from, to);
+  sink.addRun(frame, from, to, width);
 }
 
 /** Series patched between two looks at the budget (about 1 ms at 0.3 µs a series; 3 ms before V8 optimizes). */
@@ -353,7 +359,7 @@ export function counterFrames(streams: MetricStreams, family: string, v2: FrameF
       const record = streams.get(index, point.attributes);
       if (!(record instanceof SeriesRecord) || !usable(record, exportNumber, ts)) return false;
       markSeen(record, exportNumber, ts);
-      frame.set(index, value);
+      frame.stage(index, value);
       return true;
     },
     build: function* (points, exportNumber, partition, due) {
@@ -607,7 +613,7 @@ function patchHistogram(frame: SeriesFrame, base: number, shape: FrameShape, h: 
   for (let j = 0; j < shape.width; j++) {
     const value = scratch[j] as number;
     if (!frame.fits(base + j, value)) return false;
-    frame.set(base + j, value);
+    frame.stage(base + j, value);
   }
   return true;
 }

@@ -390,7 +390,7 @@ export class MetricStreams {
         if (j !== keys.length) return i;
         // RW 2.0 frames carry start times: a point whose start moved (a reset) leaves the frame.
         if (startOf !== undefined && !frame.startIs(i, startOf(point))) return i;
-        frame.set(i, value);
+        frame.stage(i, value);
       }
     }
     return i;

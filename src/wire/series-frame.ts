@@ -67,6 +67,15 @@ export class SeriesFrame implements EncodedSeriesBlock {
   private readonly sampleAt: Uint32Array;
   /** By slot, the 8 bytes of each value as `set` wrote it, when kept apart (FrameExtras.valuesApart). */
   private readonly values: Uint8Array | undefined;
+  /**
+   * In a frame laid out by shard whose values are in `bytes`: by series, the value `stage` was
+   * given last, and by slot, its series. `stage` writes here in series order and `commit` writes
+   * a run's samples in slot order: writing each series' sample at its slot as it came was one
+   * scattered write a series (`maxConcurrentRequests` 4, 100k counters: translate's steady export
+   * about 0.7 ms over one shard's 7.7 ms).
+   */
+  private readonly staged: Float64Array | undefined;
+  private readonly seriesAt: Int32Array | undefined;
   private timestampLength: number;
   private readonly timestampBytes = new Uint8Array(10);
   /**
@@ -83,6 +92,7 @@ export class SeriesFrame implements EncodedSeriesBlock {
     /** The timestamp every series carries now. */
     public timestampMs: number,
     layout: FrameLayout | undefined,
+    seriesAt: Int32Array,
     starts: Float64Array | undefined,
     valuesApart: boolean,
   ) {
@@ -92,6 +102,9 @@ export class SeriesFrame implements EncodedSeriesBlock {
     this.values = valuesApart ? new Uint8Array(8 * ends.length) : undefined;
     this.position = layout?.position;
     this.shardEnds = layout?.shardEnds;
+    const staging = layout !== undefined && !valuesApart;
+    this.staged = staging ? new Float64Array(ends.length) : undefined;
+    this.seriesAt = staging ? seriesAt : undefined;
     this.starts = starts;
     this.timestampLength = writeVarint(this.timestampBytes, 0, timestampMs);
   }
@@ -149,6 +162,7 @@ export class SeriesFrame implements EncodedSeriesBlock {
       zero,
       timestampMs,
       layout,
+      at,
       starts,
       extras.valuesApart === true,
     );
@@ -179,6 +193,7 @@ export class SeriesFrame implements EncodedSeriesBlock {
       sampleAt[i] = at;
       frame.writeSample(at, values[i] as number);
       if (frame.values !== undefined) frame.set(i, values[i] as number);
+      if (frame.staged !== undefined) frame.staged[i] = values[i] as number;
     }
     return frame;
   }
@@ -262,7 +277,33 @@ export class SeriesFrame implements EncodedSeriesBlock {
       for (let i = 0; i < 8; i++) values[v + i] = DOUBLE_BYTES[i] as number;
       return;
     }
+    if (this.staged !== undefined) this.staged[index] = value; // what a later commit writes
     this.writeSample(this.sampleAt[index] as number, value);
+  }
+
+  /**
+   * What `set` does, but in a frame laid out by shard whose values are in `bytes`, the sample is
+   * written by `commit`, when its slot is handed over in a run: `stage` all that an export sets,
+   * then `commit` each run before its bytes are read.
+   */
+  stage(index: number, value: number): void {
+    const staged = this.staged;
+    if (staged === undefined) this.set(index, value);
+    else staged[index] = value;
+  }
+
+  /** Writes the samples `stage` kept for slots `from`…`to` (a run about to be read), in slot order. */
+  commit(from: number, to: number): void {
+    const staged = this.staged;
+    if (staged === undefined) return;
+    const seriesAt = this.seriesAt as Int32Array;
+    const ends = this.ends;
+    const zero = this.zero;
+    const length = this.timestampLength;
+    for (let slot = from; slot < to; slot++) {
+      const at = ((ends[slot] as number) - length) * 2 + (zero[slot] as number);
+      this.writeSample(at, staged[seriesAt[slot] as number] as number);
+    }
   }
 
   /** The value and the timestamp of a series (its `sampleAt` entry) written into `bytes`. */
