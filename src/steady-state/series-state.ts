@@ -619,7 +619,7 @@ export class SeriesState {
    * matters, and dropping it would lose the last value of a short job.
    * Native-histogram samples are kept in order the same way.
    * Then returns stale markers for the series of the previous export that are missing now (in no
-   * particular order: the records are kept in a split map, record-index.ts), and
+   * particular order: the records are kept in a hash table, record-index.ts), and
    * forgets those series.
    *
    * With `metadata` (the export's metadata map), the metadata of every family is remembered,
