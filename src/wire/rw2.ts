@@ -146,6 +146,7 @@ export class RequestV2Encoder {
     } else {
       template = yield* this.makeTemplate(series, runs, metadata, due);
       this.templates.set(first, template);
+      if (template.body !== undefined) return template.body.bytes;
     }
     const body = yield* this.fromTemplate(template.fields as TemplateFields, series, runs, due);
     if (series.length === 0) {
@@ -317,12 +318,19 @@ export class RequestV2Encoder {
         add(s.encodedLabels, s, s.family);
       }
     }
+    const families = [...familyRefs.keys()].map((family) => {
+      const m = metadata.get(family);
+      return [family, m?.type ?? 0, m?.help ?? '', m?.unit ?? ''] as const;
+    });
+    const items = new TemplateItems(series, runs);
+    if (series.every(oneSample)) {
+      // Its body is what the next export patches (patchBody): written here, not from fields.
+      const body = yield* this.writeBody(symbols, refsEnds, itemMetadata, series, runs, due);
+      return { items, families, fields: undefined, usedIn: this.exportNumber, body };
+    }
     const w = this.parts;
     w.reset();
-    for (const bytes of symbols) {
-      w.header(REQUEST_SYMBOLS, bytes.length);
-      w.latin1(bytes);
-    }
+    writeSymbols(w, symbols);
     const symbolBytes = Buffer.from(w.view());
     w.reset();
     const cuts = new Int32Array(2 * count + 1);
@@ -336,17 +344,99 @@ export class RequestV2Encoder {
       cuts[2 * i + 2] = w.length;
       refsAt = refsEnd;
     }
-    const families = [...familyRefs.keys()].map((family) => {
-      const m = metadata.get(family);
-      return [family, m?.type ?? 0, m?.help ?? '', m?.unit ?? ''] as const;
-    });
     return {
-      items: new TemplateItems(series, runs),
+      items,
       families,
       fields: { symbols: symbolBytes, parts: Buffer.from(w.view()), cuts },
       usedIn: this.exportNumber,
     };
   }
+
+  /**
+   * A request's body written from the label refs makeTemplate read (`this.labelRefs`, series i's
+   * ending at `refsEnds[i]`) and its series' samples, each series of one sample; kept with where
+   * each Sample is (RequestBody). Byte for byte what fromTemplate would write from the fields,
+   * without writing the fields first and copying them.
+   */
+  private *writeBody(
+    symbols: readonly string[],
+    refsEnds: readonly number[],
+    itemMetadata: readonly MetadataRefs[],
+    series: readonly TimeSeries[],
+    runs: readonly EncodedRun[],
+    due: () => boolean,
+  ): Generator<void, RequestBody, void> {
+    const w = this.writer;
+    w.reset();
+    writeSymbols(w, symbols);
+    const refs = this.labelRefs.values;
+    const sampleAt = new Int32Array(refsEnds.length);
+    let item = 0;
+    let r = 0;
+    for (let i = 0; i <= series.length; i++) {
+      while (r < runs.length && (runs[r] as EncodedRun).at === i) {
+        const run = runs[r++] as EncodedRun;
+        const frame = run.block as SeriesFrame;
+        for (let slot = run.from; slot < run.to; slot++, item++) {
+          if ((item & STEP_MASK) === STEP_MASK && due()) yield;
+          const meta = itemMetadata[item] as MetadataRefs;
+          const from = item === 0 ? 0 : (refsEnds[item - 1] as number);
+          writeHead(w, refs, from, refsEnds[item] as number, meta, frameSampleLength(frame, slot));
+          sampleAt[item] = w.length;
+          writeFrameSample(w, frame, slot);
+          writeMetadata(w, meta);
+        }
+      }
+      if (i === series.length) break;
+      if ((item & STEP_MASK) === STEP_MASK && due()) yield;
+      const sample = (series[i] as TimeSeries).samples[0] as Sample;
+      const meta = itemMetadata[item] as MetadataRefs;
+      const from = item === 0 ? 0 : (refsEnds[item - 1] as number);
+      writeHead(w, refs, from, refsEnds[item] as number, meta, sampleSize(sample));
+      sampleAt[item++] = w.length;
+      writeSampleFields(w, sample);
+      writeMetadata(w, meta);
+    }
+    return { bytes: Buffer.from(w.view()), sampleAt };
+  }
+}
+
+/** A series of one float sample: its TimeSeries has the layout a RequestBody is patched in. */
+function oneSample(s: TimeSeries): boolean {
+  return s.samples.length === 1 && (s.histograms === undefined || s.histograms.length === 0);
+}
+
+/** The request's `symbols` fields. */
+function writeSymbols(w: ProtobufWriter, symbols: readonly string[]): void {
+  for (const bytes of symbols) {
+    w.header(REQUEST_SYMBOLS, bytes.length);
+    w.latin1(bytes);
+  }
+}
+
+/**
+ * A TimeSeries of refs `from`…`to`, one Sample of `sampleLength` bytes and `meta`, up to the
+ * Sample's content: its header, its `labels_refs` field and the Sample's key and length.
+ */
+function writeHead(
+  w: ProtobufWriter,
+  refs: Int32Array,
+  from: number,
+  to: number,
+  meta: MetadataRefs,
+  sampleLength: number,
+): void {
+  let refsLength = 0;
+  for (let k = from; k < to; k++) refsLength += varintLength(refs[k] as number);
+  const metaLength = metadataLength(meta);
+  w.header(
+    REQUEST_TIMESERIES,
+    (refsLength > 0 ? 1 + varintLength(refsLength) + refsLength : 0) +
+      (1 + varintLength(sampleLength) + sampleLength) +
+      (1 + varintLength(metaLength) + metaLength),
+  );
+  w.packedInt32(TIMESERIES_LABELS_REFS, refs, from, to);
+  w.header(TIMESERIES_SAMPLES, sampleLength);
 }
 
 const NO_RUNS: readonly EncodedRun[] = [];
@@ -702,22 +792,36 @@ function writeFramed(
   frame: SeriesFrame,
   slot: number,
 ): void {
-  const value = frame.hasValue(slot);
-  const ts = frame.timestampMs;
-  const start = startTimestampToWrite(frame.startAt(slot), ts);
-  const sampleLength =
-    (value ? 9 : 0) + (ts !== 0 ? 1 + int64Length(ts) : 0) + (start !== 0 ? 1 + int64Length(start) : 0);
+  const sampleLength = frameSampleLength(frame, slot);
   w.header(REQUEST_TIMESERIES, metaTo - refsFrom + 1 + varintLength(sampleLength) + sampleLength);
   w.raw(parts, refsFrom, metaFrom);
   w.header(TIMESERIES_SAMPLES, sampleLength);
-  if (value) {
+  writeFrameSample(w, frame, slot);
+  w.raw(parts, metaFrom, metaTo);
+}
+
+/** The length of the Sample that writeFrameSample writes. */
+function frameSampleLength(frame: SeriesFrame, slot: number): number {
+  const ts = frame.timestampMs;
+  const start = startTimestampToWrite(frame.startAt(slot), ts);
+  return (
+    (frame.hasValue(slot) ? 9 : 0) +
+    (ts !== 0 ? 1 + int64Length(ts) : 0) +
+    (start !== 0 ? 1 + int64Length(start) : 0)
+  );
+}
+
+/** The fields of the Sample of a frame's slot. */
+function writeFrameSample(w: ProtobufWriter, frame: SeriesFrame, slot: number): void {
+  if (frame.hasValue(slot)) {
     // The value's bytes as the frame holds them: the double, little-endian, as RW 1.0 writes it.
     frame.copyValue(slot, VALUE_FIELD, 1);
     w.raw(VALUE_FIELD, 0, 9);
   }
+  const ts = frame.timestampMs;
   if (ts !== 0) w.int64(SAMPLE_TIMESTAMP, ts);
+  const start = startTimestampToWrite(frame.startAt(slot), ts);
   if (start !== 0) w.int64(SAMPLE_START_TIMESTAMP, start);
-  w.raw(parts, metaFrom, metaTo);
 }
 
 /** The same series (TemplateItems) and the same metadata of their families: then it names them as they are now. */
@@ -871,9 +975,17 @@ function int64Length(value: number): number {
 
 /** Metadata is always present (RW2 §Metadata SHOULD), UNSPECIFIED when the family is unknown. */
 function writeMetadata(writer: ProtobufWriter, meta: MetadataRefs): void {
-  const m = writer.begin(TIMESERIES_METADATA);
+  writer.header(TIMESERIES_METADATA, metadataLength(meta));
   if (meta.type !== 0) writer.uint(METADATA_TYPE, meta.type);
   if (meta.helpRef !== 0) writer.uint(METADATA_HELP_REF, meta.helpRef);
   if (meta.unitRef !== 0) writer.uint(METADATA_UNIT_REF, meta.unitRef);
-  writer.end(m);
+}
+
+/** The length of the Metadata message writeMetadata writes (each field a one-byte key and a varint). */
+function metadataLength(meta: MetadataRefs): number {
+  return (
+    (meta.type !== 0 ? 1 + varintLength(meta.type) : 0) +
+    (meta.helpRef !== 0 ? 1 + varintLength(meta.helpRef) : 0) +
+    (meta.unitRef !== 0 ? 1 + varintLength(meta.unitRef) : 0)
+  );
 }
