@@ -7,11 +7,12 @@
  * cost time, never correctness.
  *
  * An open-addressing table (linear probing) in an Int32Array: each slot holds a hash and where
- * its record is in one array of records, side by side, so that looking up a new key (every
+ * its record is in an array of records, side by side, so that looking up a new key (every
  * series of a first export) reads one slot, usually one cache line. V8 Maps keyed by the hash
  * cost about 300 ns a lookup at 100k records (a bucket, then a chain entry, each a cache miss)
- * and twice that to add. Split 64 ways by the hash so that growing a part copies 1/64 of the
- * table: one table of a million entries rehashed in one go would hold the thread for tens of ms.
+ * and half as much again to add. Split 64 ways by the hash, each part with its own table and
+ * records, so that growing or shrinking a part copies 1/64 of the index: one table of a million
+ * entries rehashed in one go would hold the thread for tens of ms.
  */
 import { keyHash } from '../wire/key-hash.js';
 
@@ -28,20 +29,21 @@ export interface Keyed {
   hasKey(key: string): boolean;
 }
 
-/** One part: slot i is table[2i] (the hash) and table[2i + 1] (the entry's place + 1; 0: empty). */
-interface Part {
+/**
+ * One part: slot i is table[2i] (the hash) and table[2i + 1] (the entry's place in `entries`
+ * + 1; 0: empty). `free`: places of removed entries, for new ones.
+ */
+interface Part<V extends Keyed> {
   table: Int32Array;
   mask: number;
   used: number;
   limit: number;
+  entries: Array<V | undefined>;
+  free: number[];
 }
 
 export class RecordIndex<V extends Keyed> {
-  private parts: Part[] = newParts();
-  /** The entries, each at a place its slot points to; undefined where one was removed. */
-  private entries: Array<V | undefined> = [];
-  /** Places of removed entries, for new ones. */
-  private free: number[] = [];
+  private parts: Array<Part<V>> = newParts();
   private count = 0;
 
   get size(): number {
@@ -50,14 +52,14 @@ export class RecordIndex<V extends Keyed> {
 
   /** The entry with this key, and its hash (for `add` when there is none). */
   get(key: string, hash = keyHash(key)): V | undefined {
-    const part = this.parts[hash & (PARTS - 1)] as Part;
+    const part = this.parts[hash & (PARTS - 1)] as Part<V>;
     const table = part.table;
     const mask = part.mask;
     for (let i = (hash >>> PART_BITS) & mask; ; i = (i + 1) & mask) {
       const place = table[2 * i + 1] as number;
       if (place === 0) return undefined;
       if (table[2 * i] === hash) {
-        const v = this.entries[place - 1] as V;
+        const v = part.entries[place - 1] as V;
         if (v.hasKey(key)) return v;
       }
     }
@@ -65,29 +67,29 @@ export class RecordIndex<V extends Keyed> {
 
   /** Adds an entry whose key is not in the index yet. */
   add(value: V): void {
-    const place = this.free.length > 0 ? (this.free.pop() as number) : this.entries.length;
-    this.entries[place] = value;
-    const part = this.parts[value.keyHash & (PARTS - 1)] as Part;
+    const part = this.parts[value.keyHash & (PARTS - 1)] as Part<V>;
+    const place = part.free.length > 0 ? (part.free.pop() as number) : part.entries.length;
+    part.entries[place] = value;
     put(part, value.keyHash, place + 1);
-    if (++part.used > part.limit) grow(part);
+    if (++part.used > part.limit) rebuild(part, 2 * (part.mask + 1));
     this.count++;
   }
 
   /** Removes this entry (the very object). */
   delete(value: V): boolean {
     const hash = value.keyHash;
-    const part = this.parts[hash & (PARTS - 1)] as Part;
+    const part = this.parts[hash & (PARTS - 1)] as Part<V>;
     const table = part.table;
     const mask = part.mask;
     let i = (hash >>> PART_BITS) & mask;
     for (; ; i = (i + 1) & mask) {
       const place = table[2 * i + 1] as number;
       if (place === 0) return false;
-      if (table[2 * i] === hash && this.entries[place - 1] === value) break;
+      if (table[2 * i] === hash && part.entries[place - 1] === value) break;
     }
     const place = table[2 * i + 1] as number;
-    this.entries[place - 1] = undefined;
-    this.free.push(place - 1);
+    part.entries[place - 1] = undefined;
+    part.free.push(place - 1);
     // Backward shift: a later slot of the same run moves into the hole unless its home is
     // between the hole and itself (it would then be found before the hole, or not at all).
     for (let j = (i + 1) & mask; table[2 * j + 1] !== 0; j = (j + 1) & mask) {
@@ -105,34 +107,53 @@ export class RecordIndex<V extends Keyed> {
     return true;
   }
 
+  /**
+   * Gives back the room of parts left mostly empty by deletions (a quarter of their load or
+   * less): each such part is rebuilt at the size its entries need, its entries packed. In steps,
+   * one part at a time, when `due()` says so; not while `values()` is being iterated.
+   */
+  *shrinkSteps(due: () => boolean): Generator<void, void, void> {
+    for (const part of this.parts) {
+      const slots = part.mask + 1;
+      if (slots > FIRST_SLOTS && part.used <= (slots * MAX_LOAD) / 4) {
+        let fit = FIRST_SLOTS;
+        while (part.used > fit * MAX_LOAD * 0.5) fit *= 2;
+        rebuild(part, fit, true);
+        if (due()) yield;
+      }
+    }
+  }
+
   clear(): void {
     this.parts = newParts();
-    this.entries = [];
-    this.free = [];
     this.count = 0;
   }
 
-  /** Every entry (in no particular order). Deleting the current one is allowed. */
+  /** Every entry, part by part (in no particular order). Deleting the current one is allowed. */
   *values(): IterableIterator<V> {
-    const entries = this.entries;
-    for (let k = 0; k < entries.length; k++) {
-      const v = entries[k];
-      if (v !== undefined) yield v;
+    for (const part of this.parts) {
+      const entries = part.entries;
+      for (let k = 0; k < entries.length; k++) {
+        const v = entries[k];
+        if (v !== undefined) yield v;
+      }
     }
   }
 }
 
-function newParts(): Part[] {
+function newParts<V extends Keyed>(): Array<Part<V>> {
   return Array.from({ length: PARTS }, () => ({
     table: new Int32Array(2 * FIRST_SLOTS),
     mask: FIRST_SLOTS - 1,
     used: 0,
     limit: Math.floor(FIRST_SLOTS * MAX_LOAD),
+    entries: [],
+    free: [],
   }));
 }
 
 /** Writes (hash, place + 1) into the first empty slot of the hash's run. */
-function put(part: Part, hash: number, placed: number): void {
+function put<V extends Keyed>(part: Part<V>, hash: number, placed: number): void {
   const table = part.table;
   const mask = part.mask;
   let i = (hash >>> PART_BITS) & mask;
@@ -141,12 +162,20 @@ function put(part: Part, hash: number, placed: number): void {
   table[2 * i + 1] = placed;
 }
 
-function grow(part: Part): void {
+/** The part's table made anew with `slots` slots; with `pack`, its entries packed first (places change). */
+function rebuild<V extends Keyed>(part: Part<V>, slots: number, pack = false): void {
   const old = part.table;
-  const slots = 2 * (part.mask + 1);
   part.table = new Int32Array(2 * slots);
   part.mask = slots - 1;
   part.limit = Math.floor(slots * MAX_LOAD);
+  if (pack) {
+    const entries: V[] = [];
+    for (const v of part.entries) if (v !== undefined) entries.push(v);
+    part.entries = entries;
+    part.free = [];
+    for (let k = 0; k < entries.length; k++) put(part, (entries[k] as V).keyHash, k + 1);
+    return;
+  }
   for (let i = 0; i < old.length; i += 2) {
     const placed = old[i + 1] as number;
     if (placed !== 0) put(part, old[i] as number, placed);

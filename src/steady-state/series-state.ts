@@ -655,6 +655,8 @@ export class SeriesState {
       record.evicted = true;
       this.records.delete(record);
     }
+    // After many series ended, the index gives back the room they took.
+    if (stale.length > 0) yield* this.records.shrinkSteps(due);
     if (metadata) this.addMetadata(stale, metadata);
     return stale;
   }
