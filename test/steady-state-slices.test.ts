@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { PrometheusRemoteWriteExporter } from '../src/exporter.js';
 import { RecordIndex } from '../src/steady-state/record-index.js';
 import { keyHash } from '../src/wire/key-hash.js';
-import { SeriesRecord } from '../src/steady-state/series-state.js';
+import { SeriesRecord, SeriesState } from '../src/steady-state/series-state.js';
 import { encodeLabelFields } from '../src/wire/label-fields.js';
 import { SeriesFrame } from '../src/wire/series-frame.js';
 import { snappyUncompress } from '../src/wire/snappy.js';
@@ -73,6 +73,35 @@ describe('RecordIndex', () => {
     // And it grows again as before.
     for (const e of entries) if (e.value % 100 !== 0) index.add(e);
     for (const e of entries) assert.equal(index.get(e.key, e.keyHash), e);
+  });
+
+  it('SeriesState: when most series end, each gets its stale marker once and the index gives back their room', () => {
+    const state = new SeriesState();
+    const seriesOf = (n: number, ms: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const labels = [
+          { name: '__name__', value: 'jobs_total' },
+          { name: 'id', value: `s${i}` },
+        ];
+        return {
+          key: encodeLabelFields(labels),
+          labels,
+          family: 'jobs',
+          samples: [{ value: i, timestampMs: ms }],
+        };
+      });
+    const room = () =>
+      (
+        state as unknown as { records: { parts: Array<{ table: Int32Array; entries: unknown[] }> } }
+      ).records.parts.reduce((sum, p) => sum + p.table.length / 2 + p.entries.length, 0);
+    assert.deepEqual(state.admit(seriesOf(20_000, T0_MS), T0_MS), []);
+    const grown = room();
+    const stale = state.admit(seriesOf(100, T0_MS + 1000), T0_MS + 1000);
+    assert.equal(stale.length, 19_900);
+    assert.equal(new Set(stale.map((s) => s.key)).size, 19_900);
+    assert.equal(state.size, 100);
+    assert.ok(room() * 20 < grown, `${room()} slots and places left of ${grown}`);
+    assert.deepEqual(state.admit(seriesOf(100, T0_MS + 2000), T0_MS + 2000), []);
   });
 
   it('answers as one Map by key would, through adds, deletes (also while iterating), shrinks and clears, with colliding hashes', () => {
