@@ -55,6 +55,37 @@ function histogramAt(ms: number, k: number): NativeHistogram {
   } as unknown as NativeHistogram;
 }
 
+/**
+ * `n` series of one counter family (two of their values not ASCII, start times on three in
+ * four), a new encoder and a reference writer, and the encoder's templates to look into.
+ */
+function jobsOf(n: number) {
+  const encoder = new RequestV2Encoder(new ProtobufWriter(1024));
+  const metadata = new Map<string, MetricFamilyMetadata>([
+    ['jobs', { type: MetricType.COUNTER, familyName: 'jobs', help: 'Jobs', unit: '1' }],
+  ]);
+  const labels = Array.from({ length: n }, (_, i) => [
+    { name: '__name__', value: 'jobs_total' },
+    { name: 'id', value: `s${i}` },
+    { name: 'zone', value: i % 2 === 0 ? 'é' : 'b' },
+  ]);
+  const keys = labels.map(encodeLabelFields);
+  const starts = keys.map((_, i) => (i % 4 === 0 ? 0 : 500));
+  const seriesAt = (ts: number, values: number[]): TimeSeries[] =>
+    keys.map((key, i) => ({
+      key,
+      labels: labels[i]!,
+      family: 'jobs',
+      encodedLabels: key,
+      samples: [
+        { value: values[i]!, timestampMs: ts, ...(starts[i] ? { startTimestampMs: starts[i] } : {}) },
+      ],
+    }));
+  const templates = (encoder as unknown as { templates: Map<string, { body?: unknown; fields?: unknown }> })
+    .templates;
+  return { encoder, reference: new ProtobufWriter(1024), metadata, n, keys, starts, seriesAt, templates };
+}
+
 describe('RW 2.0 request templates', () => {
   it('300 requests of a random life: every body is the one encodeRequestV2 makes', () => {
     for (let seed = 1; seed <= 10; seed++) {
@@ -356,31 +387,7 @@ describe('RW 2.0 request templates', () => {
   });
 
   it('a template holding a body and not its fields: the same series given one by one are written from what the body holds', () => {
-    const encoder = new RequestV2Encoder(new ProtobufWriter(1024));
-    const reference = new ProtobufWriter(1024);
-    const metadata = new Map<string, MetricFamilyMetadata>([
-      ['jobs', { type: MetricType.COUNTER, familyName: 'jobs', help: 'Jobs', unit: '1' }],
-    ]);
-    const n = 20;
-    const labels = Array.from({ length: n }, (_, i) => [
-      { name: '__name__', value: 'jobs_total' },
-      { name: 'id', value: `s${i}` },
-      { name: 'zone', value: i % 2 === 0 ? 'é' : 'b' },
-    ]);
-    const keys = labels.map(encodeLabelFields);
-    const starts = keys.map((_, i) => (i % 4 === 0 ? 0 : 500));
-    const seriesAt = (ts: number, values: number[]): TimeSeries[] =>
-      keys.map((key, i) => ({
-        key,
-        labels: labels[i]!,
-        family: 'jobs',
-        encodedLabels: key,
-        samples: [
-          { value: values[i]!, timestampMs: ts, ...(starts[i] ? { startTimestampMs: starts[i] } : {}) },
-        ],
-      }));
-    const templates = (encoder as unknown as { templates: Map<string, { body?: unknown; fields?: unknown }> })
-      .templates;
+    const { encoder, reference, metadata, n, keys, starts, seriesAt, templates } = jobsOf(20);
     let values = keys.map((_, i) => (i === 3 ? 0 : i + 0.5));
     for (const [k, ts] of [1_000, 2_000, 3_000, 4_000].entries()) {
       values = values.map((v) => (v === 0 ? 0 : v + 1));
@@ -404,31 +411,7 @@ describe('RW 2.0 request templates', () => {
   });
 
   it('a request of series of one sample each keeps the body it wrote: the same series as a frame next time patch it, or write it again when its layout changed', () => {
-    const encoder = new RequestV2Encoder(new ProtobufWriter(1024));
-    const reference = new ProtobufWriter(1024);
-    const metadata = new Map<string, MetricFamilyMetadata>([
-      ['jobs', { type: MetricType.COUNTER, familyName: 'jobs', help: 'Jobs', unit: '1' }],
-    ]);
-    const n = 30;
-    const labels = Array.from({ length: n }, (_, i) => [
-      { name: '__name__', value: 'jobs_total' },
-      { name: 'id', value: `s${i}` },
-      { name: 'zone', value: i % 2 === 0 ? 'é' : 'b' },
-    ]);
-    const keys = labels.map(encodeLabelFields);
-    const starts = keys.map((_, i) => (i % 4 === 0 ? 0 : 500));
-    const seriesAt = (ts: number, values: number[]): TimeSeries[] =>
-      keys.map((key, i) => ({
-        key,
-        labels: labels[i]!,
-        family: 'jobs',
-        encodedLabels: key,
-        samples: [
-          { value: values[i]!, timestampMs: ts, ...(starts[i] ? { startTimestampMs: starts[i] } : {}) },
-        ],
-      }));
-    const templates = (encoder as unknown as { templates: Map<string, { body?: unknown; fields?: unknown }> })
-      .templates;
+    const { encoder, reference, metadata, n, keys, starts, seriesAt, templates } = jobsOf(30);
     const values = keys.map((_, i) => (i === 3 ? 0 : i + 0.5));
     // Export 0: series; 1: a frame, same layout; 2: a frame with a value turned +0 (another layout).
     const valuesOf = [

@@ -85,22 +85,29 @@ describe('SeriesFrame', () => {
     labels.forEach((l, i) => assert.deepEqual(frame.labelsOf(i), l));
   });
 
-  it('laid out by shard: fits and set go by series, the bytes are the series in slot order', () => {
-    // Series i at slot position[i]: three shards of the series whose index is 0, 1 or 2 mod 3.
+  /**
+   * A frame of 12 series laid out by shard: series i at slot position[i], three shards of the
+   * series whose index is 0, 1 or 2 mod 3; +0 (no value field) at 1, 5 and 9.
+   */
+  const byShard = () => {
     const count = 12;
     const position = new Int32Array(count);
-    const shardEnds = Int32Array.of(4, 8, 12);
     for (let i = 0; i < count; i++) position[i] = (i % 3) * 4 + Math.floor(i / 3);
     const labels = Array.from({ length: count }, (_, i) => labelSet(i));
-    const first = labels.map((_, i) => (i % 4 === 1 ? 0 : i + 0.5)); // +0 (no value field) at 1, 5, 9
+    const first = labels.map((_, i) => (i % 4 === 1 ? 0 : i + 0.5));
     const frame = SeriesFrame.build('jobs', labels.map(encodeLabelFields), first, T0_MS, {
-      layout: { position, shardEnds },
+      layout: { position, shardEnds: Int32Array.of(4, 8, 12) },
     });
     const inSlots = <T>(byIndex: readonly T[]): T[] => {
       const out = new Array<T>(count);
       byIndex.forEach((v, i) => (out[position[i] as number] = v));
       return out;
     };
+    return { position, labels, first, frame, inSlots };
+  };
+
+  it('laid out by shard: fits and set go by series, the bytes are the series in slot order', () => {
+    const { position, labels, first, frame, inSlots } = byShard();
     assert.equal(Buffer.compare(frame.bytes, encodedSeries(inSlots(labels), inSlots(first), T0_MS)), 0);
     assert.deepEqual(
       first.map((_, i) => frame.fits(i, 0)),
@@ -114,20 +121,7 @@ describe('SeriesFrame', () => {
   });
 
   it('laid out by shard, staged: the samples are written by commit, run by run, with what was staged or set last', () => {
-    const count = 12;
-    const position = new Int32Array(count);
-    const shardEnds = Int32Array.of(4, 8, 12);
-    for (let i = 0; i < count; i++) position[i] = (i % 3) * 4 + Math.floor(i / 3);
-    const labels = Array.from({ length: count }, (_, i) => labelSet(i));
-    const first = labels.map((_, i) => (i % 4 === 1 ? 0 : i + 0.5));
-    const frame = SeriesFrame.build('jobs', labels.map(encodeLabelFields), first, T0_MS, {
-      layout: { position, shardEnds },
-    });
-    const inSlots = <T>(byIndex: readonly T[]): T[] => {
-      const out = new Array<T>(count);
-      byIndex.forEach((v, i) => (out[position[i] as number] = v));
-      return out;
-    };
+    const { labels, first, frame, inSlots } = byShard();
     const built = Buffer.from(frame.bytes);
     assert.ok(frame.retime(T0_MS + 1000));
     const next = first.map((v, i) => (Object.is(v, 0) ? 0 : -i * 1e6 - 0.125));
