@@ -74,7 +74,8 @@ interface RequestTemplate {
   usedIn: number;
   /**
    * A request made of frames only, or a new one of series of one sample each (writeBody): its
-   * last body, patched in place by the next request of frames while the layout holds (patchBody). It holds the symbols, refs and metadata too, so the fields are let go while it
+   * last body, patched in place by the next request of frames while the layout holds
+   * (patchBody). It holds the symbols, refs and metadata too, so the fields are let go while it
    * is kept and read back from it when a body must be written again (fieldsOf).
    */
   body?: RequestBody;
@@ -679,11 +680,11 @@ function skipLengthDelimited(bytes: Uint8Array, pos: number): number {
 
 /**
  * The last body of a request of one-sample series (frames, or series when its template was
- * made), and where each series' Sample begins in it
- * (its content, after its key and its one-byte length: a Sample of a value, a timestamp and a
- * start timestamp is under 128 bytes). The next body differs only in the values' 8 bytes and the
- * timestamps' bytes as long as every value stays non-zero or zero, every timestamp keeps its
- * varint length and every start time stays (the frames' own rule, wire/series-frame.ts).
+ * made), and where each series' Sample begins in it (its content, after its key and its
+ * one-byte length: a Sample of a value, a timestamp and a start timestamp is under 128 bytes).
+ * The next body differs only in the values' 8 bytes and the timestamps' bytes as long as every
+ * value stays non-zero or zero, every timestamp keeps its varint length and every start time
+ * stays (the frames' own rule, wire/series-frame.ts).
  */
 interface RequestBody {
   readonly bytes: Buffer;
