@@ -19,10 +19,13 @@ declare module 'node:buffer' {
   }
 }
 
-/**
- * Zig-zag mapping of a signed integer (0, −1, 1, −2… → 0, 1, 2, 3…), with arithmetic instead of
- * bit operations so that values beyond 32 bits (sint64 deltas of large counts) stay exact.
- */
+/** The bytes of values `from`…`to` as varints (the content of a packed field, packedInt32). */
+export function packedLength(values: Int32Array, from: number, to: number): number {
+  let size = 0;
+  for (let i = from; i < to; i++) size += varintLength(values[i] as number);
+  return size;
+}
+
 export function varintLength(n: number): number {
   if (n < 0x80) return 1;
   if (n < 0x4000) return 2;
@@ -55,6 +58,10 @@ export function writesDouble(value: number): boolean {
   return value !== 0 || Object.is(value, -0);
 }
 
+/**
+ * Zig-zag mapping of a signed integer (0, −1, 1, −2… → 0, 1, 2, 3…), with arithmetic instead of
+ * bit operations so that values beyond 32 bits (sint64 deltas of large counts) stay exact.
+ */
 export function zigzag(value: number): number {
   return value >= 0 ? value * 2 : -value * 2 - 1;
 }
@@ -146,12 +153,17 @@ export class ProtobufWriter {
 
   /**
    * The same for 31-bit values in an Int32Array (RW 2.0's label refs): sized first, so no length
-   * is reserved and moved, and read from one array type only.
+   * is reserved and moved, and read from one array type only. `size`: packedLength of the values,
+   * when the caller has it already.
    */
-  packedInt32(field: number, values: Int32Array, from: number, to: number): void {
+  packedInt32(
+    field: number,
+    values: Int32Array,
+    from: number,
+    to: number,
+    size = packedLength(values, from, to),
+  ): void {
     if (to <= from) return;
-    let size = 0;
-    for (let i = from; i < to; i++) size += varintLength(values[i] as number);
     this.header(field, size);
     this.ensure(size);
     const buf = this.buf;

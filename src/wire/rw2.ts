@@ -15,7 +15,7 @@ import type {
   TimeSeries,
 } from '../model.js';
 import type { SeriesFrame } from './series-frame.js';
-import { ProtobufWriter, varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
+import { packedLength, ProtobufWriter, varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
 import { STALE_NAN_BYTES, writeHistogramFields } from './rw1.js';
 import { NEVER, runSteps } from '../steps.js';
 import { CHUNK, utf8Bytes } from './symbol-ids.js';
@@ -201,60 +201,53 @@ export class RequestV2Encoder {
     const { parts, cuts } = t;
     w.reset();
     w.raw(t.symbols, 0, t.symbols.length);
-    let item = 0;
-    let r = 0;
-    for (let i = 0; i <= series.length; i++) {
-      while (r < runs.length && (runs[r] as EncodedRun).at === i) {
-        const run = runs[r++] as EncodedRun;
-        const frame = run.block as SeriesFrame;
-        for (let slot = run.from; slot < run.to; slot++, item++) {
-          if ((item & STEP_MASK) === STEP_MASK && due()) yield;
-          writeFramed(
-            w,
-            parts,
-            cuts[2 * item] as number,
-            cuts[2 * item + 1] as number,
-            cuts[2 * item + 2] as number,
-            frame,
-            slot,
-          );
+    yield* eachItem(
+      series,
+      runs,
+      due,
+      (frame, slot, item) =>
+        writeFramed(
+          w,
+          parts,
+          cuts[2 * item] as number,
+          cuts[2 * item + 1] as number,
+          cuts[2 * item + 2] as number,
+          frame,
+          slot,
+        ),
+      (s, item) => {
+        const histograms = s.histograms ?? EMPTY_HISTOGRAMS;
+        const refsFrom = cuts[2 * item] as number;
+        const metaFrom = cuts[2 * item + 1] as number;
+        const metaTo = cuts[2 * item + 2] as number;
+        if (histograms.length === 0 && s.samples.length === 1) {
+          // The steady state: one float sample, its sizes known, so no length is reserved and moved.
+          const sample = s.samples[0] as Sample;
+          const sampleLength = sampleSize(sample);
+          w.header(REQUEST_TIMESERIES, metaTo - refsFrom + 1 + varintLength(sampleLength) + sampleLength);
+          w.raw(parts, refsFrom, metaFrom);
+          w.header(TIMESERIES_SAMPLES, sampleLength);
+          writeSampleFields(w, sample);
+          w.raw(parts, metaFrom, metaTo);
+          return;
         }
-      }
-      if (i === series.length) break;
-      if ((item & STEP_MASK) === STEP_MASK && due()) yield;
-      const s = series[i] as TimeSeries;
-      const histograms = s.histograms ?? EMPTY_HISTOGRAMS;
-      const refsFrom = cuts[2 * item] as number;
-      const metaFrom = cuts[2 * item + 1] as number;
-      const metaTo = cuts[2 * item + 2] as number;
-      item++;
-      if (histograms.length === 0 && s.samples.length === 1) {
-        // The steady state: one float sample, its sizes known, so no length is reserved and moved.
-        const sample = s.samples[0] as Sample;
-        const sampleLength = sampleSize(sample);
-        w.header(REQUEST_TIMESERIES, metaTo - refsFrom + 1 + varintLength(sampleLength) + sampleLength);
-        w.raw(parts, refsFrom, metaFrom);
-        w.header(TIMESERIES_SAMPLES, sampleLength);
-        writeSampleFields(w, sample);
-        w.raw(parts, metaFrom, metaTo);
-        continue;
-      }
-      // As encodeRequestV2: samples and histograms in separate TimeSeries.
-      if (s.samples.length > 0 || histograms.length === 0) {
-        const ts = w.begin(REQUEST_TIMESERIES);
-        w.raw(parts, refsFrom, metaFrom);
-        writeSamples(w, s.samples, EMPTY_HISTOGRAMS);
-        w.raw(parts, metaFrom, metaTo);
-        w.end(ts);
-      }
-      if (histograms.length > 0) {
-        const ts = w.begin(REQUEST_TIMESERIES);
-        w.raw(parts, refsFrom, metaFrom);
-        writeSamples(w, EMPTY_SAMPLES, histograms);
-        w.raw(parts, metaFrom, metaTo);
-        w.end(ts);
-      }
-    }
+        // As encodeRequestV2: samples and histograms in separate TimeSeries.
+        if (s.samples.length > 0 || histograms.length === 0) {
+          const ts = w.begin(REQUEST_TIMESERIES);
+          w.raw(parts, refsFrom, metaFrom);
+          writeSamples(w, s.samples, EMPTY_HISTOGRAMS);
+          w.raw(parts, metaFrom, metaTo);
+          w.end(ts);
+        }
+        if (histograms.length > 0) {
+          const ts = w.begin(REQUEST_TIMESERIES);
+          w.raw(parts, refsFrom, metaFrom);
+          writeSamples(w, EMPTY_SAMPLES, histograms);
+          w.raw(parts, metaFrom, metaTo);
+          w.end(ts);
+        }
+      },
+    );
     return w.view();
   }
 
@@ -270,7 +263,6 @@ export class RequestV2Encoder {
     const labels = new LabelRefReader(ref);
     const idRefs = this.idRefs;
     idRefs.start(ref);
-    let count = 0;
     const itemMetadata: MetadataRefs[] = [];
     const labelRefs = this.labelRefs;
     labelRefs.length = 0;
@@ -303,22 +295,13 @@ export class RequestV2Encoder {
       }
       itemMetadata.push(lastRefs);
     };
-    let r = 0;
-    for (let i = 0; i <= series.length; i++) {
-      while (r < runs.length && (runs[r] as EncodedRun).at === i) {
-        const run = runs[r++] as EncodedRun;
-        const frame = run.block as SeriesFrame;
-        for (let slot = run.from; slot < run.to; slot++) {
-          if ((count++ & STEP_MASK) === STEP_MASK && due()) yield;
-          add(frame.encodedLabelsOf(slot), undefined, frame.family);
-        }
-      }
-      if (i < series.length) {
-        if ((count++ & STEP_MASK) === STEP_MASK && due()) yield;
-        const s = series[i] as TimeSeries;
-        add(s.encodedLabels, s, s.family);
-      }
-    }
+    const count = yield* eachItem(
+      series,
+      runs,
+      due,
+      (frame, slot) => add(frame.encodedLabelsOf(slot), undefined, frame.family),
+      (s) => add(s.encodedLabels, s, s.family),
+    );
     const families = [...familyRefs.keys()].map((family) => {
       const m = metadata.get(family);
       return [family, m?.type ?? 0, m?.help ?? '', m?.unit ?? ''] as const;
@@ -372,34 +355,65 @@ export class RequestV2Encoder {
     writeSymbols(w, symbols);
     const refs = this.labelRefs.values;
     const sampleAt = new Int32Array(refsEnds.length);
-    let item = 0;
-    let r = 0;
-    for (let i = 0; i <= series.length; i++) {
-      while (r < runs.length && (runs[r] as EncodedRun).at === i) {
-        const run = runs[r++] as EncodedRun;
-        const frame = run.block as SeriesFrame;
-        for (let slot = run.from; slot < run.to; slot++, item++) {
-          if ((item & STEP_MASK) === STEP_MASK && due()) yield;
-          const meta = itemMetadata[item] as MetadataRefs;
-          const from = item === 0 ? 0 : (refsEnds[item - 1] as number);
-          writeHead(w, refs, from, refsEnds[item] as number, meta, frameSampleLength(frame, slot));
-          sampleAt[item] = w.length;
-          writeFrameSample(w, frame, slot);
-          writeMetadata(w, meta);
-        }
-      }
-      if (i === series.length) break;
-      if ((item & STEP_MASK) === STEP_MASK && due()) yield;
-      const sample = (series[i] as TimeSeries).samples[0] as Sample;
-      const meta = itemMetadata[item] as MetadataRefs;
-      const from = item === 0 ? 0 : (refsEnds[item - 1] as number);
-      writeHead(w, refs, from, refsEnds[item] as number, meta, sampleSize(sample));
-      sampleAt[item++] = w.length;
-      writeSampleFields(w, sample);
-      writeMetadata(w, meta);
-    }
+    let refsAt = 0;
+    /** Up to the item's Sample, whose content is at `sampleAt[item]`. */
+    const head = (item: number, meta: MetadataRefs, sampleLength: number): void => {
+      const refsEnd = refsEnds[item] as number;
+      writeHead(w, refs, refsAt, refsEnd, meta, sampleLength);
+      refsAt = refsEnd;
+      sampleAt[item] = w.length;
+    };
+    yield* eachItem(
+      series,
+      runs,
+      due,
+      (frame, slot, item) => {
+        const meta = itemMetadata[item] as MetadataRefs;
+        const start = startOf(frame, slot);
+        head(item, meta, frameSampleLength(frame, slot, start));
+        writeFrameSample(w, frame, slot, start);
+        writeMetadata(w, meta);
+      },
+      (s, item) => {
+        const sample = s.samples[0] as Sample;
+        const meta = itemMetadata[item] as MetadataRefs;
+        head(item, meta, sampleSize(sample));
+        writeSampleFields(w, sample);
+        writeMetadata(w, meta);
+      },
+    );
     return { bytes: Buffer.from(w.view()), sampleAt };
   }
+}
+
+/**
+ * A request's items in order, each numbered: the frame slots of each run, before `series[run.at]`,
+ * and the series. Pauses before every STEP_MASK + 1-th item when `due()` says so. Returns the
+ * number of items.
+ */
+function* eachItem(
+  series: readonly TimeSeries[],
+  runs: readonly EncodedRun[],
+  due: () => boolean,
+  slotItem: (frame: SeriesFrame, slot: number, item: number) => void,
+  seriesItem: (s: TimeSeries, item: number) => void,
+): Generator<void, number, void> {
+  let item = 0;
+  let r = 0;
+  for (let i = 0; i <= series.length; i++) {
+    while (r < runs.length && (runs[r] as EncodedRun).at === i) {
+      const run = runs[r++] as EncodedRun;
+      const frame = run.block as SeriesFrame;
+      for (let slot = run.from; slot < run.to; slot++, item++) {
+        if ((item & STEP_MASK) === STEP_MASK && due()) yield;
+        slotItem(frame, slot, item);
+      }
+    }
+    if (i === series.length) break;
+    if ((item & STEP_MASK) === STEP_MASK && due()) yield;
+    seriesItem(series[i] as TimeSeries, item++);
+  }
+  return item;
 }
 
 /** A series of one float sample: its TimeSeries has the layout a RequestBody is patched in. */
@@ -427,8 +441,7 @@ function writeHead(
   meta: MetadataRefs,
   sampleLength: number,
 ): void {
-  let refsLength = 0;
-  for (let k = from; k < to; k++) refsLength += varintLength(refs[k] as number);
+  const refsLength = packedLength(refs, from, to);
   const metaLength = metadataLength(meta);
   w.header(
     REQUEST_TIMESERIES,
@@ -436,7 +449,7 @@ function writeHead(
       (1 + varintLength(sampleLength) + sampleLength) +
       (1 + varintLength(metaLength) + metaLength),
   );
-  w.packedInt32(TIMESERIES_LABELS_REFS, refs, from, to);
+  w.packedInt32(TIMESERIES_LABELS_REFS, refs, from, to, refsLength);
   w.header(TIMESERIES_SAMPLES, sampleLength);
 }
 
@@ -794,18 +807,23 @@ function writeFramed(
   frame: SeriesFrame,
   slot: number,
 ): void {
-  const sampleLength = frameSampleLength(frame, slot);
+  const start = startOf(frame, slot);
+  const sampleLength = frameSampleLength(frame, slot, start);
   w.header(REQUEST_TIMESERIES, metaTo - refsFrom + 1 + varintLength(sampleLength) + sampleLength);
   w.raw(parts, refsFrom, metaFrom);
   w.header(TIMESERIES_SAMPLES, sampleLength);
-  writeFrameSample(w, frame, slot);
+  writeFrameSample(w, frame, slot, start);
   w.raw(parts, metaFrom, metaTo);
 }
 
-/** The length of the Sample that writeFrameSample writes. */
-function frameSampleLength(frame: SeriesFrame, slot: number): number {
+/** The start timestamp a frame's slot writes (0: none; startTimestampToWrite). */
+function startOf(frame: SeriesFrame, slot: number): number {
+  return startTimestampToWrite(frame.startAt(slot), frame.timestampMs);
+}
+
+/** The length of the Sample that writeFrameSample writes, with `start` from startOf. */
+function frameSampleLength(frame: SeriesFrame, slot: number, start: number): number {
   const ts = frame.timestampMs;
-  const start = startTimestampToWrite(frame.startAt(slot), ts);
   return (
     (frame.hasValue(slot) ? 9 : 0) +
     (ts !== 0 ? 1 + int64Length(ts) : 0) +
@@ -813,8 +831,8 @@ function frameSampleLength(frame: SeriesFrame, slot: number): number {
   );
 }
 
-/** The fields of the Sample of a frame's slot. */
-function writeFrameSample(w: ProtobufWriter, frame: SeriesFrame, slot: number): void {
+/** The fields of the Sample of a frame's slot, with `start` from startOf. */
+function writeFrameSample(w: ProtobufWriter, frame: SeriesFrame, slot: number, start: number): void {
   if (frame.hasValue(slot)) {
     // The value's bytes as the frame holds them: the double, little-endian, as RW 1.0 writes it.
     frame.copyValue(slot, VALUE_FIELD, 1);
@@ -822,7 +840,6 @@ function writeFrameSample(w: ProtobufWriter, frame: SeriesFrame, slot: number): 
   }
   const ts = frame.timestampMs;
   if (ts !== 0) w.int64(SAMPLE_TIMESTAMP, ts);
-  const start = startTimestampToWrite(frame.startAt(slot), ts);
   if (start !== 0) w.int64(SAMPLE_START_TIMESTAMP, start);
 }
 
