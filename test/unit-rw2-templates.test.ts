@@ -459,6 +459,75 @@ describe('RW 2.0 request templates', () => {
   });
 });
 
+describe('RW 2.0 body of series of one sample each (writeBody): each series written with its timestamps and metadata copied as encoded once', () => {
+  const metadata = new Map<string, MetricFamilyMetadata>([
+    ['jobs', { type: MetricType.COUNTER, familyName: 'jobs', help: 'Jobs done', unit: '' }],
+    ['depth', { type: MetricType.GAUGE, familyName: 'depth', help: '', unit: 'bytes' }],
+    // 'other' has none: UNSPECIFIED.
+  ]);
+  const families = ['jobs', 'depth', 'other'];
+  // Each case changes one thing from series to series; the body must be encodeRequestV2's.
+  const cases: Array<[string, (i: number) => Partial<Sample> & { family?: string; labels?: Label[] }]> = [
+    [
+      'values: +0 (left out), −0, NaN, ±Inf, tiny, huge, negative',
+      (i) => ({
+        value: [0, -0, NaN, Infinity, -Infinity, 5e-324, 1.7e308, -42.5][i % 8]!,
+      }),
+    ],
+    [
+      'a start time on some series, none on others, one after the sample (left out)',
+      (i) => ({
+        ...(i % 3 === 0 ? {} : { startTimestampMs: i % 3 === 1 ? T0 - 60_000 : T0 + 5 }),
+      }),
+    ],
+    [
+      'each series its own timestamp, one of them 0 (left out)',
+      (i) => ({ timestampMs: i === 4 ? 0 : T0 + i }),
+    ],
+    ['a stale marker among them', (i) => (i % 5 === 2 ? { value: NaN, stale: true } : {})],
+    ['families alternating, one of them with no metadata', (i) => ({ family: families[i % 3]! })],
+    [
+      'labels whose refs take more than 127 bytes, and a series of no label refs',
+      (i) => ({
+        labels:
+          i === 6
+            ? []
+            : Array.from({ length: i % 2 === 0 ? 70 : 2 }, (_, l) => ({
+                name: `l${String(l).padStart(2, '0')}`,
+                value: `v${i}-${l}`,
+              })),
+      }),
+    ],
+  ];
+  for (const [name, vary] of cases) {
+    it(name, () => {
+      const encoder = new RequestV2Encoder(new ProtobufWriter(64));
+      const reference = new ProtobufWriter(64);
+      const series: TimeSeries[] = Array.from({ length: 24 }, (_, i) => {
+        const { family = 'jobs', labels: given, ...sample } = vary(i);
+        const labels = given ?? [
+          { name: '__name__', value: `${family}_x` },
+          { name: 'id', value: `s${i}` },
+        ];
+        const encoded = encodeLabelFields(labels);
+        return {
+          key: encoded,
+          labels,
+          family,
+          encodedLabels: encoded,
+          samples: [{ value: i + 0.5, timestampMs: T0, ...sample }],
+        };
+      });
+      const want = Buffer.from(encodeRequestV2(series, metadata, reference));
+      assert.equal(Buffer.compare(Buffer.from(encoder.encode(series, metadata)), want), 0);
+      const t = [
+        ...(encoder as unknown as { templates: Map<string, { body?: unknown }> }).templates.values(),
+      ][0]!;
+      assert.ok(t.body !== undefined, 'written as a kept body');
+    });
+  }
+});
+
 describe('RW 2.0 requests encoded in steps', () => {
   it('a 2,000-series request, series or a frame: it pauses at every look when due says so, with the bytes of encodeRequestV2', () => {
     const n = 2_000;

@@ -50,6 +50,25 @@ export function writeVarint(out: Uint8Array, pos: number, value: number): number
   return pos;
 }
 
+/** Writes values `from`…`to` (non-negative, below 2^31) as varints at `pos`; returns the position after them. */
+function writeInt32Varints(
+  out: Uint8Array,
+  pos: number,
+  values: Int32Array,
+  from: number,
+  to: number,
+): number {
+  for (let i = from; i < to; i++) {
+    let value = values[i] as number;
+    while (value > 0x7f) {
+      out[pos++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+    out[pos++] = value;
+  }
+  return pos;
+}
+
 /**
  * Whether a double field is written: proto3 (and protobufjs) leave out the default +0, but not
  * −0, whose bits are not 0.
@@ -166,17 +185,7 @@ export class ProtobufWriter {
     if (to <= from) return;
     this.header(field, size);
     this.ensure(size);
-    const buf = this.buf;
-    let pos = this.pos;
-    for (let i = from; i < to; i++) {
-      let value = values[i] as number;
-      while (value > 0x7f) {
-        buf[pos++] = (value & 0x7f) | 0x80;
-        value >>>= 7;
-      }
-      buf[pos++] = value;
-    }
-    this.pos = pos;
+    this.pos = writeInt32Varints(this.buf, this.pos, values, from, to);
   }
 
   /** A packed `repeated double`; nothing when empty. */
@@ -306,6 +315,54 @@ export class ProtobufWriter {
       buf[this.pos++] = 0x10;
       this.varint(int);
     }
+  }
+
+  /**
+   * A message (`field`) of: a packed field of 31-bit values (`values[from…to)`, whose
+   * packedLength is `valuesLength`; left out when empty), a sub-message (`innerField`) of a double
+   * (field 1, left out at +0 as proto3 does) followed by the encoded bytes `innerRest`, then the
+   * encoded bytes `rest`. Every field number below 16. The RW 2.0 TimeSeries of one float sample:
+   * its sample's timestamps and its metadata are the same bytes for most series of a request, so
+   * they are encoded once and copied. Returns where the sub-message's content starts.
+   */
+  packedAndDoubleMessage(
+    field: number,
+    packedField: number,
+    values: Int32Array,
+    from: number,
+    to: number,
+    valuesLength: number,
+    innerField: number,
+    value: number,
+    innerRest: Uint8Array,
+    rest: Uint8Array,
+  ): number {
+    const writeValue = writesDouble(value);
+    const innerSize = (writeValue ? 9 : 0) + innerRest.length;
+    const packedSize = to > from ? 1 + varintLength(valuesLength) + valuesLength : 0;
+    const size = packedSize + 1 + varintLength(innerSize) + innerSize + rest.length;
+    this.ensure(1 + varintLength(size) + size);
+    const buf = this.buf;
+    let pos = this.pos;
+    buf[pos++] = field * 8 + WIRE_LEN;
+    pos = writeVarint(buf, pos, size);
+    if (to > from) {
+      buf[pos++] = packedField * 8 + WIRE_LEN;
+      pos = writeVarint(buf, pos, valuesLength);
+      pos = writeInt32Varints(buf, pos, values, from, to);
+    }
+    buf[pos++] = innerField * 8 + WIRE_LEN;
+    pos = writeVarint(buf, pos, innerSize);
+    const innerAt = pos;
+    if (writeValue) {
+      buf[pos++] = 0x09; // field 1, fixed64
+      buf.writeDoubleLE(value, pos);
+      pos += 8;
+    }
+    for (let i = 0; i < innerRest.length; i++) buf[pos++] = innerRest[i] as number;
+    for (let i = 0; i < rest.length; i++) buf[pos++] = rest[i] as number;
+    this.pos = pos;
+    return innerAt;
   }
 
   /** The key and length of a length-delimited field whose size is known; its content follows. */

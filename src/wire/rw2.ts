@@ -106,6 +106,9 @@ export class RequestV2Encoder {
   private readonly idRefs = new IdRefs();
   /** The label refs of the template being made, all its series' back to back. */
   private readonly labelRefs = new RefList();
+  /** What writeBody copies into each series of one sample (encoded once, not per series). */
+  private readonly sampleTails = new SampleTails();
+  private readonly metadataFields = new MetadataFields();
 
   constructor(private readonly writer: ProtobufWriter = new ProtobufWriter()) {}
 
@@ -355,6 +358,8 @@ export class RequestV2Encoder {
     writeSymbols(w, symbols);
     const refs = this.labelRefs.values;
     const sampleAt = new Int32Array(refsEnds.length);
+    const tails = this.sampleTails;
+    const fields = this.metadataFields;
     let refsAt = 0;
     /** Up to the item's Sample, whose content is at `sampleAt[item]`. */
     const head = (item: number, meta: MetadataRefs, sampleLength: number): void => {
@@ -377,9 +382,27 @@ export class RequestV2Encoder {
       (s, item) => {
         const sample = s.samples[0] as Sample;
         const meta = itemMetadata[item] as MetadataRefs;
-        head(item, meta, sampleSize(sample));
-        writeSampleFields(w, sample);
-        writeMetadata(w, meta);
+        if (sample.stale) {
+          head(item, meta, sampleSize(sample));
+          writeSampleFields(w, sample);
+          writeMetadata(w, meta);
+          return;
+        }
+        // As the lines above write it, its timestamps and metadata copied as encoded once.
+        const refsEnd = refsEnds[item] as number;
+        sampleAt[item] = w.packedAndDoubleMessage(
+          REQUEST_TIMESERIES,
+          TIMESERIES_LABELS_REFS,
+          refs,
+          refsAt,
+          refsEnd,
+          packedLength(refs, refsAt, refsEnd),
+          TIMESERIES_SAMPLES,
+          sample.value,
+          tails.of(sample),
+          fields.of(meta),
+        );
+        refsAt = refsEnd;
       },
     );
     return { bytes: Buffer.from(w.view()), sampleAt };
@@ -976,6 +999,48 @@ function writeSampleFields(writer: ProtobufWriter, sample: Sample): void {
   if (sample.timestampMs !== 0) writer.int64(SAMPLE_TIMESTAMP, sample.timestampMs);
   const start = startTimestampToWrite(sample.startTimestampMs, sample.timestampMs);
   if (start !== 0) writer.int64(SAMPLE_START_TIMESTAMP, start);
+}
+
+/**
+ * The fields of a Sample after its value (timestamp and start timestamp) as writeSampleFields
+ * writes them, for the last pair of times asked for: the same for most series of a request.
+ */
+export class SampleTails {
+  private readonly w = new ProtobufWriter(32);
+  private timestampMs = NaN;
+  private startMs = NaN;
+  private bytes = new Uint8Array(0);
+
+  of(sample: Sample): Uint8Array {
+    const start = startTimestampToWrite(sample.startTimestampMs, sample.timestampMs);
+    if (sample.timestampMs !== this.timestampMs || start !== this.startMs) {
+      const w = this.w;
+      w.reset();
+      if (sample.timestampMs !== 0) w.int64(SAMPLE_TIMESTAMP, sample.timestampMs);
+      if (start !== 0) w.int64(SAMPLE_START_TIMESTAMP, start);
+      this.bytes = Uint8Array.from(w.view());
+      this.timestampMs = sample.timestampMs;
+      this.startMs = start;
+    }
+    return this.bytes;
+  }
+}
+
+/** The Metadata field (key, length, content) as writeMetadata writes it, for the last refs asked for. */
+export class MetadataFields {
+  private readonly w = new ProtobufWriter(32);
+  private meta: MetadataRefs | undefined = undefined;
+  private bytes = new Uint8Array(0);
+
+  of(meta: MetadataRefs): Uint8Array {
+    if (meta !== this.meta) {
+      this.w.reset();
+      writeMetadata(this.w, meta);
+      this.bytes = Uint8Array.from(this.w.view());
+      this.meta = meta;
+    }
+    return this.bytes;
+  }
 }
 
 /** The size of what writeSampleFields writes. */
