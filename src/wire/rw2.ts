@@ -1005,7 +1005,7 @@ function writeSampleFields(writer: ProtobufWriter, sample: Sample): void {
  * The fields of a Sample after its value (timestamp and start timestamp) as writeSampleFields
  * writes them, for the last pair of times asked for: the same for most series of a request.
  */
-export class SampleTails {
+class SampleTails {
   private readonly w = new ProtobufWriter(32);
   private timestampMs = NaN;
   private startMs = NaN;
@@ -1027,7 +1027,7 @@ export class SampleTails {
 }
 
 /** The Metadata field (key, length, content) as writeMetadata writes it, for the last refs asked for. */
-export class MetadataFields {
+class MetadataFields {
   private readonly w = new ProtobufWriter(32);
   private meta: MetadataRefs | undefined = undefined;
   private bytes = new Uint8Array(0);
