@@ -11,6 +11,7 @@ import {
   type TimeSeries,
 } from '../src/model.js';
 import { decodeWriteRequest } from '../src/wire/decode.js';
+import { encodeLabelFields } from '../src/wire/label-fields.js';
 import { ProtobufWriter } from '../src/wire/protobuf-writer.js';
 import { encodeWriteRequest, encodeWriteRequestSteps, STALE_NAN_BYTES } from '../src/wire/rw1.js';
 import { snappyCompress, snappyUncompress } from '../src/wire/snappy.js';
@@ -76,6 +77,23 @@ const cases: Array<{ name: string; series: TimeSeries[]; metadata: MetricFamilyM
         [{ value: i / 7, timestampMs: 1_700_000_000_000 + i }],
       ),
     ),
+    metadata: [],
+  },
+  {
+    // As translate hands them over: encoded labels and one sample each (the encoder's fast path,
+    // whose timestamp field is encoded once for the series that share it).
+    name: 'series with encoded labels and one sample each',
+    series: Array.from({ length: 40 }, (_, i) => {
+      const labels = [
+        { name: '__name__', value: 'jobs_total' },
+        { name: 'id', value: `s${i}` },
+        ...(i % 7 === 0 ? [{ name: 'pad', value: long }] : []),
+      ];
+      const timestampMs =
+        i < 10 ? 1_700_000_000_000 : i < 12 ? 0 : i % 3 === 0 ? 2 ** 52 : 1_700_000_000_000 + i;
+      const value = [i + 0.5, 0, -0, NaN, Infinity][i % 5] as number;
+      return { ...series(labels, [{ value, timestampMs }]), encodedLabels: encodeLabelFields(labels) };
+    }),
     metadata: [],
   },
 ];

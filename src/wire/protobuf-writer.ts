@@ -280,41 +280,40 @@ export class ProtobufWriter {
   }
 
   /**
-   * A message holding bytes already encoded (a latin1 string) followed by one
-   * doubleInt64Message: the remote-write `TimeSeries` with cached labels and one sample, written
-   * with one size computation and one check for room.
+   * A message holding bytes already encoded (a latin1 string) followed by a sub-message
+   * (`inner`) of a double (field 1, left out at +0 as proto3 does; given by value or, for NaN
+   * payloads, by its 8 bytes) and the encoded bytes `innerRest`, every field number below 16: the
+   * remote-write `TimeSeries` with cached labels and one sample, whose timestamp field is the
+   * same bytes for most series of a request. Written with one size computation and one check
+   * for room.
    */
-  bytesAndDoubleInt64Message(
+  bytesAndDoubleMessage(
     field: number,
     bytes: string,
     inner: number,
     value: number,
     valueBytes: Uint8Array | undefined,
-    int: number,
+    innerRest: Uint8Array,
   ): void {
     const writeValue = valueBytes !== undefined || writesDouble(value);
-    let innerSize = writeValue ? 9 : 0;
-    if (int !== 0) innerSize += 1 + varintLength(int);
+    const innerSize = (writeValue ? 9 : 0) + innerRest.length;
     const size = bytes.length + 2 + innerSize;
     this.ensure(size + 6);
-    this.tag(field, WIRE_LEN);
-    this.varint(size);
     const buf = this.buf;
+    let pos = writeVarint(buf, this.pos, field * 8 + WIRE_LEN);
+    pos = writeVarint(buf, pos, size);
     // The length given: workerd's Buffer (Workers) takes the whole buffer's length by default.
-    let pos = this.pos + buf.latin1Write(bytes, this.pos, bytes.length);
+    pos += buf.latin1Write(bytes, pos, bytes.length);
     buf[pos++] = inner * 8 + WIRE_LEN;
-    buf[pos++] = innerSize;
+    buf[pos++] = innerSize; // a Sample is < 128 bytes
     if (writeValue) {
-      buf[pos++] = 0x09;
+      buf[pos++] = 0x09; // field 1, fixed64
       if (valueBytes !== undefined) buf.set(valueBytes, pos);
       else buf.writeDoubleLE(value, pos);
       pos += 8;
     }
+    for (let i = 0; i < innerRest.length; i++) buf[pos++] = innerRest[i] as number;
     this.pos = pos;
-    if (int !== 0) {
-      buf[this.pos++] = 0x10;
-      this.varint(int);
-    }
   }
 
   /**
