@@ -481,8 +481,8 @@ describe('RW 2.0 body of series of one sample each (writeBody): each series writ
       }),
     ],
     [
-      'each series its own timestamp, one of them 0 (left out)',
-      (i) => ({ timestampMs: i === 4 ? 0 : T0 + i }),
+      'each series its own timestamp, one of them 0 (left out), one before 1970 (10 bytes)',
+      (i) => ({ timestampMs: i === 4 ? 0 : i === 5 ? -1_000 : T0 + i }),
     ],
     ['a stale marker among them', (i) => (i % 5 === 2 ? { value: NaN, stale: true } : {})],
     ['families alternating, one of them with no metadata', (i) => ({ family: families[i % 3]! })],

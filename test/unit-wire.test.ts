@@ -12,7 +12,7 @@ import {
 } from '../src/model.js';
 import { decodeWriteRequest } from '../src/wire/decode.js';
 import { encodeLabelFields } from '../src/wire/label-fields.js';
-import { ProtobufWriter } from '../src/wire/protobuf-writer.js';
+import { Int64FieldPair, ProtobufWriter } from '../src/wire/protobuf-writer.js';
 import { encodeWriteRequest, encodeWriteRequestSteps, STALE_NAN_BYTES } from '../src/wire/rw1.js';
 import { snappyCompress, snappyUncompress } from '../src/wire/snappy.js';
 
@@ -158,6 +158,31 @@ describe('RW1 encoder', () => {
       [],
     );
     assert.equal(body.indexOf(Buffer.from([0x09, ...STALE_NAN_BYTES])), -1);
+  });
+});
+
+describe('Int64FieldPair', () => {
+  it('the bytes ProtobufWriter.int64 writes for both fields, each left out at 0, for whatever pair comes next', () => {
+    const pair = new Int64FieldPair(2, 3);
+    const T = 1_700_000_000_000;
+    const cases: Array<[number, number]> = [
+      [T, 0],
+      [T, 0],
+      [T, T - 60_000],
+      [0, T],
+      [0, 0],
+      [-1_000, 5],
+      [2 ** 52, 2 ** 31],
+      [T, T - 60_000],
+    ];
+    for (const [a, b] of cases) {
+      const w = new ProtobufWriter(8);
+      if (a !== 0) w.int64(2, a);
+      if (b !== 0) w.int64(3, b);
+      assert.deepEqual(Buffer.from(pair.of(a, b)), Buffer.from(w.view()), `${a}, ${b}`);
+    }
+    // One field by default: the second never written.
+    assert.deepEqual(Buffer.from(new Int64FieldPair(2).of(300)), Buffer.from([0x10, 0xac, 0x02]));
   });
 });
 

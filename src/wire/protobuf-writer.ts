@@ -85,6 +85,37 @@ export function zigzag(value: number): number {
   return value >= 0 ? value * 2 : -value * 2 - 1;
 }
 
+/**
+ * Two int64 fields (`first`, then `second`; each left out at 0, as proto3 does) as their encoded
+ * bytes, for the last pair of values asked for: a Sample's timestamps, which the series of a
+ * request mostly share, and whose varints of millisecond times (past 32 bits) were the dearest
+ * part of writing each series.
+ */
+export class Int64FieldPair {
+  private readonly w = new ProtobufWriter(32);
+  private a = NaN;
+  private b = NaN;
+  private bytes = new Uint8Array(0);
+
+  constructor(
+    private readonly first: number,
+    private readonly second = 0,
+  ) {}
+
+  of(a: number, b = 0): Uint8Array {
+    if (a !== this.a || b !== this.b) {
+      const w = this.w;
+      w.reset();
+      if (a !== 0) w.int64(this.first, a);
+      if (b !== 0) w.int64(this.second, b);
+      this.bytes = Uint8Array.from(w.view());
+      this.a = a;
+      this.b = b;
+    }
+    return this.bytes;
+  }
+}
+
 export class ProtobufWriter {
   private buf: Buffer;
   private pos = 0;

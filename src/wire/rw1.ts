@@ -12,7 +12,7 @@ import type {
   TimeSeries,
 } from '../model.js';
 import { writeLabelFields } from './label-fields.js';
-import { ProtobufWriter, varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
+import { Int64FieldPair, ProtobufWriter, varintLength, writesDouble } from './protobuf-writer.js';
 import { NEVER, runSteps } from '../steps.js';
 
 /** The stale marker NaN 0x7ff0000000000002, little-endian (RW1 §Stale Markers). */
@@ -74,7 +74,7 @@ export function* encodeWriteRequestSteps(
           TIMESERIES_SAMPLES,
           sample.value,
           sample.stale ? STALE_NAN_BYTES : undefined,
-          timestampField(sample.timestampMs),
+          timestampField.of(sample.timestampMs),
         );
         continue;
       }
@@ -113,24 +113,8 @@ export function* encodeWriteRequestSteps(
   return writer.view();
 }
 
-/**
- * The `timestamp` field of a Sample (non-negative `ms`; none at 0, as proto3 leaves it out), for
- * the last time asked for: the series of a request mostly share it, and its varint of a
- * millisecond time (past 32 bits) was the dearest part of writing each one.
- */
-function timestampField(ms: number): Uint8Array {
-  if (ms !== lastTimestamp.ms) {
-    const bytes = new Uint8Array(ms === 0 ? 0 : 1 + varintLength(ms));
-    if (ms !== 0) {
-      bytes[0] = SAMPLE_TIMESTAMP * 8; // varint
-      writeVarint(bytes, 1, ms);
-    }
-    lastTimestamp = { ms, bytes };
-  }
-  return lastTimestamp.bytes;
-}
-
-let lastTimestamp = { ms: NaN, bytes: new Uint8Array(0) };
+/** A Sample's `timestamp` field (encodeWriteRequestSteps' fast path), encoded once per time. */
+const timestampField = new Int64FieldPair(SAMPLE_TIMESTAMP);
 
 /** A run of series encoded already (wire/series-frame.ts): its bytes as they are. */
 function writeRun(writer: ProtobufWriter, run: EncodedRun): void {

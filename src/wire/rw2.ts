@@ -15,7 +15,14 @@ import type {
   TimeSeries,
 } from '../model.js';
 import type { SeriesFrame } from './series-frame.js';
-import { packedLength, ProtobufWriter, varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
+import {
+  Int64FieldPair,
+  packedLength,
+  ProtobufWriter,
+  varintLength,
+  writesDouble,
+  writeVarint,
+} from './protobuf-writer.js';
 import { STALE_NAN_BYTES, writeHistogramFields } from './rw1.js';
 import { NEVER, runSteps } from '../steps.js';
 import { CHUNK, utf8Bytes } from './symbol-ids.js';
@@ -107,7 +114,7 @@ export class RequestV2Encoder {
   /** The label refs of the template being made, all its series' back to back. */
   private readonly labelRefs = new RefList();
   /** What writeBody copies into each series of one sample (encoded once, not per series). */
-  private readonly sampleTails = new SampleTails();
+  private readonly sampleTimes = new Int64FieldPair(SAMPLE_TIMESTAMP, SAMPLE_START_TIMESTAMP);
   private readonly metadataFields = new MetadataFields();
 
   constructor(private readonly writer: ProtobufWriter = new ProtobufWriter()) {}
@@ -358,7 +365,7 @@ export class RequestV2Encoder {
     writeSymbols(w, symbols);
     const refs = this.labelRefs.values;
     const sampleAt = new Int32Array(refsEnds.length);
-    const tails = this.sampleTails;
+    const times = this.sampleTimes;
     const fields = this.metadataFields;
     let refsAt = 0;
     /** Up to the item's Sample, whose content is at `sampleAt[item]`. */
@@ -399,7 +406,8 @@ export class RequestV2Encoder {
           packedLength(refs, refsAt, refsEnd),
           TIMESERIES_SAMPLES,
           sample.value,
-          tails.of(sample),
+          // The fields after its value, as writeSampleFields writes them.
+          times.of(sample.timestampMs, startTimestampToWrite(sample.startTimestampMs, sample.timestampMs)),
           fields.of(meta),
         );
         refsAt = refsEnd;
@@ -999,31 +1007,6 @@ function writeSampleFields(writer: ProtobufWriter, sample: Sample): void {
   if (sample.timestampMs !== 0) writer.int64(SAMPLE_TIMESTAMP, sample.timestampMs);
   const start = startTimestampToWrite(sample.startTimestampMs, sample.timestampMs);
   if (start !== 0) writer.int64(SAMPLE_START_TIMESTAMP, start);
-}
-
-/**
- * The fields of a Sample after its value (timestamp and start timestamp) as writeSampleFields
- * writes them, for the last pair of times asked for: the same for most series of a request.
- */
-class SampleTails {
-  private readonly w = new ProtobufWriter(32);
-  private timestampMs = NaN;
-  private startMs = NaN;
-  private bytes = new Uint8Array(0);
-
-  of(sample: Sample): Uint8Array {
-    const start = startTimestampToWrite(sample.startTimestampMs, sample.timestampMs);
-    if (sample.timestampMs !== this.timestampMs || start !== this.startMs) {
-      const w = this.w;
-      w.reset();
-      if (sample.timestampMs !== 0) w.int64(SAMPLE_TIMESTAMP, sample.timestampMs);
-      if (start !== 0) w.int64(SAMPLE_START_TIMESTAMP, start);
-      this.bytes = Uint8Array.from(w.view());
-      this.timestampMs = sample.timestampMs;
-      this.startMs = start;
-    }
-    return this.bytes;
-  }
 }
 
 /** The Metadata field (key, length, content) as writeMetadata writes it, for the last refs asked for. */
