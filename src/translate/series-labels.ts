@@ -4,7 +4,13 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { Label } from '../model.js';
-import { ALL_CHANGED, LabelFieldsPlan, type PlannedLabel } from '../wire/label-fields-plan.js';
+import {
+  ALL_CHANGED,
+  encodedBytes,
+  LabelFieldsPlan,
+  type LabelsTarget,
+  type PlannedLabel,
+} from '../wire/label-fields-plan.js';
 import type { SymbolIds } from '../wire/symbol-ids.js';
 import { attributeValueString, isWellFormed, type LabelMap, type LabelNamer } from './attributes.js';
 import { escapesNames, type TranslationStrategy } from './names.js';
@@ -156,14 +162,17 @@ export class LabelPlan {
 
   /**
    * The encoded labels of a point with these attributes (whose keys fit), with `extraValue` for
-   * the extra label; undefined when the point must go the full way.
+   * the extra label, written into `encodedBytes()` (wire/label-fields-plan.ts): their length, or
+   * −1 when the point must go the full way.
    */
-  encode(
+  write(
     attributes: Attributes,
     extraValue: string | undefined,
     ids: SymbolIds | undefined,
     point: number,
-  ): string | undefined {
+    /** Where to write them instead (their length is returned all the same). */
+    target?: LabelsTarget,
+  ): number {
     const values = this.values;
     // The series of one classic-histogram point share its attributes (LabelPlans.encode's
     // `samePoint`, which numbers the points): read them once a plan, and their ids with them.
@@ -179,7 +188,7 @@ export class LabelPlan {
         const text = typeof raw === 'string' ? raw : attributeValueString(raw);
         // An absent value is no label and lets a lower layer's through; a lone surrogate is
         // repaired and counted: both the full way.
-        if (text === undefined || !isWellFormed(text)) return undefined;
+        if (text === undefined || !isWellFormed(text)) return -1;
         if (slot >= 0) values[slot] = text;
       }
       this.readFrom = attributes;
@@ -187,11 +196,13 @@ export class LabelPlan {
     }
     if (this.extraSlot >= 0) values[this.extraSlot] = extraValue as string;
     if (ids !== undefined) this.fields.writeIds(values, ids, changed);
-    return this.fields.encode(values);
+    if (target === undefined) return this.fields.write(values);
+    const at = target.room(this.fields.sizeAtMost(values));
+    return this.fields.writeAt(values, target.bytes, at, target.view);
   }
 
   /** `keyHash` of what `encode` returned last (undefined: hash the string). */
-  get hash(): number | undefined {
+  get hash(): number {
     return this.fields.hash;
   }
 }
@@ -230,6 +241,30 @@ export class LabelPlans {
     le?: string,
     samePoint = false,
   ): string | undefined {
+    const length = this.write(name, attributes, keys, le, samePoint);
+    return length < 0 ? undefined : encodedBytes().toString('latin1', 0, length);
+  }
+
+  /** The same written into `encodedBytes()`: their length, or −1 when the point must go the full way. */
+  write(
+    name: string,
+    attributes: Attributes,
+    keys: readonly string[],
+    le?: string,
+    samePoint = false,
+  ): number {
+    return this.writeInto(undefined, name, attributes, keys, le, samePoint);
+  }
+
+  /** The same written into `target` (LabelsTarget.room says where), or `encodedBytes()` without one. */
+  writeInto(
+    target: LabelsTarget | undefined,
+    name: string,
+    attributes: Attributes,
+    keys: readonly string[],
+    le?: string,
+    samePoint = false,
+  ): number {
     if (!samePoint) this.point++;
     if (keys !== this.shape) {
       if (this.shape === undefined || !sameKeys(this.shape, keys)) this.plans.clear();
@@ -241,9 +276,9 @@ export class LabelPlans {
       plan = LabelPlan.of(keys, name, this.names, this.low, this.high, this.order, extra) ?? null;
       this.plans.set(name, plan);
     }
-    if (plan === null) return undefined;
+    if (plan === null) return -1;
     this.last = plan;
-    return plan.encode(attributes, le, this.symbolIds, this.point);
+    return plan.write(attributes, le, this.symbolIds, this.point, target);
   }
 
   /**

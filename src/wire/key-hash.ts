@@ -31,12 +31,10 @@ export function keyHash(key: string): number {
 }
 
 /**
- * `keyHash` of the key held in `bytes[0, length)`, read through `words`, a view of the same
- * memory (so `bytes` starts on a multiple of 4). On a big-endian machine the words are read
- * otherwise: undefined there, for the caller to hash the string.
+ * `keyHash` of the key held in bytes `from`…`from + length` of `view`'s memory, read as
+ * little-endian words (four bytes a load, at any offset).
  */
-export function keyHashOfBytes(words: Int32Array, bytes: Uint8Array, length: number): number | undefined {
-  if (!LITTLE_ENDIAN) return undefined;
+export function keyHashOfView(view: DataView, from: number, length: number): number {
   let a = A0;
   let b = B0 ^ length;
   let c = C0;
@@ -44,14 +42,16 @@ export function keyHashOfBytes(words: Int32Array, bytes: Uint8Array, length: num
   const full = length >>> 2;
   let w = 0;
   for (; w + 3 < full; w += 4) {
-    a = Math.imul(a ^ (words[w] as number), PRIME);
-    b = Math.imul(b ^ (words[w + 1] as number), PRIME);
-    c = Math.imul(c ^ (words[w + 2] as number), PRIME);
-    d = Math.imul(d ^ (words[w + 3] as number), PRIME);
+    const at = from + 4 * w;
+    a = Math.imul(a ^ view.getInt32(at, true), PRIME);
+    b = Math.imul(b ^ view.getInt32(at + 4, true), PRIME);
+    c = Math.imul(c ^ view.getInt32(at + 8, true), PRIME);
+    d = Math.imul(d ^ view.getInt32(at + 12, true), PRIME);
   }
-  for (; w < full; w++) a = Math.imul(a ^ (words[w] as number), PRIME);
+  for (; w < full; w++) a = Math.imul(a ^ view.getInt32(from + 4 * w, true), PRIME);
   let tail = 0;
-  for (let i = full << 2, shift = 0; i < length; i++, shift += 8) tail |= (bytes[i] as number) << shift;
+  for (let i = from + (full << 2), shift = 0; i < from + length; i++, shift += 8)
+    tail |= view.getUint8(i) << shift;
   return finish(a, Math.imul(b ^ tail, PRIME), c, d);
 }
 
@@ -64,7 +64,7 @@ function wordAt(key: string, i: number): number {
   );
 }
 
-/** The lanes folded (a word's high bytes reach the low bits) and mixed into one hash. */
+/** The lanes folded (a word's high bytes reach the low bits) and mixed into one hash of 31 bits. */
 function finish(a: number, b: number, c: number, d: number): number {
   a ^= a >>> 16;
   b ^= b >>> 16;
@@ -74,7 +74,9 @@ function finish(a: number, b: number, c: number, d: number): number {
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
   h ^= h >>> 12;
-  return h | 0;
+  // 31 bits, a small integer to V8 (with pointer compression): a record keeps its hash in a
+  // field, where a 32-bit value outside that range was a heap number of its own per record.
+  return h >> 1;
 }
 
 const PRIME = 0x01000193;
@@ -82,4 +84,3 @@ const A0 = 0x811c9dc5;
 const B0 = 0x6c62272e;
 const C0 = 0x9e3779b9;
 const D0 = 0x85ebca6b;
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

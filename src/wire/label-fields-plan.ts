@@ -7,7 +7,7 @@
 import { encodeLabelFields } from './label-fields.js';
 import { varintLength, writeVarint } from './protobuf-writer.js';
 import type { SymbolIds } from './symbol-ids.js';
-import { keyHashOfBytes } from './key-hash.js';
+import { keyHashOfView } from './key-hash.js';
 
 /** writeIds: any value may have changed since the last call. */
 export const ALL_CHANGED = -2;
@@ -34,8 +34,8 @@ export class LabelFieldsPlan {
   private idsFrom: SymbolIds | undefined = undefined;
   /** By slot: the id of the value `writeIds` was given last, valid while the values are kept (writeIds). */
   private readonly valueIds: Int32Array;
-  /** `keyHash` of what `encode` returned last, read from the bytes it wrote (undefined on a big-endian machine). */
-  hash: number | undefined = undefined;
+  /** `keyHash` of what `write` wrote last, read from the bytes it wrote. */
+  hash = 0;
 
   constructor(labels: readonly PlannedLabel[]) {
     let base = 0;
@@ -112,20 +112,42 @@ export class LabelFieldsPlan {
    * The encoded fields with these values by slot, as a latin1 string (one character a byte, as
    * encodeLabelFields gives them). An empty value leaves its label out (a proto3 default is not
    * written, and an empty label is no label). Values must be well-formed UTF-16.
-   * Written into one buffer and read out as one string: a string made by joining the parts was a
-   * rope of some 25 pieces per series, allocated and then flattened.
    */
   encode(values: readonly string[]): string {
-    const fixed = this.fixed;
+    const length = this.write(values);
+    return scratch.toString('latin1', 0, length);
+  }
+
+  /**
+   * The same fields written into `encodedBytes()` from its first byte; returns their length.
+   * Written into one buffer (and read out as one string by `encode`): a string made by joining
+   * the parts was a rope of some 25 pieces per series, allocated and then flattened.
+   */
+  write(values: readonly string[]): number {
+    const size = this.sizeAtMost(values);
+    if (scratch.length < size) growScratch(Math.max(size, 2 * scratch.length));
+    return this.writeAt(values, scratch, 0, scratchView);
+  }
+
+  /** The most bytes the fields with these values take. */
+  sizeAtMost(values: readonly string[]): number {
     const slots = this.slots;
     let size = this.baseSize;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i] as number;
       if (slot >= 0) size += 3 * (values[slot] as string).length;
     }
-    if (scratch.length < size) growScratch(Math.max(size, 2 * scratch.length));
-    const buf = scratch;
-    let pos = 0;
+    return size;
+  }
+
+  /**
+   * The same fields written into `buf` from `from`, where there is room for `sizeAtMost(values)`
+   * bytes; `view` is a DataView of `buf` (from its first byte). Returns their length.
+   */
+  writeAt(values: readonly string[], buf: Buffer, from: number, view: DataView): number {
+    const fixed = this.fixed;
+    const slots = this.slots;
+    let pos = from;
     for (let i = 0; i < fixed.length; i++) {
       const f = fixed[i];
       if (f !== undefined) {
@@ -151,8 +173,8 @@ export class LabelFieldsPlan {
       pos = header(buf, at, name, length);
       pos += buf.write(value, pos, 'utf8');
     }
-    this.hash = keyHashOfBytes(scratchWords, buf, pos);
-    return buf.toString('latin1', 0, pos);
+    this.hash = keyHashOfView(view, from, pos - from);
+    return pos - from;
   }
 }
 
@@ -173,15 +195,33 @@ const LABEL_FIELD = 0x0a;
 const LABEL_NAME_FIELD = 0x0a;
 const VALUE_FIELD = 0x12;
 
-/** Where `encode` writes, with a view of it as words for the hash (so on its own ArrayBuffer, from byte 0). */
+/** What `write` wrote last, from byte 0 (a buffer replaced when it grows: read it after each write). */
+export function encodedBytes(): Buffer {
+  return scratch;
+}
+
+/** Where `write` writes, with a view of it for the hash. */
 let scratch = Buffer.alloc(0);
-let scratchWords = new Int32Array(0);
+let scratchView = new DataView(new ArrayBuffer(0));
 growScratch(4096);
 
 function growScratch(size: number): void {
-  const memory = new ArrayBuffer((size + 3) & ~3);
+  const memory = new ArrayBuffer(size);
   scratch = Buffer.from(memory);
-  scratchWords = new Int32Array(memory);
+  scratchView = new DataView(memory);
+}
+
+/**
+ * Where a metric's first export writes the encoded labels of a new series: its frame
+ * (wire/series-frame.ts), which holds them from then on, so that they are written once and never
+ * copied (a copy of a series' 200-odd bytes cost a third of the writing).
+ */
+export interface LabelsTarget {
+  /** Makes room for `size` bytes and returns where they go (in `bytes`). */
+  room(size: number): number;
+  /** The target's bytes, valid after `room`, and a DataView of them. */
+  readonly bytes: Buffer;
+  readonly view: DataView;
 }
 
 function varintBytes(value: number): Uint8Array {
