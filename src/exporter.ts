@@ -90,7 +90,7 @@ export interface ExportProfile {
   rawBytes: number;
   compressedBytes: number;
   requests: number;
-  /** Frames built between exports (steady-state/frames.ts LaterFrame), and the time spent on those steps. */
+  /** Frames built or checked between exports (steady-state/frames.ts LaterFrame), and the time spent on those steps. */
   framesBuilt?: number;
   framesBuiltMs?: number;
   /** Sees each uncompressed body (a view, valid only during the call). */

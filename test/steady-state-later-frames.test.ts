@@ -1,9 +1,11 @@
 /**
- * A metric's first export does not build its frame (its peak memory must not also hold one): the
- * build runs between exports, once that export's requests are delivered, so that the second
- * export is already a steady one (steady-state/frames.ts LaterFrame). What the receiver gets is
- * byte for byte what the per-series path sends, whatever the order in which delivery, the build
- * and the next export come.
+ * A metric's first export makes its frame in one of two ways (steady-state/frames.ts): a counter's
+ * or gauge's sent to one shard is written into its frame as it goes (SeriesFrame.open), and that
+ * frame is checked between exports; any other's is built between exports from what the export
+ * sent (its peak memory must not also hold one). Both run once that export's requests are
+ * delivered (LaterFrame), so that the second export is already a steady one. What the receiver
+ * gets is byte for byte what the per-series path sends, whatever the order in which delivery,
+ * the build and the next export come.
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
@@ -77,13 +79,22 @@ function collection(k: number, attributes: Attributes[] = streams): ResourceMetr
   return resourceMetrics(metrics);
 }
 
-/** Frames built in steps (SeriesFrame.buildSteps) and values patched into them, from now on. */
-function watchFrames(t: TestContext): { built: () => number; patched: () => number } {
+/**
+ * Frames built in steps (SeriesFrame.buildSteps), frames written as a first export goes
+ * (SeriesFrame.open) and values patched into them, from now on.
+ */
+function watchFrames(t: TestContext): { built: () => number; opened: () => number; patched: () => number } {
   const built = t.mock.method(SeriesFrame, 'buildSteps');
+  const opened = t.mock.method(SeriesFrame, 'open');
   const patched = t.mock.method(SeriesFrame.prototype, 'stage');
   const b0 = built.mock.callCount();
+  const o0 = opened.mock.callCount();
   const p0 = patched.mock.callCount();
-  return { built: () => built.mock.callCount() - b0, patched: () => patched.mock.callCount() - p0 };
+  return {
+    built: () => built.mock.callCount() - b0,
+    opened: () => opened.mock.callCount() - o0,
+    patched: () => patched.mock.callCount() - p0,
+  };
 }
 
 /** The same exports through the per-series path (debug text turns frames off). */
@@ -137,7 +148,7 @@ async function gatedExports(t: TestContext, count: number) {
 describe('frames of a first export, built between exports', () => {
   for (const protocol of ['v1', 'v2'] as const)
     for (const shards of [1, 4])
-      it(`${protocol}, ${shards} shard(s): built once the requests are delivered; the second export patches them`, async (t) => {
+      it(`${protocol}, ${shards} shard(s): made or built once the requests are delivered; the second export patches them`, async (t) => {
         t.mock.method(Date, 'now', () => T0_MS + 3_600_000);
         const inputs = [0, 1, 2].map((k) => collection(k));
         const want = await perSeriesBodies(protocol, inputs, {
@@ -157,14 +168,21 @@ describe('frames of a first export, built between exports', () => {
         );
         const frames = watchFrames(t);
         await exportQueued(exporter, inputs[0] as ResourceMetrics);
-        // Queued, not delivered: nothing is built while the first export's requests are held.
+        // With one shard, the counter's series were written into its frame by the export.
+        const opened = shards === 1 ? 1 : 0;
+        assert.equal(frames.opened(), opened, 'frames written as the export went');
+        // Queued, not delivered: nothing is built or checked while the first export's requests are held.
         await new Promise((resolve) => setTimeout(resolve, 20));
         assert.equal(frames.built(), 0, 'no frame built before delivery');
         assert.equal(p.framesBuilt, undefined);
         receiver.open();
         await exporter.idle();
-        assert.equal(p.framesBuilt, 2, 'the counter frame and the histogram frame');
-        assert.equal(frames.built(), 2);
+        assert.equal(
+          p.framesBuilt,
+          2,
+          'the counter frame (checked or built) and the histogram frame (built)',
+        );
+        assert.equal(frames.built(), 2 - opened);
         assertSameBodies(receiver.bodies.splice(0), want[0] as Buffer[], 'export 1');
 
         // RW 2.0 knows the first export's series in the frames by their identity's place: no
@@ -178,7 +196,8 @@ describe('frames of a first export, built between exports', () => {
           // Every value of every series written into the frames (the histogram's 6 series a
           // point), none built again.
           assert.ok(frames.patched() - before >= STREAMS + routes.length * 6, `export ${k + 1}: patched`);
-          assert.equal(frames.built(), 2, `export ${k + 1}: no frame built`);
+          assert.equal(frames.built(), 2 - opened, `export ${k + 1}: no frame built`);
+          assert.equal(frames.opened(), opened, `export ${k + 1}: no frame written anew`);
           assertSameBodies(receiver.bodies.splice(0), want[k] as Buffer[], `export ${k + 1}`);
         }
         await exporter.shutdown();
@@ -187,14 +206,18 @@ describe('frames of a first export, built between exports', () => {
   it('a receiver that has not answered by the next export: that export builds the frames at its end, as before', async (t) => {
     const { inputs, want, receiver, p, exporter, frames } = await gatedExports(t, 3);
     await exportQueued(exporter, inputs[0] as ResourceMetrics);
+    const before2 = frames.patched();
     await exportQueued(exporter, inputs[1] as ResourceMetrics);
-    assert.equal(frames.built(), 2, 'built at the end of the second export');
+    // The counter's frame, written by the first export, unchecked: the second patches it whole.
+    assert.equal(frames.opened(), 1);
+    assert.ok(frames.patched() - before2 >= STREAMS, 'the second export patches the counter frame');
+    assert.equal(frames.built(), 1, 'the histogram frame built at the end of the second export');
     receiver.open();
     await exporter.idle();
     // The first export's builds were let go when the second began (with the points they held).
     assert.equal(p.framesBuilt, undefined);
     assert.equal(p.framesBuiltMs, undefined, 'no build step ran');
-    assert.equal(frames.built(), 2);
+    assert.equal(frames.built(), 1);
     const before = frames.patched();
     await exportQueued(exporter, inputs[2] as ResourceMetrics);
     await exporter.forceFlush();
@@ -213,15 +236,16 @@ describe('frames of a first export, built between exports', () => {
     receiver.open();
     for (let turn = 0; turn < 1_000 && frames.built() === 0; turn++)
       await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(frames.built(), 1, 'the counter frame is being built');
-    assert.equal(p.framesBuilt, undefined, 'and not done');
+    // The counter frame (written by the export) checked first, then the histogram frame's build.
+    assert.equal(frames.built(), 1, 'the histogram frame is being built');
+    assert.equal(p.framesBuilt, 1, 'and not done; the counter frame checked');
     const before = frames.patched();
     await exportQueued(exporter, inputs[1] as ResourceMetrics);
-    assert.equal(p.framesBuilt, 2, 'both built before the second export');
-    assert.equal(frames.built(), 2, 'and none by it');
-    // The builds' checks patch each frame once; the export, once more.
+    assert.equal(p.framesBuilt, 2, 'both ready before the second export');
+    assert.equal(frames.built(), 1, 'and none built by it');
+    // The histogram build's check patches its frame once; the export, both once more.
     assert.ok(
-      frames.patched() - before >= 2 * (STREAMS + routes.length * 6),
+      frames.patched() - before >= STREAMS + 2 * routes.length * 6,
       'the second export patched the frames',
     );
     await exporter.idle();

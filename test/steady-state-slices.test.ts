@@ -35,6 +35,9 @@ class Entry {
   hasKey(key: string): boolean {
     return key === this.key;
   }
+  hasKeyBytes(bytes: Uint8Array, from: number, length: number): boolean {
+    return Buffer.from(bytes.subarray(from, from + length)).toString('latin1') === this.key;
+  }
 }
 
 describe('RecordIndex', () => {
@@ -72,6 +75,23 @@ describe('RecordIndex', () => {
     for (const e of entries) assert.equal(index.get(e.key, e.keyHash), e.value % 100 === 0 ? e : undefined);
     // And it grows again as before.
     for (const e of entries) if (e.value % 100 !== 0) index.add(e);
+    for (const e of entries) assert.equal(index.get(e.key, e.keyHash), e);
+  });
+
+  it('makes room for many new entries at once, in steps, one part a step', () => {
+    const index = new RecordIndex<Entry>();
+    const entries = Array.from({ length: 20_000 }, (_, i) => new Entry(`series ${i}`, i, undefined));
+    for (const e of entries.slice(0, 1_000)) index.add(e);
+    const tables = () =>
+      (index as unknown as { parts: Array<{ table: Int32Array }> }).parts.map((p) => p.table);
+    let pauses = 0;
+    for (const _ of index.reserveSteps(19_000, () => true)) pauses++;
+    assert.equal(pauses, 64, 'every part grown, a pause after each');
+    const reserved = tables();
+    for (const e of entries.slice(1_000)) index.add(e);
+    // No part had to grow again as the entries came (a part's hashes are its share, and a little over).
+    const grownAgain = tables().filter((t, i) => t !== reserved[i]).length;
+    assert.ok(grownAgain <= 2, `${grownAgain} parts grew again`);
     for (const e of entries) assert.equal(index.get(e.key, e.keyHash), e);
   });
 
@@ -123,6 +143,7 @@ describe('RecordIndex', () => {
       { weight: 1, arbitrary: fc.record({ sweep: fc.integer({ min: 2, max: 5 }) }) },
       { weight: 1, arbitrary: fc.constant({ clear: true }) },
       { weight: 1, arbitrary: fc.constant({ shrink: true }) },
+      { weight: 1, arbitrary: fc.record({ reserve: fc.integer({ min: 0, max: 3_000 }) }) },
     );
     fc.assert(
       fc.property(fc.array(op, { minLength: 100, maxLength: 400 }), (ops) => {
@@ -147,13 +168,22 @@ describe('RecordIndex', () => {
             for (const [k, e] of model) if (e.value % o.sweep === 0) model.delete(k);
           } else if ('shrink' in o) {
             for (const _ of index.shrinkSteps(() => true));
+          } else if ('reserve' in o) {
+            for (const _ of index.reserveSteps(o.reserve, () => true));
           } else {
             index.clear();
             model.clear();
           }
           assert.equal(index.size, model.size);
         }
-        for (const [k, e] of model) assert.equal(index.get(k, e.keyHash), e);
+        for (const [k, e] of model) {
+          assert.equal(index.get(k, e.keyHash), e);
+          // By its bytes too, wherever they are held, for a key of one byte a character.
+          if ([...k].every((c) => c.charCodeAt(0) < 256)) {
+            const held = Buffer.from(`..${k}.`, 'latin1');
+            assert.equal(index.getBytes(held, 2, k.length, e.keyHash), e);
+          }
+        }
         const keys = (entries: Iterable<Entry>) => [...entries].map((e) => e.key).sort();
         assert.deepEqual(keys(index.values()), keys(model.values()));
       }),

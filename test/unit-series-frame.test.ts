@@ -203,6 +203,91 @@ describe('SeriesFrame', () => {
   });
 });
 
+describe('SeriesFrame.open: a frame written series by series (a first export, frames.ts addNew)', () => {
+  const padded = (i: number, bytes: number): string =>
+    encodeLabelFields([
+      { name: '__name__', value: 'jobs_total' },
+      { name: 'id', value: `${i}` },
+      { name: 'pad', value: 'x'.repeat(bytes) },
+    ]);
+  // Series of 1-, 2- and 3-byte lengths, each one's field header longer or shorter than the last's.
+  const sizes = [0, 90, 3, 20_000, 300, 5, 110, 17_000, 1];
+  const values = [1.5, 0, -0, NaN, Infinity, -1e300, 42, 0, 7];
+  const cases = [
+    {
+      name: 'lengths of 1 to 3 bytes, headers changing both ways',
+      count: 9,
+      size: (i: number) => sizes[i]!,
+      v2: false,
+    },
+    {
+      name: 'with start times, values kept apart (RW 2.0)',
+      count: 9,
+      size: (i: number) => sizes[i]!,
+      v2: true,
+    },
+    // Past the looks at its size (1,024 series, 16,384): sized from the first series, then grown, then shrunk.
+    {
+      name: '20,000 series growing in size',
+      count: 20_000,
+      size: (i: number) => Math.floor(i / 100),
+      v2: false,
+    },
+    {
+      name: '3,000 series shrinking in size',
+      count: 3_000,
+      size: (i: number) => 200 - Math.floor(i / 15),
+      v2: true,
+    },
+  ];
+  for (const c of cases)
+    it(`${c.name}: byte for byte the frame built whole, and as steady`, () => {
+      const labels = Array.from({ length: c.count }, (_, i) => padded(i, c.size(i)));
+      const vals = labels.map((_, i) => values[i % values.length] as number);
+      const starts = c.v2 ? labels.map((_, i) => (i % 3 === 0 ? 0 : T0_MS - i)) : undefined;
+      const built = SeriesFrame.build('jobs', labels, vals, T0_MS, { starts, valuesApart: c.v2 });
+      const open = SeriesFrame.open('jobs', c.count, T0_MS, c.v2, c.v2);
+      labels.forEach((l, i) => {
+        // Room for more than the labels take, as the label plans ask.
+        const at = open.room(3 * l.length + 40);
+        open.bytes.write(l, at, 'latin1');
+        assert.equal(open.append(l.length, vals[i] as number, starts?.[i] ?? 0), i);
+      });
+      assert.equal(open.length, c.count);
+      open.seal();
+      const same = (what: string) => {
+        const end = open.ends[c.count - 1] as number;
+        assert.equal(Buffer.compare(open.bytes.subarray(0, end), built.bytes), 0, `${what}: bytes`);
+        assert.deepEqual([...open.ends], [...built.ends], `${what}: ends`);
+        for (let i = 0; i < c.count; i++) {
+          assert.equal(open.hasValue(i), built.hasValue(i));
+          assert.ok(Object.is(open.valueAt(i), built.valueAt(i)), `${what}: value ${i}`);
+          assert.equal(open.startAt(i), built.startAt(i));
+        }
+      };
+      same('written');
+      for (let i = 0; i < c.count; i += 997) assert.equal(open.encodedLabelsOf(i), labels[i]);
+      for (const frame of [open, built]) {
+        assert.ok(frame.retime(T0_MS + 1000));
+        for (let i = 0; i < c.count; i++) if (frame.fits(i, i + 0.25)) frame.set(i, i + 0.25);
+      }
+      same('patched');
+    });
+
+  it('lets go of its label ids (RW 2.0) when retimed', () => {
+    const open = SeriesFrame.open('jobs', 1, T0_MS, false, true);
+    const l = padded(1, 4);
+    const at = open.room(l.length);
+    open.bytes.write(l, at, 'latin1');
+    open.append(l.length, 1, 0);
+    open.labelIds = { size: 0, chunks: [], bytesOf: () => '' };
+    open.labelIdsAt = new Int32Array(1);
+    open.retime(T0_MS + 1000);
+    assert.equal(open.labelIds, undefined);
+    assert.equal(open.labelIdsAt, undefined);
+  });
+});
+
 describe('Chunker.addRun', () => {
   const labels = Array.from({ length: 90 }, (_, i) => labelSet(i));
   const frame = frameOf(
@@ -673,10 +758,11 @@ describe('translate with a sink that takes runs', () => {
     series: new SeriesState(),
   });
 
-  it('frames from the third export on, and runs around a point that does not fit', () => {
+  it('frames from the first export on, and runs around a point that does not fit', () => {
     const state = newState();
-    assert.equal(run(state, rmAt(0)).series.length, 50, 'first export: new series, no frame');
-    assert.equal(run(state, rmAt(1)).series.length, 50, 'second export: series, and a frame built');
+    // New series written into the frame as they are made (frames.ts addNew), sent from it.
+    assert.deepEqual(run(state, rmAt(0)), { runs: [[0, 50]], series: [] }, 'first export');
+    assert.deepEqual(run(state, rmAt(1)), { runs: [[0, 50]], series: [] }, 'second export');
     assert.deepEqual(run(state, rmAt(2)), { runs: [[0, 50]], series: [] });
     assert.deepEqual(
       run(
@@ -709,6 +795,105 @@ describe('translate with a sink that takes runs', () => {
     for (let i = 0; i < 50; i += 4) attributes[i] = { id: `new${i}` };
     assert.equal(run(state, rmAt(8, idle)).series.length, 13);
     assert.deepEqual(run(state, rmAt(9, idle)), { runs: [[0, 50]], series: [] });
+  });
+
+  it('a first export writes its frame up to a point that is not a plain new series, then goes series by series', () => {
+    const plain = () => rmAt(0).scopeMetrics[0]!.metrics[0]!.dataPoints as Array<Record<string, unknown>>;
+    const cases: Array<{ name: string; change: (p: Array<Record<string, unknown>>) => void; sent: number }> =
+      [
+        {
+          name: 'another end time',
+          change: (p) => void (p[20] = { ...p[20], endTime: hr(T0_MS + 5) }),
+          sent: 30,
+        },
+        {
+          name: 'a value that is not a number',
+          change: (p) => void (p[20] = { ...p[20], value: '3' }),
+          sent: 29,
+        },
+        {
+          name: 'a second point of one series',
+          change: (p) => void (p[20] = { ...p[20], attributes: { ...(p[5]!.attributes as object) } }),
+          sent: 29,
+        },
+        // A lone surrogate is repaired the full way: the plan leaves it out.
+        {
+          name: 'labels that go the full way',
+          change: (p) => void (p[20] = { ...p[20], attributes: { id: 'a\ud800' } }),
+          sent: 30,
+        },
+      ];
+    for (const c of cases) {
+      const state = newState();
+      const points = plain();
+      c.change(points);
+      const rm = resourceMetrics([gauge({ name: 'level' }, points as never)]);
+      const runs: Array<[number, number]> = [];
+      const series: TimeSeries[] = [];
+      const sink: SeriesSink = {
+        metadata: new Map(),
+        add: (s) => series.push(s),
+        addRun: (block, from, to) => {
+          runs.push([from, to]);
+          assert.equal((block as SeriesFrame).length, 20, `${c.name}: the frame stops at the point`);
+        },
+      };
+      translate(rm, options, state, sink);
+      assert.deepEqual(runs, [[0, 20]], c.name);
+      assert.equal(series.length, c.sent, `${c.name}: series on their own`);
+      assert.deepEqual(state.series.admit(series, T0_MS), [], `${c.name}: stale markers`);
+      // Every series sent each time, and a frame again (built at the end of an export, as no later
+      // build runs here) once the positions hold: a point left out moved those after it.
+      for (let k = 1; k <= 3; k++) {
+        const next = run(state, rmAt(k));
+        const framed = next.runs.reduce((n, [from, to]) => n + (to as number) - (from as number), 0);
+        assert.equal(framed + next.series.length, 50, `${c.name}, export ${k}`);
+      }
+      assert.deepEqual(run(state, rmAt(4)), { runs: [[0, 50]], series: [] }, c.name);
+    }
+  });
+
+  it('a first export reads own attributes only, as the full way does: an inherited one is no label', () => {
+    const state = newState();
+    const endTime = hr(T0_MS);
+    const inherited = Object.assign(Object.create({ zone: 'z' }) as Attributes, { id: 'own' });
+    const points = [{ id: 'a' }, inherited, { id: 'b' }].map((a, i) => ({
+      attributes: a,
+      startTime: endTime,
+      endTime,
+      value: i + 1,
+    }));
+    const frames: SeriesFrame[] = [];
+    const sink: SeriesSink = {
+      metadata: new Map(),
+      add: () => assert.fail('no series on their own'),
+      addRun: (block) => void frames.push(block as SeriesFrame),
+    };
+    translate(resourceMetrics([gauge({ name: 'level' }, points)]), options, state, sink);
+    assert.equal(frames.length, 1);
+    const labels = frames[0]!.labelsOf(1);
+    assert.ok(labels.some((l) => l.name === 'id' && l.value === 'own'));
+    assert.ok(!labels.some((l) => l.name === 'zone'), JSON.stringify(labels));
+  });
+
+  it('series of another metric known in the same export: its first export makes no frame, and sends them once', () => {
+    const state = newState();
+    const endTime = hr(T0_MS);
+    const points = attributes.map((a, i) => ({ attributes: a, startTime: endTime, endTime, value: i + 1 }));
+    // Two OTel names for one Prometheus name: the second metric's series are the first's.
+    const rm = resourceMetrics([gauge({ name: 'level.now' }, points), gauge({ name: 'level_now' }, points)]);
+    const runs: Array<[number, number]> = [];
+    const series: TimeSeries[] = [];
+    const sink: SeriesSink = {
+      metadata: new Map(),
+      add: (s) => series.push(s),
+      addRun: (_block, from, to) => runs.push([from, to]),
+    };
+    const batch = translate(rm, options, state, sink);
+    assert.deepEqual(runs, [[0, 50]]);
+    assert.equal(series.length, 0);
+    assert.equal(batch.dropped?.duplicate_series, 50);
+    assert.equal(state.series.admit([], T0_MS).length, 0);
   });
 
   it('streams that end: the rest still from the frame, stale markers for the ended ones', () => {

@@ -27,6 +27,8 @@ export interface Keyed {
   /** `keyHash(key)`, kept by the entry so that it is not read back to be removed. */
   readonly keyHash: number;
   hasKey(key: string): boolean;
+  /** The same for a key held as `length` bytes from `from`. */
+  hasKeyBytes(bytes: Uint8Array, from: number, length: number): boolean;
 }
 
 /**
@@ -61,6 +63,21 @@ export class RecordIndex<V extends Keyed> {
       if (table[2 * i] === hash) {
         const v = part.entries[place - 1] as V;
         if (v.hasKey(key)) return v;
+      }
+    }
+  }
+
+  /** The entry whose key is `length` bytes from `from`, whose `keyHash` is `hash`. */
+  getBytes(bytes: Uint8Array, from: number, length: number, hash: number): V | undefined {
+    const part = this.parts[hash & (PARTS - 1)] as Part<V>;
+    const table = part.table;
+    const mask = part.mask;
+    for (let i = (hash >>> PART_BITS) & mask; ; i = (i + 1) & mask) {
+      const place = table[2 * i + 1] as number;
+      if (place === 0) return undefined;
+      if (table[2 * i] === hash) {
+        const v = part.entries[place - 1] as V;
+        if (v.hasKeyBytes(bytes, from, length)) return v;
       }
     }
   }
@@ -105,6 +122,24 @@ export class RecordIndex<V extends Keyed> {
     part.used--;
     this.count--;
     return true;
+  }
+
+  /**
+   * Room for `count` more entries, made at once rather than by doubling as they come (each
+   * doubling allocates and fills a new table: at 100k new series, about 5 % of a first export).
+   * In steps, one part at a time, when `due()` says so.
+   */
+  *reserveSteps(count: number, due: () => boolean): Generator<void, void, void> {
+    // Hashes spread evenly over the parts: each gets its share, and a little over.
+    const share = Math.ceil((count / PARTS) * 1.1);
+    for (const part of this.parts) {
+      const want = part.used + share;
+      if (want <= part.limit) continue;
+      let slots = part.mask + 1;
+      while (want > Math.floor(slots * MAX_LOAD)) slots *= 2;
+      rebuild(part, slots);
+      if (due()) yield;
+    }
   }
 
   /**

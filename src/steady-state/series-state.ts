@@ -112,6 +112,15 @@ export class SeriesRecord implements Keyed, SeriesIdentity {
     return own !== undefined ? own === key : (this.home as SeriesFrame).hasEncodedLabels(this.homeSlot, key);
   }
 
+  hasKeyBytes(bytes: Uint8Array, from: number, length: number): boolean {
+    const own = this.ownKey;
+    if (own === undefined)
+      return (this.home as SeriesFrame).hasLabelBytes(this.homeSlot, bytes, from, length);
+    if (own.length !== length) return false;
+    for (let i = 0; i < length; i++) if (own.charCodeAt(i) !== bytes[from + i]) return false;
+    return true;
+  }
+
   /** Length of the encoded labels (batching's size estimate), for series from translate. */
   get labelsSize(): number | undefined {
     if (!this.encoded) return undefined;
@@ -317,6 +326,11 @@ export class MetricStreams {
     this.reserved = points;
   }
 
+  /** Positions in use: none before the metric's first point is cached. */
+  get length(): number {
+    return this.size;
+  }
+
   /** The entry of the point at `index`, if it has the attributes the entry was made from. */
   get(index: number, attributes: Attributes): SeriesRecord | HistogramRecords | undefined {
     return this.matches(index, attributes)
@@ -404,9 +418,18 @@ export class MetricStreams {
     return chunk.attributes[at] === EMPTY ? undefined : chunk.entries[at];
   }
 
-  set(index: number, attributes: Attributes, entry: SeriesRecord | HistogramRecords): void {
+  /**
+   * `entry` for the point at `index` from now on. `shape`: what `keysOf` gave for these
+   * attributes just before, if it was asked.
+   */
+  set(
+    index: number,
+    attributes: Attributes,
+    entry: SeriesRecord | HistogramRecords,
+    shape: readonly string[] | undefined | null = null,
+  ): void {
     if (index > this.size) return; // keep the positions dense
-    const keys = this.shapeOf(attributes);
+    const keys = shape === null ? this.shapeOf(attributes) : shape;
     const stride = keys === undefined ? 0 : keys.length;
     if (stride > this.stride) this.widen(stride);
     const chunk = this.chunkFor(index);
@@ -433,6 +456,16 @@ export class MetricStreams {
    * compared with those without making an array (a new array a point was about a sixth of what a
    * first export allocates).
    */
+  /**
+   * The keys of a plain object (its prototype Object's, so that for…in gives its own keys only)
+   * as `Object.keys` gives them, and as one array shared by the objects with the same keys:
+   * undefined for any other object, or one with an object value (see shapeOf). A new array per
+   * point was a quarter of what a first export allocated.
+   */
+  keysOf(attributes: Attributes): readonly string[] | undefined {
+    return Object.getPrototypeOf(attributes) === Object.prototype ? this.shapeOf(attributes) : undefined;
+  }
+
   private shapeOf(attributes: Attributes): readonly string[] | undefined {
     const last = this.lastShape;
     let n = 0;
@@ -609,6 +642,34 @@ export class SeriesState {
       record = new SeriesRecord(key, family, true, undefined, hash);
       this.records.add(record);
     }
+    return record;
+  }
+
+  /** Room in the index for `count` new records (RecordIndex.reserveSteps). */
+  reserveSteps(count: number, due: () => boolean): Generator<void, void, void> {
+    return this.records.reserveSteps(count, due);
+  }
+
+  /** The record whose key (encoded labels) is `length` bytes from `from`, with this `keyHash`, if known. */
+  recordOfBytes(bytes: Uint8Array, from: number, length: number, hash: number): SeriesRecord | undefined {
+    return this.records.getBytes(bytes, from, length, hash);
+  }
+
+  /**
+   * A record for a new series whose encoded labels are at `slot` of `frame` (appended there in
+   * this export, with this `keyHash`, and known to no record: recordOfBytes), kept by `owner`.
+   */
+  recordInFrame(
+    frame: SeriesFrame,
+    slot: number,
+    family: string,
+    hash: number,
+    owner: FramedRecords,
+  ): SeriesRecord {
+    const record = new SeriesRecord('', family, true, undefined, hash);
+    record.settle(frame, slot);
+    record.keptBy(owner);
+    this.records.add(record);
     return record;
   }
 

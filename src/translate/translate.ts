@@ -710,6 +710,8 @@ function* addMetric(
         return built === before;
       },
       check,
+      // A counter's or gauge's new series go straight into its frame (frames.ts addNew).
+      kind === 'histogram' ? undefined : plans,
     );
     streams.trim(readable);
     reportLabelIssues(builder, state.warned, what, issues);

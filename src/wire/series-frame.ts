@@ -13,7 +13,7 @@
  * to build the frame again. A cumulative counter or histogram bucket at 0 stays there until its
  * first count, so this is rare.
  */
-import type { EncodedSeriesBlock, Label } from '../model.js';
+import type { EncodedSeriesBlock, Label, LabelIds } from '../model.js';
 import { decodeLabelFields } from './label-fields.js';
 import { varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
 import { NEVER, runSteps } from '../steps.js';
@@ -84,9 +84,26 @@ export class SeriesFrame implements EncodedSeriesBlock {
    */
   private changedFrom = 0;
 
+  /** The series' bytes: replaced as a frame being filled grows (`append`), so read it here each time. */
+  private data: Buffer;
+  /** Series written so far by `append`; all of them (`count`) for a frame built whole. */
+  private filled: number;
+  /**
+   * For the series `append` wrote in its export, where their label ids are in `labelIds`
+   * (RW 2.0: wire/rw2.ts reads them rather than the bytes); let go of at the next `retime`.
+   */
+  labelIds: LabelIds | undefined = undefined;
+  labelIdsAt: Int32Array | undefined = undefined;
+  // An open frame being filled (room, append): where the next labels go, the length of the last
+  // series' field header, and the next of LOOKS.
+  private dataView: DataView;
+  private labelsAt = 0;
+  private header = 3;
+  private looks = 0;
+
   private constructor(
     readonly family: string,
-    readonly bytes: Buffer,
+    bytes: Buffer,
     ends: Int32Array,
     zero: Uint8Array,
     /** The timestamp every series carries now. */
@@ -97,6 +114,9 @@ export class SeriesFrame implements EncodedSeriesBlock {
     valuesApart: boolean,
   ) {
     this.ends = ends;
+    this.data = bytes;
+    this.dataView = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    this.filled = ends.length;
     this.zero = zero;
     this.sampleAt = new Uint32Array(ends.length);
     this.values = valuesApart ? new Uint8Array(8 * ends.length) : undefined;
@@ -198,6 +218,147 @@ export class SeriesFrame implements EncodedSeriesBlock {
     return frame;
   }
 
+  /**
+   * An empty frame for `capacity` series with this timestamp (positive), in the order `append`
+   * gives them; with room for their start times if `withStarts`. For a metric's first export,
+   * whose new series are written here as they are made (steady-state/frames.ts): no string and no
+   * series object per series, and the frame is ready for the next export.
+   */
+  static open(
+    family: string,
+    capacity: number,
+    timestampMs: number,
+    withStarts: boolean,
+    valuesApart: boolean,
+  ): SeriesFrame {
+    const frame = new SeriesFrame(
+      family,
+      Buffer.allocUnsafe(0),
+      new Int32Array(capacity),
+      new Uint8Array(capacity),
+      timestampMs,
+      undefined,
+      NO_SLOTS,
+      withStarts ? new Float64Array(capacity) : undefined,
+      valuesApart,
+    );
+    frame.filled = 0;
+    return frame;
+  }
+
+  /** Series written so far (`append`). */
+  get length(): number {
+    return this.filled;
+  }
+
+  /**
+   * Makes room for the encoded labels of the next series of an open frame, `size` bytes at most,
+   * and returns where they go: the caller writes them there (LabelsTarget), then `append`s the
+   * series. They go after the header the last series had, and are moved if theirs differs.
+   */
+  room(size: number): number {
+    const slot = this.filled;
+    const pos = slot === 0 ? 0 : (this.ends[slot - 1] as number);
+    const need = pos + MAX_HEADER + size + MAX_SAMPLE;
+    if (need > this.data.length || slot === LOOKS[this.looks]) this.grow(need, pos, slot);
+    this.labelsAt = pos + this.header;
+    return this.labelsAt;
+  }
+
+  /**
+   * Appends the next series of an open frame: its encoded labels, `length` bytes written where
+   * `room` said, its value and start time (ms, 0 for none). Returns its slot.
+   */
+  append(length: number, value: number, startMs: number): number {
+    const slot = this.filled;
+    const zero = isPlusZero(value);
+    const inner = sampleSize(zero, this.timestampLength);
+    const size = length + 2 + inner;
+    let pos = slot === 0 ? 0 : (this.ends[slot - 1] as number);
+    const bytes = this.data;
+    const header = 1 + varintLength(size);
+    if (header !== this.header) {
+      bytes.copyWithin(pos + header, this.labelsAt, this.labelsAt + length);
+      this.header = header;
+    }
+    bytes[pos++] = TIMESERIES_FIELD_KEY;
+    pos = writeVarint(bytes, pos, size) + length;
+    bytes[pos++] = SAMPLES_FIELD_KEY;
+    bytes[pos++] = inner;
+    if (!zero) {
+      bytes[pos++] = VALUE_FIELD_KEY;
+      pos += 8;
+    }
+    bytes[pos++] = TIMESTAMP_FIELD_KEY;
+    const t = this.timestampBytes;
+    for (let i = 0; i < this.timestampLength; i++) bytes[pos + i] = t[i] as number;
+    pos += this.timestampLength;
+    this.ends[slot] = pos;
+    if (zero) this.zero[slot] = 1;
+    if (this.starts !== undefined) this.starts[slot] = startMs;
+    const at = (pos - this.timestampLength) * 2 + (zero ? 1 : 0);
+    this.sampleAt[slot] = at;
+    this.filled = slot + 1;
+    this.writeSample(at, value);
+    if (this.values !== undefined) this.set(slot, value);
+    return slot;
+  }
+
+  /**
+   * Room for `need` bytes, the `used` bytes of the first `slot` series kept. The first series
+   * make room for LOOKS[0] of their size at most (`need`, an upper bound); then the frame is sized
+   * for all its series as if each took what the ones so far took on average, and looked at again
+   * at a few series counts (LOOKS), while a copy is still small. Growing by doubling as it filled
+   * copied a 1M-series frame (some 250 MB) in one go, late, and every large allocation counts
+   * towards V8's external memory, which sets off collections.
+   */
+  private grow(need: number, used: number, slot: number): void {
+    const capacity = this.ends.length;
+    const look = slot === LOOKS[this.looks];
+    if (look) this.looks++;
+    let size: number;
+    if (slot === 0) size = need * Math.min(capacity, LOOKS[0] as number);
+    else {
+      const projected = Math.ceil((used / slot) * capacity * MARGIN) + MAX_HEADER + MAX_SAMPLE;
+      // After the first look, a later one sizes again only a frame that would not hold.
+      if (look && this.looks > 1 && projected <= this.data.length && need <= this.data.length) return;
+      size = Math.max(projected, need);
+      if (need > this.data.length && this.looks > 1)
+        size = Math.max(size, Math.ceil(this.data.length * 1.25));
+    }
+    const grown = Buffer.allocUnsafe(size);
+    this.data.copy(grown, 0, 0, used);
+    this.data = grown;
+    this.dataView = new DataView(grown.buffer, grown.byteOffset, grown.length);
+  }
+
+  /**
+   * Done appending: a frame of a few series (sized from its first one, an upper bound) gives
+   * back the room it did not use. A larger one was sized from the series it held at its looks.
+   */
+  seal(): void {
+    const used = this.filled === 0 ? 0 : (this.ends[this.filled - 1] as number);
+    if (this.data.length - used <= used / 8 + 64 || used > SEAL_AT_MOST) return;
+    const exact = Buffer.allocUnsafe(used);
+    this.data.copy(exact, 0, 0, used);
+    this.data = exact;
+    this.dataView = new DataView(exact.buffer, exact.byteOffset, exact.length);
+  }
+
+  /** Where `room` put the next series' labels. */
+  get labelsStartOfNext(): number {
+    return this.labelsAt;
+  }
+
+  /** A DataView of `bytes` (LabelsTarget). */
+  get view(): DataView {
+    return this.dataView;
+  }
+
+  get bytes(): Buffer {
+    return this.data;
+  }
+
   /** The slot of series `index`. */
   slotOf(index: number): number {
     return this.position === undefined ? index : (this.position[index] as number);
@@ -217,6 +378,8 @@ export class SeriesFrame implements EncodedSeriesBlock {
    * than the frame's (about once in 70 years for millisecond times): the frame cannot take it.
    */
   retime(timestampMs: number): boolean {
+    this.labelIds = undefined;
+    this.labelIdsAt = undefined;
     if (timestampMs === this.timestampMs) {
       this.changedFrom = this.timestampLength;
       return true;
@@ -246,6 +409,14 @@ export class SeriesFrame implements EncodedSeriesBlock {
   /** Whether the series at `slot` has a value field (its value is not +0). */
   hasValue(slot: number): boolean {
     return this.zero[slot] === 0;
+  }
+
+  /** The value of the series at `slot` (+0 where it has no value field). */
+  valueAt(slot: number): number {
+    if (this.zero[slot] === 1) return 0;
+    this.copyValue(slot, DOUBLE_BYTES, 0);
+    if (!LITTLE_ENDIAN) DOUBLE_BYTES.reverse();
+    return DOUBLE[0] as number;
   }
 
   /** Writes the 8 bytes of the value of the series at `slot` (one that `hasValue`) to `target` at `at`, little-endian. */
@@ -342,6 +513,15 @@ export class SeriesFrame implements EncodedSeriesBlock {
     return this.bytes.compare(other.bytes, otherStart, otherStart + length, start, start + length) === 0;
   }
 
+  /** Whether the series at `slot` has the encoded labels held in `length` bytes of `labels` from `from`. */
+  hasLabelBytes(slot: number, labels: Uint8Array, from: number, length: number): boolean {
+    if (this.labelsLength(slot) !== length) return false;
+    const bytes = this.data;
+    const start = this.labelsStart(slot);
+    for (let i = 0; i < length; i++) if (bytes[start + i] !== labels[from + i]) return false;
+    return true;
+  }
+
   /** Whether the series at `slot` has these encoded labels, read in place. */
   hasEncodedLabels(slot: number, encoded: string): boolean {
     const length = this.labelsLength(slot);
@@ -385,6 +565,15 @@ const STEP_MASK = 1023;
 /** Entries of the plain loops over all series (the slot index) between two looks: 16,384. */
 const LOOP_MASK = 16_383;
 
+const NO_SLOTS = new Int32Array(0);
+/** The series counts of an open frame at which its size is looked at again (grow), and its margin then. */
+const LOOKS = [1_024, 16_384, 131_072];
+const MARGIN = 1.08;
+/** The most bytes `seal` copies (about 1 ms). */
+const SEAL_AT_MOST = 1 << 20;
+/** A TimeSeries field's key and length for up to 2 MiB; its Sample field at most (key, length, value, timestamp). */
+const MAX_HEADER = 4;
+const MAX_SAMPLE = 2 + 9 + 1 + 10;
 const DOUBLE = new Float64Array(1);
 const DOUBLE_BYTES = new Uint8Array(DOUBLE.buffer);
 /** Typed arrays use the machine's byte order. */
