@@ -289,6 +289,16 @@ export class RequestV2Encoder {
       else
         for (const l of (s as TimeSeries).labels)
           labelRefs.push2(ref(utf8Bytes(l.name)), ref(utf8Bytes(l.value)));
+      ended(family);
+    };
+    /** A frame's slot: from the label ids its export wrote (SeriesFrame.labelIds), else from its bytes. */
+    const addSlot = (frame: SeriesFrame, slot: number): void => {
+      const ids = frame.labelIds;
+      if (ids === undefined || !idRefs.read(ids, (frame.labelIdsAt as Int32Array)[slot] as number, labelRefs))
+        labels.read(frame.encodedLabelsOf(slot), labelRefs);
+      ended(frame.family);
+    };
+    const ended = (family: string): void => {
       refsEnds.push(labelRefs.length);
       if (family !== lastFamily) {
         lastFamily = family;
@@ -305,13 +315,7 @@ export class RequestV2Encoder {
       }
       itemMetadata.push(lastRefs);
     };
-    const count = yield* eachItem(
-      series,
-      runs,
-      due,
-      (frame, slot) => add(frame.encodedLabelsOf(slot), undefined, frame.family),
-      (s) => add(s.encodedLabels, s, s.family),
-    );
+    const count = yield* eachItem(series, runs, due, addSlot, (s) => add(s.encodedLabels, s, s.family));
     const families = [...familyRefs.keys()].map((family) => {
       const m = metadata.get(family);
       return [family, m?.type ?? 0, m?.help ?? '', m?.unit ?? ''] as const;
@@ -380,11 +384,21 @@ export class RequestV2Encoder {
       runs,
       due,
       (frame, slot, item) => {
-        const meta = itemMetadata[item] as MetadataRefs;
-        const start = startOf(frame, slot);
-        head(item, meta, frameSampleLength(frame, slot, start));
-        writeFrameSample(w, frame, slot, start);
-        writeMetadata(w, meta);
+        // As a series of one sample below: its value read from the frame (SeriesFrame.valueAt).
+        const refsEnd = refsEnds[item] as number;
+        sampleAt[item] = w.packedAndDoubleMessage(
+          REQUEST_TIMESERIES,
+          TIMESERIES_LABELS_REFS,
+          refs,
+          refsAt,
+          refsEnd,
+          packedLength(refs, refsAt, refsEnd),
+          TIMESERIES_SAMPLES,
+          frame.valueAt(slot),
+          times.of(frame.timestampMs, startOf(frame, slot)),
+          fields.of(itemMetadata[item] as MetadataRefs),
+        );
+        refsAt = refsEnd;
       },
       (s, item) => {
         const sample = s.samples[0] as Sample;
