@@ -375,9 +375,10 @@ function* addNew(
 }
 
 /**
- * After a first export that kept its frame (addNew): the points it was made from must patch it
- * whole, as the next export's will. This checks the frame against the cache, readies the steady
- * state's code for that export (see laterFrame), and lets go of its label ids (SeriesFrame.retime).
+ * After a first export that kept its frame (addNew): the room the frame did not use is given
+ * back, and the points it was made from must patch it whole, as the next export's will. This
+ * checks the frame against the cache, readies the steady state's code for that export (see
+ * laterFrame), and lets go of its label ids (SeriesFrame.retime).
  */
 function checkLater(
   state: SeriesState,
@@ -392,6 +393,8 @@ function checkLater(
       const owners = streams.framed;
       if (state.exportNumber !== exportNumber || state.isOpen || frame === undefined) return false;
       if (owners === undefined || !owners.isLive) return false;
+      // The room its export left unused given back (SeriesFrame.trimSteps), then the check.
+      yield* frame.trimSteps(due);
       const end = (points[0] as DataPoint<unknown>).endTime;
       const ts = hrTimeToMillis(end);
       frame.retime(ts);
