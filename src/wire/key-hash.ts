@@ -64,7 +64,7 @@ function wordAt(key: string, i: number): number {
   );
 }
 
-/** The lanes folded (a word's high bytes reach the low bits) and mixed into one hash of 31 bits. */
+/** The lanes folded (a word's high bytes reach the low bits) and mixed into one hash. */
 function finish(a: number, b: number, c: number, d: number): number {
   a ^= a >>> 16;
   b ^= b >>> 16;
@@ -74,9 +74,7 @@ function finish(a: number, b: number, c: number, d: number): number {
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
   h ^= h >>> 12;
-  // 31 bits, a small integer to V8 (with pointer compression): a record keeps its hash in a
-  // field, where a 32-bit value outside that range was a heap number of its own per record.
-  return h >> 1;
+  return h | 0;
 }
 
 const PRIME = 0x01000193;
