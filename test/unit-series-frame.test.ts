@@ -902,6 +902,40 @@ describe('translate with a sink that takes runs', () => {
     assert.ok(!labels.some((l) => l.name === 'zone'), JSON.stringify(labels));
   });
 
+  it('a first export writes at most 131,072 points into new frames: the metrics past that get theirs after it', () => {
+    const state = newState();
+    const endTime = hr(T0_MS);
+    const points = (n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        attributes: { id: `${tag}${i}` },
+        startTime: endTime,
+        endTime,
+        value: i + 1,
+      }));
+    const rm = resourceMetrics([
+      gauge({ name: 'big' }, points(131_000, 'b')),
+      gauge({ name: 'small' }, points(72, 's')),
+      gauge({ name: 'over' }, points(1, 'o')),
+    ]);
+    const runs: Array<[string, number, number]> = [];
+    const series: TimeSeries[] = [];
+    const sink: SeriesSink = {
+      metadata: new Map(),
+      add: (s) => series.push(s),
+      addRun: (block, from, to) => runs.push([block.family, from, to]),
+    };
+    const batch = translate(rm, options, state, sink) as { laterFrames?: readonly unknown[] };
+    assert.deepEqual(runs, [
+      ['big', 0, 131_000],
+      ['small', 0, 72],
+    ]);
+    assert.deepEqual(
+      series.map((s) => s.family),
+      ['over'],
+    );
+    assert.equal(batch.laterFrames?.length, 3, 'two frames checked after the export, one built');
+  });
+
   it('series of another metric known in the same export: its first export makes no frame, and sends them once', () => {
     const state = newState();
     const endTime = hr(T0_MS);

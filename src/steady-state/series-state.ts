@@ -600,8 +600,15 @@ export class SeriesState {
   begin(): number {
     this.open = true;
     this.seenCount = 0;
+    this.framedNew = 0;
     return ++this.current;
   }
+
+  /**
+   * Points whose new series the export under way has written straight into frames
+   * (steady-state/frames.ts addNew): it stops doing so past a bound.
+   */
+  framedNew = 0;
 
   /** The export under way (begin), or the last one. */
   get exportNumber(): number {

@@ -591,7 +591,7 @@ const LOOP_MASK = 16_383;
 
 const NO_SLOTS = new Int32Array(0);
 /** The series counts of an open frame at which its size is looked at again (grow), and its margin then. */
-const LOOKS = [1_024, 16_384, 131_072];
+const LOOKS = [1_024, 16_384];
 const MARGIN = 1.25;
 /** Bytes copied a step by `trimSteps`: into memory not touched before, 4 MiB took 14–15 ms at 1M series. */
 const TRIM_STEP = 1 << 20;
