@@ -67,7 +67,10 @@ export class RecordIndex<V extends Keyed> {
     }
   }
 
-  /** The entry whose key is `length` bytes from `from`, whose `keyHash` is `hash`. */
+  /**
+   * The entry whose key is `length` bytes from `from`, whose `keyHash` is `hash`: `get`'s probe,
+   * kept apart from it rather than shared through a comparing closure, on a new series' path.
+   */
   getBytes(bytes: Uint8Array, from: number, length: number, hash: number): V | undefined {
     const part = this.parts[hash & (PARTS - 1)] as Part<V>;
     const table = part.table;

@@ -241,22 +241,14 @@ export class LabelPlans {
     le?: string,
     samePoint = false,
   ): string | undefined {
-    const length = this.write(name, attributes, keys, le, samePoint);
+    const length = this.writeInto(undefined, name, attributes, keys, le, samePoint);
     return length < 0 ? undefined : encodedBytes().toString('latin1', 0, length);
   }
 
-  /** The same written into `encodedBytes()`: their length, or −1 when the point must go the full way. */
-  write(
-    name: string,
-    attributes: Attributes,
-    keys: readonly string[],
-    le?: string,
-    samePoint = false,
-  ): number {
-    return this.writeInto(undefined, name, attributes, keys, le, samePoint);
-  }
-
-  /** The same written into `target` (LabelsTarget.room says where), or `encodedBytes()` without one. */
+  /**
+   * The same written into `target` (LabelsTarget.room says where), or `encodedBytes()` without
+   * one: their length, or −1 when the point must go the full way.
+   */
   writeInto(
     target: LabelsTarget | undefined,
     name: string,

@@ -379,27 +379,32 @@ export class RequestV2Encoder {
       refsAt = refsEnd;
       sampleAt[item] = w.length;
     };
+    /**
+     * A series of one float sample, as the lines above write it, in one call: its timestamps
+     * (as writeSampleFields writes them) and metadata copied as encoded once.
+     */
+    const oneSample = (item: number, value: number, timestampMs: number, startMs: number): void => {
+      const refsEnd = refsEnds[item] as number;
+      sampleAt[item] = w.packedAndDoubleMessage(
+        REQUEST_TIMESERIES,
+        TIMESERIES_LABELS_REFS,
+        refs,
+        refsAt,
+        refsEnd,
+        packedLength(refs, refsAt, refsEnd),
+        TIMESERIES_SAMPLES,
+        value,
+        times.of(timestampMs, startMs),
+        fields.of(itemMetadata[item] as MetadataRefs),
+      );
+      refsAt = refsEnd;
+    };
     yield* eachItem(
       series,
       runs,
       due,
-      (frame, slot, item) => {
-        // As a series of one sample below: its value read from the frame (SeriesFrame.valueAt).
-        const refsEnd = refsEnds[item] as number;
-        sampleAt[item] = w.packedAndDoubleMessage(
-          REQUEST_TIMESERIES,
-          TIMESERIES_LABELS_REFS,
-          refs,
-          refsAt,
-          refsEnd,
-          packedLength(refs, refsAt, refsEnd),
-          TIMESERIES_SAMPLES,
-          frame.valueAt(slot),
-          times.of(frame.timestampMs, startOf(frame, slot)),
-          fields.of(itemMetadata[item] as MetadataRefs),
-        );
-        refsAt = refsEnd;
-      },
+      // Its value read back from the frame (SeriesFrame.valueAt).
+      (frame, slot, item) => oneSample(item, frame.valueAt(slot), frame.timestampMs, startOf(frame, slot)),
       (s, item) => {
         const sample = s.samples[0] as Sample;
         const meta = itemMetadata[item] as MetadataRefs;
@@ -409,22 +414,12 @@ export class RequestV2Encoder {
           writeMetadata(w, meta);
           return;
         }
-        // As the lines above write it, its timestamps and metadata copied as encoded once.
-        const refsEnd = refsEnds[item] as number;
-        sampleAt[item] = w.packedAndDoubleMessage(
-          REQUEST_TIMESERIES,
-          TIMESERIES_LABELS_REFS,
-          refs,
-          refsAt,
-          refsEnd,
-          packedLength(refs, refsAt, refsEnd),
-          TIMESERIES_SAMPLES,
+        oneSample(
+          item,
           sample.value,
-          // The fields after its value, as writeSampleFields writes them.
-          times.of(sample.timestampMs, startTimestampToWrite(sample.startTimestampMs, sample.timestampMs)),
-          fields.of(meta),
+          sample.timestampMs,
+          startTimestampToWrite(sample.startTimestampMs, sample.timestampMs),
         );
-        refsAt = refsEnd;
       },
     );
     return { bytes: Buffer.from(w.view()), sampleAt };
