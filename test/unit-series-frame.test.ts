@@ -299,6 +299,18 @@ describe('SeriesFrame.open: a frame written series by series (a first export, fr
     assert.equal(open.encodedLabelsOf(count - 1), labels[count - 1]);
   });
 
+  it('series of over 2 MiB of labels (a 4-byte length), room asked for exactly their labels: as built', () => {
+    const l = padded(1, (1 << 21) + 10);
+    const open = SeriesFrame.open('jobs', 2, T0_MS, false, false);
+    for (let i = 0; i < 2; i++) {
+      const at = open.room(l.length);
+      open.bytes.write(l, at, 'latin1');
+      open.append(l.length, i + 1, 0);
+    }
+    const built = SeriesFrame.build('jobs', [l, l], [1, 2], T0_MS);
+    assert.equal(Buffer.compare(open.bytes.subarray(0, open.ends[1]), built.bytes), 0);
+  });
+
   it('lets go of its label ids (RW 2.0) when retimed', () => {
     const open = SeriesFrame.open('jobs', 1, T0_MS, false, true);
     const l = padded(1, 4);

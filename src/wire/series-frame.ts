@@ -597,8 +597,8 @@ const MARGIN = 1.25;
 const TRIM_STEP = 1 << 20;
 /** The most bytes `seal` copies (about 1 ms). */
 const SEAL_AT_MOST = 1 << 20;
-/** A TimeSeries field's key and length for up to 2 MiB; its Sample field at most (key, length, value, timestamp). */
-const MAX_HEADER = 4;
+/** A TimeSeries field's key and length (a varint of up to 5 bytes); its Sample field at most (key, length, value, timestamp). */
+const MAX_HEADER = 6;
 const MAX_SAMPLE = 2 + 9 + 1 + 10;
 const DOUBLE = new Float64Array(1);
 const DOUBLE_BYTES = new Uint8Array(DOUBLE.buffer);
