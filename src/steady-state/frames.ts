@@ -8,10 +8,11 @@
  * state for all of them). A point that does not fit is translated on its own and the runs continue
  * around it; the frame is then made again from what the export sent, unless most of its series
  * were new. The first export of a counter or gauge sent to one shard writes its new series
- * straight into its frame as it goes (addNew): the frame takes the place of the per-series
- * objects. Any other metric's first export does not build its frame (its peak memory must not
- * also hold one): it hands the build over (LaterFrame), to run between exports once the export's
- * requests are delivered (exporter.ts), so that the second export is already a steady one.
+ * straight into its frame as it goes (addNew, up to NEW_FRAMED_AT_MOST points an export): the
+ * frame takes the place of the per-series objects. Any other first export does not build its
+ * frame (its peak memory must not also hold one): it hands the build over (LaterFrame), to run
+ * between exports once the export's requests are delivered (exporter.ts), so that the second
+ * export is already a steady one.
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
