@@ -332,30 +332,36 @@ export class SeriesFrame implements EncodedSeriesBlock {
     }
     const grown = Buffer.allocUnsafe(size);
     this.data.copy(grown, 0, 0, used);
-    this.data = grown;
-    this.dataView = new DataView(grown.buffer, grown.byteOffset, grown.length);
+    this.hold(grown);
+  }
+
+  /** Its bytes from now on: `bytes`, and their DataView (LabelsTarget). */
+  private hold(bytes: Buffer): void {
+    this.data = bytes;
+    this.dataView = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  }
+
+  /** The bytes its series take (those `append` wrote so far, in an open frame). */
+  private get usedBytes(): number {
+    return this.filled === 0 ? 0 : (this.ends[this.filled - 1] as number);
   }
 
   /**
-   * Done appending: a frame of a few series (sized from its first one, an upper bound) gives
-   * back the room it did not use. A larger one was sized from the series it held at its looks.
+   * Done appending: a frame of up to SEAL_AT_MOST bytes (sized from its first series, an upper
+   * bound) gives back the room it did not use at once (trimSteps in one go); a larger one, sized
+   * from the series it held at its looks, is trimmed between exports.
    */
   seal(): void {
-    const used = this.filled === 0 ? 0 : (this.ends[this.filled - 1] as number);
-    if (this.data.length - used <= used / 8 + 64 || used > SEAL_AT_MOST) return;
-    const exact = Buffer.allocUnsafe(used);
-    this.data.copy(exact, 0, 0, used);
-    this.data = exact;
-    this.dataView = new DataView(exact.buffer, exact.byteOffset, exact.length);
+    if (this.usedBytes <= SEAL_AT_MOST) runSteps(this.trimSteps(NEVER));
   }
 
   /**
-   * The same for any frame, in steps: the bytes copied into a buffer of their size a few MiB at a
+   * The room a frame does not use given back, in steps: the bytes copied into a buffer of their size a few MiB at a
    * time, pausing when `due()` says so, and swapped in at the end (a frame's bytes are read only
    * between steps through `bytes`, which still holds them all until then).
    */
   *trimSteps(due: () => boolean): Generator<void, void, void> {
-    const used = this.filled === 0 ? 0 : (this.ends[this.filled - 1] as number);
+    const used = this.usedBytes;
     if (this.data.length - used <= used / 64 + 64) return;
     const exact = Buffer.allocUnsafe(used);
     const from = this.data;
@@ -365,8 +371,7 @@ export class SeriesFrame implements EncodedSeriesBlock {
     }
     // Grown or trimmed since the copy began: keep what it has.
     if (from !== this.data) return;
-    this.data = exact;
-    this.dataView = new DataView(exact.buffer, exact.byteOffset, exact.length);
+    this.hold(exact);
   }
 
   /** Where `room` put the next series' labels. */
