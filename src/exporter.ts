@@ -787,10 +787,13 @@ function shardOf(s: TimeSeries, shards: number): number {
 
 /** Computed once per record, from its encoded labels when it has them. */
 function shardOfRecord(record: SeriesRecord, shards: number): number {
-  record.shardHash ??= record.encoded
+  return record.shardHash(shardHashOfRecord) % shards;
+}
+
+function shardHashOfRecord(record: SeriesRecord): number {
+  return record.encoded
     ? shardHashOfKey(record.family, record.key)
     : shardHashOfLabels(record.family, record.labels);
-  return record.shardHash % shards;
 }
 
 /** What translation left out, into the exporter's counters: nothing is dropped without a count. */

@@ -11,7 +11,14 @@ import type { Attributes } from '@opentelemetry/api';
 import protobuf from 'protobufjs';
 import type { Label, TimeSeries } from '../src/model.js';
 import { DeltaAccumulator } from '../src/translate/delta.js';
-import { CachedSeries, MetricStreams, SeriesRecord, SeriesState } from '../src/steady-state/series-state.js';
+import {
+  CachedSeries,
+  FramedRecords,
+  MetricStreams,
+  SeriesRecord,
+  SeriesState,
+} from '../src/steady-state/series-state.js';
+import { SeriesFrame } from '../src/wire/series-frame.js';
 import { translate, type TranslateOptions } from '../src/translate/translate.js';
 import { decodeLabelFields, encodeLabelFields } from '../src/wire/label-fields.js';
 import { ProtobufWriter } from '../src/wire/protobuf-writer.js';
@@ -274,6 +281,63 @@ describe('the cache never serves stale labels', () => {
       ],
     );
     assert.equal(state.series.size, 2);
+  });
+});
+
+describe('a record keeps its fields packed (SeriesRecord)', () => {
+  const key = encodeLabelFields([{ name: '__name__', value: 'up' }]);
+  const frame = SeriesFrame.open('up', 1, T0_MS, false, false);
+
+  for (const slot of [0, 1, 2 ** 20 + 3, 2 ** 28 - 1, 2 ** 28 + 5]) {
+    it(`slot ${slot}: the slot and each flag are read back as set, in any order`, () => {
+      const r = new SeriesRecord(key, 'up', true);
+      r.histogram = true;
+      r.settle(frame, slot);
+      assert.equal(r.placedAt, slot);
+      assert.equal(r.placedIn, frame);
+      assert.equal(r.histogram, true);
+      assert.equal(r.encoded, true);
+      r.evicted = true;
+      r.histogram = false;
+      assert.deepEqual([r.placedAt, r.histogram, r.evicted, r.encoded], [slot, false, true, true]);
+    });
+  }
+
+  it('a key string until settled; a record not encoded never takes a frame', () => {
+    const r = new SeriesRecord(key, 'up', true);
+    assert.equal(r.placedIn, undefined);
+    assert.equal(r.key, key);
+    assert.equal(r.labelsSize, key.length);
+    const plain = new SeriesRecord('k', 'up', false, [{ name: '__name__', value: 'up' }]);
+    plain.settle(frame, 1);
+    assert.equal(plain.placedIn, undefined);
+    assert.equal(plain.key, 'k');
+    assert.deepEqual(plain.labels, [{ name: '__name__', value: 'up' }]);
+    assert.equal(plain.labelsSize, undefined);
+  });
+
+  it("kept by a frame, its export and timestamp are the frame's; released or written, its own", () => {
+    const r = new SeriesRecord(key, 'up', true);
+    r.seenInExport = 3;
+    r.lastTimestampMs = T0_MS;
+    const owner = new FramedRecords(4, T0_MS + 1000);
+    r.keptBy(owner);
+    owner.adopt({ length: 1, at: () => r });
+    assert.equal(r.owner, owner);
+    assert.deepEqual([r.seenInExport, r.lastTimestampMs], [4, T0_MS + 1000]);
+    r.lastTimestampMs = T0_MS + 1500;
+    assert.equal(r.owner, undefined, 'a write dissolves the frame');
+    assert.deepEqual([r.seenInExport, r.lastTimestampMs], [4, T0_MS + 1500]);
+  });
+
+  it('the shard hash is computed once', () => {
+    const r = new SeriesRecord(key, 'up', true);
+    let calls = 0;
+    const hash = (x: SeriesRecord) => (calls++, x.key.length);
+    assert.equal(r.shardHash(hash), key.length);
+    assert.equal(r.shardHash(hash), key.length);
+    assert.equal(calls, 1);
+    assert.deepEqual(r.labels, [{ name: '__name__', value: 'up' }], 'decoded labels beside it');
   });
 });
 

@@ -36,32 +36,37 @@ import type { ReadList } from '../chunked-list.js';
 const ENCODED = 1;
 const HISTOGRAM = 2;
 const EVICTED = 4;
+/** SeriesRecord.slotFlags: the flags, then the slot. */
+const FLAGS = 7;
+const SLOT_SHIFT = 3;
+const SLOT = 1 << SLOT_SHIFT;
 
 export class SeriesRecord implements Keyed, SeriesIdentity {
-  private ownSeen = 0;
+  // Seven fields: a record is 80 bytes on V8 without pointer compression (Node), a word a field
+  // and three for the object. Fields that are never needed together share one (see each).
   /**
-   * Undefined while a frame keeps it (FramedRecords). A field that only ever holds numbers is
-   * a box of its own per object in V8 (16 bytes), kept for the object's life: this one holds
+   * The export that last admitted it, or, while a frame keeps it, that frame's FramedRecords,
+   * which holds its last export and timestamp for all of its records at once.
+   */
+  private seen: number | FramedRecords = 0;
+  /**
+   * Its last timestamp; undefined while a frame keeps it. A field that only ever holds numbers
+   * is a box of its own per object in V8 (16 bytes), kept for the object's life: this one holds
    * none while a frame keeps the record (bench/memory.ts, per series at 1M).
    */
   private ownLast: number | undefined = -Infinity;
-  /** Set while a frame keeps this record's export and timestamp (FramedRecords). */
-  owner: FramedRecords | undefined = undefined;
-  /** ENCODED, HISTOGRAM, EVICTED: one field, not three. */
-  private flags: number;
-  /** For delivery's sharding (exporter.ts), computed once. */
-  shardHash: number | undefined = undefined;
+  /** ENCODED, HISTOGRAM, EVICTED in the low three bits, the slot in `where` above them (placedAt). */
+  private slotFlags: number;
   /** For the state's index (record-index.ts). */
   readonly keyHash: number;
-  private decoded: readonly Label[] | undefined;
   /**
-   * The key while no frame holds it. Once a frame is built with the series (`settle`), the key
-   * is read from there: the frame holds the same bytes, and a million keys kept twice were a
-   * quarter of a gigabyte.
+   * The key while no frame holds it. Once a frame is built with the series (`settle`), the frame
+   * itself: the key is read from there, at `placedAt`. The frame holds the same bytes, and a
+   * million keys kept twice were a quarter of a gigabyte.
    */
-  private ownKey: string | undefined;
-  private home: SeriesFrame | undefined = undefined;
-  private homeSlot = 0;
+  private where: string | SeriesFrame;
+  /** What only some records need: decoded labels, the shard hash (RecordExtras). */
+  private extras: RecordExtras | undefined;
 
   constructor(
     /**
@@ -74,96 +79,114 @@ export class SeriesRecord implements Keyed, SeriesIdentity {
     labels?: readonly Label[],
     hash = keyHash(key),
   ) {
-    this.flags = encoded ? ENCODED : 0;
-    this.ownKey = key;
+    this.slotFlags = encoded ? ENCODED : 0;
+    this.where = key;
     this.keyHash = hash;
-    this.decoded = labels;
+    this.extras = labels === undefined ? undefined : { decoded: labels, shardHash: undefined };
   }
 
   /** Its key is the RW 1.0 encoding of its labels (from translate). */
   get encoded(): boolean {
-    return (this.flags & ENCODED) !== 0;
+    return (this.slotFlags & ENCODED) !== 0;
   }
 
   /** The last export carried native histograms for it: its stale marker is a histogram. */
   get histogram(): boolean {
-    return (this.flags & HISTOGRAM) !== 0;
+    return (this.slotFlags & HISTOGRAM) !== 0;
   }
 
   set histogram(value: boolean) {
-    this.flags = value ? this.flags | HISTOGRAM : this.flags & ~HISTOGRAM;
+    this.slotFlags = value ? this.slotFlags | HISTOGRAM : this.slotFlags & ~HISTOGRAM;
   }
 
   /** Forgotten by the state: a cache entry that still points here is out of date. */
   get evicted(): boolean {
-    return (this.flags & EVICTED) !== 0;
+    return (this.slotFlags & EVICTED) !== 0;
   }
 
   set evicted(value: boolean) {
-    this.flags = value ? this.flags | EVICTED : this.flags & ~EVICTED;
+    this.slotFlags = value ? this.slotFlags | EVICTED : this.slotFlags & ~EVICTED;
   }
 
   get key(): string {
-    return this.ownKey ?? (this.home as SeriesFrame).encodedLabelsOf(this.homeSlot);
+    const where = this.where;
+    return typeof where === 'string' ? where : where.encodedLabelsOf(this.placedAt);
   }
 
   hasKey(key: string): boolean {
-    const own = this.ownKey;
-    return own !== undefined ? own === key : (this.home as SeriesFrame).hasEncodedLabels(this.homeSlot, key);
+    const where = this.where;
+    return typeof where === 'string' ? where === key : where.hasEncodedLabels(this.placedAt, key);
   }
 
   hasKeyBytes(bytes: Uint8Array, from: number, length: number): boolean {
-    const own = this.ownKey;
-    if (own === undefined)
-      return (this.home as SeriesFrame).hasLabelBytes(this.homeSlot, bytes, from, length);
-    if (own.length !== length) return false;
-    for (let i = 0; i < length; i++) if (own.charCodeAt(i) !== bytes[from + i]) return false;
+    const where = this.where;
+    if (typeof where !== 'string') return where.hasLabelBytes(this.placedAt, bytes, from, length);
+    if (where.length !== length) return false;
+    for (let i = 0; i < length; i++) if (where.charCodeAt(i) !== bytes[from + i]) return false;
     return true;
   }
 
   /** Length of the encoded labels (batching's size estimate), for series from translate. */
   get labelsSize(): number | undefined {
     if (!this.encoded) return undefined;
-    return this.ownKey?.length ?? (this.home as SeriesFrame).labelsLength(this.homeSlot);
+    const where = this.where;
+    return typeof where === 'string' ? where.length : where.labelsLength(this.placedAt);
   }
 
-  /** Its encoded labels are at `slot` of `frame` (from now on, its key is read from there). */
+  /**
+   * Its encoded labels are at `slot` of `frame` (from now on, its key is read from there). A
+   * frame holds fewer than 2^28 series (each takes more than 16 of its at most 2^32 bytes), so
+   * the slot and the flags fit one small integer.
+   */
   settle(frame: SeriesFrame, slot: number): void {
     if (!this.encoded) return;
-    this.home = frame;
-    this.homeSlot = slot;
-    this.ownKey = undefined;
+    this.where = frame;
+    this.slotFlags = slot * SLOT + (this.slotFlags & FLAGS);
   }
 
   /** The frame that holds its encoded labels (settle), if any: SeriesIdentity. */
   get placedIn(): SeriesFrame | undefined {
-    return this.home;
+    const where = this.where;
+    return typeof where === 'string' ? undefined : where;
   }
 
   get placedAt(): number {
-    return this.homeSlot;
+    return this.slotFlags >>> SLOT_SHIFT;
   }
 
   /** Decoded from the encoded bytes when first asked (RW 2.0, debug text, messages). */
   get labels(): readonly Label[] {
-    return (this.decoded ??= decodeLabelFields(this.key));
+    const extras = (this.extras ??= { decoded: undefined, shardHash: undefined });
+    return (extras.decoded ??= decodeLabelFields(this.key));
+  }
+
+  /** For delivery's sharding (exporter.ts), computed once by `compute`. */
+  shardHash(compute: (record: SeriesRecord) => number): number {
+    const extras = (this.extras ??= { decoded: undefined, shardHash: undefined });
+    return (extras.shardHash ??= compute(this));
+  }
+
+  /** The FramedRecords that keeps its export and timestamp, if a frame keeps it. */
+  get owner(): FramedRecords | undefined {
+    const seen = this.seen;
+    return typeof seen === 'number' ? undefined : seen;
   }
 
   /** The export that last admitted it (ordering, staleness, two points for one series). */
   get seenInExport(): number {
-    const owner = this.owner;
-    return owner === undefined ? this.ownSeen : owner.seenInExport;
+    const seen = this.seen;
+    return typeof seen === 'number' ? seen : seen.seenInExport;
   }
 
   set seenInExport(exportNumber: number) {
     this.owner?.dissolve();
-    this.ownSeen = exportNumber;
+    this.seen = exportNumber;
   }
 
   /** The timestamp of the last sample or histogram sent for it. */
   get lastTimestampMs(): number {
-    const owner = this.owner;
-    return owner === undefined ? (this.ownLast as number) : owner.lastTimestampMs;
+    const seen = this.seen;
+    return typeof seen === 'number' ? (this.ownLast as number) : seen.lastTimestampMs;
   }
 
   set lastTimestampMs(timestampMs: number) {
@@ -173,16 +196,21 @@ export class SeriesRecord implements Keyed, SeriesIdentity {
 
   /** Kept by a frame from now on (FramedRecords): its own last timestamp is the frame's. */
   keptBy(owner: FramedRecords): void {
-    this.owner = owner;
+    this.seen = owner;
     this.ownLast = undefined;
   }
 
   /** No longer kept by a frame: its own values again. */
   release(seenInExport: number, lastTimestampMs: number): void {
-    this.owner = undefined;
-    this.ownSeen = seenInExport;
+    this.seen = seenInExport;
     this.ownLast = lastTimestampMs;
   }
+}
+
+/** What a record keeps only once asked for it. */
+interface RecordExtras {
+  decoded: readonly Label[] | undefined;
+  shardHash: number | undefined;
 }
 
 /**
