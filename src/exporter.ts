@@ -21,7 +21,8 @@ import {
 } from './options.js';
 import { DeltaAccumulator, OBSERVABLE_INSTRUMENTS } from './translate/delta.js';
 import { exportProblem } from './translate/malformed.js';
-import { CachedSeries, describe, SeriesState, type SeriesRecord } from './steady-state/series-state.js';
+import { CachedSeries, describe, SeriesState } from './steady-state/series-state.js';
+import { isEncoded, keyOf, labelsOf, shardHashOf, type SeriesRecord } from './steady-state/series-record.js';
 import type { LaterFrame } from './steady-state/frames.js';
 import {
   translateSteps,
@@ -787,13 +788,13 @@ function shardOf(s: TimeSeries, shards: number): number {
 
 /** Computed once per record, from its encoded labels when it has them. */
 function shardOfRecord(record: SeriesRecord, shards: number): number {
-  return record.shardHash(shardHashOfRecord) % shards;
+  return shardHashOf(record, shardHashOfRecord) % shards;
 }
 
 function shardHashOfRecord(record: SeriesRecord): number {
-  return record.encoded
-    ? shardHashOfKey(record.family, record.key)
-    : shardHashOfLabels(record.family, record.labels);
+  return isEncoded(record)
+    ? shardHashOfKey(record.family, keyOf(record))
+    : shardHashOfLabels(record.family, labelsOf(record));
 }
 
 /** What translation left out, into the exporter's counters: nothing is dropped without a count. */

@@ -103,14 +103,18 @@ export interface LabelIds {
 }
 
 /**
- * A series as the per-series state knows it (TimeSeries.identity): its key, and the block and
- * slot where its encoded labels are kept once a block (a frame) holds them.
+ * A series as the per-series state knows it (TimeSeries.identity, its record): its key as such,
+ * or the block (a frame) that holds its encoded labels, at slot `slotFlags >>>
+ * IDENTITY_SLOT_SHIFT` (the low bits are the state's flags). Plain data, read by whoever needs
+ * it (wire/template-items.ts), so that the records themselves are plain objects
+ * (steady-state/series-record.ts).
  */
 export interface SeriesIdentity {
-  readonly key: string;
-  readonly placedIn: EncodedSeriesBlock | undefined;
-  readonly placedAt: number;
+  readonly where: string | EncodedSeriesBlock;
+  readonly slotFlags: number;
 }
+
+export const IDENTITY_SLOT_SHIFT = 3;
 
 /**
  * Series already encoded as consecutive RW 1.0 `TimeSeries` fields (`WriteRequest` field 1, key

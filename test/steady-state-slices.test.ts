@@ -10,9 +10,10 @@ import type { Attributes } from '@opentelemetry/api';
 import type { DataPoint, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
 import { PrometheusRemoteWriteExporter } from '../src/exporter.js';
-import { RecordIndex } from '../src/steady-state/record-index.js';
+import { RecordIndex, type KeyTest } from '../src/steady-state/record-index.js';
 import { keyHash } from '../src/wire/key-hash.js';
-import { SeriesRecord, SeriesState } from '../src/steady-state/series-state.js';
+import { SeriesState } from '../src/steady-state/series-state.js';
+import * as record from '../src/steady-state/series-record.js';
 import { encodeLabelFields } from '../src/wire/label-fields.js';
 import { SeriesFrame } from '../src/wire/series-frame.js';
 import { snappyUncompress } from '../src/wire/snappy.js';
@@ -32,13 +33,13 @@ class Entry {
   ) {
     this.keyHash = near === undefined ? keyHash(key) : (near << 6) | 5 | (near & 1 ? 1 << 31 : 0);
   }
-  hasKey(key: string): boolean {
-    return key === this.key;
-  }
-  hasKeyBytes(bytes: Uint8Array, from: number, length: number): boolean {
-    return Buffer.from(bytes.subarray(from, from + length)).toString('latin1') === this.key;
-  }
 }
+
+const ENTRY_KEYS: KeyTest<Entry> = {
+  hasKey: (e, key) => key === e.key,
+  hasKeyBytes: (e, bytes, from, length) =>
+    Buffer.from(bytes.subarray(from, from + length)).toString('latin1') === e.key,
+};
 
 describe('RecordIndex', () => {
   it('keyHash tells apart keys that differ in one character anywhere, or in length', () => {
@@ -57,7 +58,7 @@ describe('RecordIndex', () => {
   });
 
   it('gives back the room of a part that deletions left mostly empty, in steps, and still finds what is left', () => {
-    const index = new RecordIndex<Entry>();
+    const index = new RecordIndex<Entry>(ENTRY_KEYS);
     const entries = Array.from({ length: 20_000 }, (_, i) => new Entry(`series ${i}`, i, undefined));
     for (const e of entries) index.add(e);
     const slots = () =>
@@ -79,7 +80,7 @@ describe('RecordIndex', () => {
   });
 
   it('makes room for many new entries at once, in steps, one part a step', () => {
-    const index = new RecordIndex<Entry>();
+    const index = new RecordIndex<Entry>(ENTRY_KEYS);
     const entries = Array.from({ length: 20_000 }, (_, i) => new Entry(`series ${i}`, i, undefined));
     for (const e of entries.slice(0, 1_000)) index.add(e);
     const tables = () =>
@@ -147,7 +148,7 @@ describe('RecordIndex', () => {
     );
     fc.assert(
       fc.property(fc.array(op, { minLength: 100, maxLength: 400 }), (ops) => {
-        const index = new RecordIndex<Entry>();
+        const index = new RecordIndex<Entry>(ENTRY_KEYS);
         const model = new Map<string, Entry>();
         for (const o of ops) {
           if ('add' in o) {
@@ -205,16 +206,19 @@ describe('a record whose frame holds its key', () => {
     const frame = SeriesFrame.build('jobs_total', keys, values, T0_MS, {
       layout: { position, shardEnds: Int32Array.of(keys.length) },
     });
-    const records = keys.map((key) => new SeriesRecord(key, 'jobs_total', true));
-    records.forEach((r, i) => r.settle(frame, frame.slotOf(i)));
+    const records = keys.map((key) => record.newRecord(key, 'jobs_total', true));
+    records.forEach((r, i) => record.settle(r, frame, frame.slotOf(i)));
     records.forEach((r, i) => {
-      assert.equal(r.key, keys[i]);
+      assert.equal(record.keyOf(r), keys[i]);
       assert.equal(r.keyHash, keyHash(keys[i]!));
-      assert.ok(r.hasKey(keys[i]!));
-      assert.ok(!r.hasKey(keys[(i + 1) % keys.length]!));
-      assert.ok(!r.hasKey(keys[i]!.slice(0, -1)));
-      assert.equal(r.labelsSize, keys[i]!.length);
-      assert.deepEqual(r.labels, labels[i]);
+      assert.ok(record.hasKey(r, keys[i]!));
+      assert.ok(!record.hasKey(r, keys[(i + 1) % keys.length]!));
+      assert.ok(!record.hasKey(r, keys[i]!.slice(0, -1)));
+      const bytes = Buffer.from(`xy${keys[i]!}`, 'latin1');
+      assert.ok(record.hasKeyBytes(r, bytes, 2, keys[i]!.length));
+      assert.ok(!record.hasKeyBytes(r, bytes, 1, keys[i]!.length));
+      assert.equal(record.labelsSizeOf(r), keys[i]!.length);
+      assert.deepEqual(record.labelsOf(r), labels[i]);
     });
   });
 });

@@ -11,13 +11,9 @@ import type { Attributes } from '@opentelemetry/api';
 import protobuf from 'protobufjs';
 import type { Label, TimeSeries } from '../src/model.js';
 import { DeltaAccumulator } from '../src/translate/delta.js';
-import {
-  CachedSeries,
-  FramedRecords,
-  MetricStreams,
-  SeriesRecord,
-  SeriesState,
-} from '../src/steady-state/series-state.js';
+import { CachedSeries, MetricStreams, SeriesState } from '../src/steady-state/series-state.js';
+import * as record from '../src/steady-state/series-record.js';
+import { FramedRecords, newRecord, type SeriesRecord } from '../src/steady-state/series-record.js';
 import { SeriesFrame } from '../src/wire/series-frame.js';
 import { translate, type TranslateOptions } from '../src/translate/translate.js';
 import { decodeLabelFields, encodeLabelFields } from '../src/wire/label-fields.js';
@@ -192,14 +188,14 @@ describe('the cache never serves stale labels', () => {
 
   it('positions keep the keys of their own object, whatever the keys of the point before', () => {
     const streams = new MetricStreams();
-    const record = (n: number) => new SeriesRecord(`key${n}`, 'f', false);
+    const recordOf = (n: number) => newRecord(`key${n}`, 'f', false);
     const points: Attributes[] = [
       { a: '1', b: '2' },
       { a: '1' },
       { a: '1', b: '2', c: '3' },
       { b: '2', a: '1' },
     ];
-    const records = points.map((_, i) => record(i));
+    const records = points.map((_, i) => recordOf(i));
     streams.reserve(points.length, points[0]);
     points.forEach((attributes, i) => streams.set(i, attributes, records[i]!));
     // Found again by the same objects, each at its position: the cache is used.
@@ -284,60 +280,85 @@ describe('the cache never serves stale labels', () => {
   });
 });
 
-describe('a record keeps its fields packed (SeriesRecord)', () => {
+describe('a record keeps its fields packed (steady-state/series-record.ts)', () => {
   const key = encodeLabelFields([{ name: '__name__', value: 'up' }]);
   const frame = SeriesFrame.open('up', 1, T0_MS, false, false);
+  const { isEncoded, isEvicted, isHistogram, placedAt, placedIn, setEvicted, setHistogram } = record;
 
   for (const slot of [0, 1, 2 ** 20 + 3, 2 ** 28 - 1, 2 ** 28 + 5]) {
     it(`slot ${slot}: the slot and each flag are read back as set, in any order`, () => {
-      const r = new SeriesRecord(key, 'up', true);
-      r.histogram = true;
-      r.settle(frame, slot);
-      assert.equal(r.placedAt, slot);
-      assert.equal(r.placedIn, frame);
-      assert.equal(r.histogram, true);
-      assert.equal(r.encoded, true);
-      r.evicted = true;
-      r.histogram = false;
-      assert.deepEqual([r.placedAt, r.histogram, r.evicted, r.encoded], [slot, false, true, true]);
+      const r = newRecord(key, 'up', true);
+      setHistogram(r, true);
+      record.settle(r, frame, slot);
+      assert.equal(placedAt(r), slot);
+      assert.equal(placedIn(r), frame);
+      assert.equal(isHistogram(r), true);
+      assert.equal(isEncoded(r), true);
+      setEvicted(r, true);
+      setHistogram(r, false);
+      assert.deepEqual([placedAt(r), isHistogram(r), isEvicted(r), isEncoded(r)], [slot, false, true, true]);
     });
   }
 
   it('a key string until settled; a record not encoded never takes a frame', () => {
-    const r = new SeriesRecord(key, 'up', true);
-    assert.equal(r.placedIn, undefined);
-    assert.equal(r.key, key);
-    assert.equal(r.labelsSize, key.length);
-    const plain = new SeriesRecord('k', 'up', false, [{ name: '__name__', value: 'up' }]);
-    plain.settle(frame, 1);
-    assert.equal(plain.placedIn, undefined);
-    assert.equal(plain.key, 'k');
-    assert.deepEqual(plain.labels, [{ name: '__name__', value: 'up' }]);
-    assert.equal(plain.labelsSize, undefined);
+    const r = newRecord(key, 'up', true);
+    assert.equal(placedIn(r), undefined);
+    assert.equal(record.keyOf(r), key);
+    assert.equal(record.labelsSizeOf(r), key.length);
+    const plain = newRecord('k', 'up', false, [{ name: '__name__', value: 'up' }]);
+    record.settle(plain, frame, 1);
+    assert.equal(placedIn(plain), undefined);
+    assert.equal(record.keyOf(plain), 'k');
+    assert.deepEqual(record.labelsOf(plain), [{ name: '__name__', value: 'up' }]);
+    assert.equal(record.labelsSizeOf(plain), undefined);
   });
 
   it("kept by a frame, its export and timestamp are the frame's; released or written, its own", () => {
-    const r = new SeriesRecord(key, 'up', true);
-    r.seenInExport = 3;
-    r.lastTimestampMs = T0_MS;
+    const r = newRecord(key, 'up', true);
+    record.setSeenInExport(r, 3);
+    record.setLastTimestamp(r, T0_MS);
     const owner = new FramedRecords(4, T0_MS + 1000);
-    r.keptBy(owner);
+    record.keptBy(r, owner);
     owner.adopt({ length: 1, at: () => r });
-    assert.equal(r.owner, owner);
-    assert.deepEqual([r.seenInExport, r.lastTimestampMs], [4, T0_MS + 1000]);
-    r.lastTimestampMs = T0_MS + 1500;
-    assert.equal(r.owner, undefined, 'a write dissolves the frame');
-    assert.deepEqual([r.seenInExport, r.lastTimestampMs], [4, T0_MS + 1500]);
+    assert.equal(record.ownerOf(r), owner);
+    assert.deepEqual([record.seenInExport(r), record.lastTimestampOf(r)], [4, T0_MS + 1000]);
+    record.setLastTimestamp(r, T0_MS + 1500);
+    assert.equal(record.ownerOf(r), undefined, 'a write dissolves the frame');
+    assert.deepEqual([record.seenInExport(r), record.lastTimestampOf(r)], [4, T0_MS + 1500]);
+  });
+
+  it('a record made in a frame is kept by its owner from the start, its key read from the frame', () => {
+    const labels = [
+      { name: '__name__', value: 'up' },
+      { name: 'job', value: 'j' },
+    ];
+    const built = SeriesFrame.build('up', [encodeLabelFields(labels)], [1], T0_MS);
+    const owner = new FramedRecords(7, T0_MS);
+    const r = record.framedRecord(built, 0, 'up', 42, owner);
+    assert.equal(record.ownerOf(r), owner);
+    assert.deepEqual([record.seenInExport(r), record.lastTimestampOf(r), r.keyHash], [7, T0_MS, 42]);
+    assert.equal(record.keyOf(r), encodeLabelFields(labels));
+    assert.deepEqual(record.labelsOf(r), labels);
+    assert.ok(isEncoded(r) && !isEvicted(r) && !isHistogram(r));
+  });
+
+  it('both kinds of record have one shape: the same keys in the same order', () => {
+    const owner = new FramedRecords(0, T0_MS);
+    const a = newRecord(key, 'up', true);
+    const b = record.framedRecord(frame, 3, 'up', 1, owner);
+    assert.deepEqual(Object.keys(a), Object.keys(b));
+    assert.equal(Object.keys(a).length, 7);
+    assert.ok(record.isRecord(a) && !record.isRecord({ records: [], boundaries: [], hasSum: false }));
   });
 
   it('the shard hash is computed once', () => {
-    const r = new SeriesRecord(key, 'up', true);
+    const r = newRecord(key, 'up', true);
     let calls = 0;
-    const hash = (x: SeriesRecord) => (calls++, x.key.length);
-    assert.equal(r.shardHash(hash), key.length);
-    assert.equal(r.shardHash(hash), key.length);
+    const hash = (x: SeriesRecord) => (calls++, record.keyOf(x).length);
+    assert.equal(record.shardHashOf(r, hash), key.length);
+    assert.equal(record.shardHashOf(r, hash), key.length);
     assert.equal(calls, 1);
-    assert.deepEqual(r.labels, [{ name: '__name__', value: 'up' }], 'decoded labels beside it');
+    assert.deepEqual(record.labelsOf(r), [{ name: '__name__', value: 'up' }], 'decoded labels beside it');
   });
 });
 

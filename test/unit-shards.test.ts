@@ -10,7 +10,7 @@ import { Chunker, type Chunk } from '../src/deliver/batching.js';
 import { addShardedRun, shardHashOfKey, shardHashOfLabels } from '../src/deliver/shards.js';
 import type { Label } from '../src/model.js';
 import { layoutByShard } from '../src/steady-state/frames.js';
-import { SeriesRecord } from '../src/steady-state/series-state.js';
+import { keyOf, newRecord } from '../src/steady-state/series-record.js';
 import { encodeLabelFields } from '../src/wire/label-fields.js';
 import { SeriesFrame } from '../src/wire/series-frame.js';
 
@@ -97,10 +97,10 @@ describe('encoded runs to shards', () => {
     const want = expected(labels, width);
 
     it(`a frame laid out by shard: one run per shard, every series where its hash says (groups of ${width})`, () => {
-      const records = keys.map((k) => new SeriesRecord(k, FAMILY, true));
+      const records = keys.map((k) => newRecord(k, FAMILY, true));
       const layout = layoutByShard(records, width, {
         count: SHARDS,
-        of: (r) => shardHashOfKey(r.family, r.key) % SHARDS,
+        of: (r) => shardHashOfKey(r.family, keyOf(r)) % SHARDS,
       });
       const frame = SeriesFrame.build(FAMILY, keys, values, 1_700_000_000_000, { layout });
       const got = distribute(frame, width);

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EncodedRun, SeriesIdentity, TimeSeries } from '../src/model.js';
+import { IDENTITY_SLOT_SHIFT, type EncodedRun, type SeriesIdentity, type TimeSeries } from '../src/model.js';
 import { encodeLabelFields } from '../src/wire/label-fields.js';
 import { SeriesFrame } from '../src/wire/series-frame.js';
 import { TemplateItems } from '../src/wire/template-items.js';
@@ -94,16 +94,19 @@ describe('TemplateItems', () => {
       sameSlots: false,
     },
     {
-      name: 'series by identity placed in the frame (no label compared), then the frame',
-      // The identities' keys are wrong on purpose: only a comparison of place can make it fit.
-      made: [keys.map((_, i) => seriesOf(`x${i}`, { key: `x${i}`, placedIn: A, placedAt: i })), []],
+      name: 'series by identity placed in the frame, then the frame',
+      // The series' own keys are wrong on purpose: only a comparison of place can make it fit.
+      made: [keys.map((_, i) => seriesOf(`x${i}`, { where: A, slotFlags: i << IDENTITY_SLOT_SHIFT })), []],
       asked: [[], [run(A, 0, 6)]],
       fits: true,
       sameSlots: false,
     },
     {
       name: 'series by identity placed elsewhere, key differs',
-      made: [keys.map((_, i) => seriesOf(`x${i}`, { key: `x${i}`, placedIn: A, placedAt: 5 - i })), []],
+      made: [
+        keys.map((_, i) => seriesOf(`x${i}`, { where: A, slotFlags: (5 - i) << IDENTITY_SLOT_SHIFT })),
+        [],
+      ],
       asked: [[], [run(A, 0, 6)]],
       fits: false,
     },

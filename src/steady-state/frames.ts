@@ -17,14 +17,24 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
 import { SeriesFrame, type FrameExtras, type FrameLayout } from '../wire/series-frame.js';
+import type { FrameShape, MetricStreams, PointLike, SeriesState } from './series-state.js';
 import {
+  framedRecord,
   FramedRecords,
-  SeriesRecord,
-  type FrameShape,
-  type MetricStreams,
-  type PointLike,
-  type SeriesState,
-} from './series-state.js';
+  isEncoded,
+  isEvicted,
+  isRecord,
+  keptBy,
+  keyOf,
+  lastTimestampOf,
+  ownerOf,
+  release,
+  seenInExport,
+  setLastTimestamp,
+  setSeenInExport,
+  settle,
+  type SeriesRecord,
+} from './series-record.js';
 import { hrTimeToMillis } from '../translate/time.js';
 import { timeMillis } from '../translate/malformed.js';
 import { ChunkedList, type ReadList } from '../chunked-list.js';
@@ -339,7 +349,8 @@ function* addNew(
         if (state.recordOfBytes(frame.bytes, frame.labelsStartOfNext, length, hash) !== undefined) break;
         const slot = frame.append(length, value, startOf === undefined ? 0 : startOf(point));
         if (idsAt !== undefined) idsAt[slot] = (ids as SymbolIds).lastAt;
-        const record = state.recordInFrame(frame, slot, kind.family, hash, owners);
+        const record = framedRecord(frame, slot, kind.family, hash, owners);
+        state.addFramed(record);
         records.push(record);
         streams.set(i, attributes, record, shape === undefined ? null : shape);
       }
@@ -523,12 +534,12 @@ const SLICE_SERIES = 1_024;
 
 /** A record that can take this export's sample at `ts`: live, not in it yet, in order. */
 function usable(record: SeriesRecord, exportNumber: number, ts: number): boolean {
-  return !record.evicted && record.seenInExport !== exportNumber && record.lastTimestampMs < ts;
+  return !isEvicted(record) && seenInExport(record) !== exportNumber && lastTimestampOf(record) < ts;
 }
 
 function markSeen(record: SeriesRecord, exportNumber: number, ts: number): void {
-  record.seenInExport = exportNumber;
-  record.lastTimestampMs = ts;
+  setSeenInExport(record, exportNumber);
+  setLastTimestamp(record, ts);
 }
 
 /**
@@ -557,7 +568,7 @@ export function counterFrames(streams: MetricStreams, family: string, v2: FrameF
       if (typeof value !== 'number' || !frame.fits(index, value)) return false;
       if (startOf !== undefined && !frame.startIs(index, startOf(point))) return false;
       const record = streams.get(index, point.attributes);
-      if (!(record instanceof SeriesRecord) || !usable(record, exportNumber, ts)) return false;
+      if (record === undefined || !isRecord(record) || !usable(record, exportNumber, ts)) return false;
       markSeen(record, exportNumber, ts);
       frame.stage(index, value);
       return true;
@@ -575,7 +586,7 @@ export function counterFrames(streams: MetricStreams, family: string, v2: FrameF
         const point = points[i] as DataPoint<unknown>;
         const value = point.value;
         const record = streams.entryAt(i);
-        if (typeof value !== 'number' || !(record instanceof SeriesRecord)) return undefined;
+        if (typeof value !== 'number' || record === undefined || !isRecord(record)) return undefined;
         if (!atEnd(point, found) || !sentNow(record, exportNumber, found.ts)) return undefined;
         records.push(record);
         values[i] = value;
@@ -621,8 +632,7 @@ export function histogramFrames(streams: MetricStreams, family: string, v2: Fram
       if (!fitsShape(h, s)) return false;
       if (startOf !== undefined && !frame.startIs(index * s.width, startOf(point))) return false;
       const entry = streams.get(index, point.attributes);
-      if (entry === undefined || entry instanceof SeriesRecord || entry.records.length !== s.width)
-        return false;
+      if (entry === undefined || isRecord(entry) || entry.records.length !== s.width) return false;
       if (!entry.records.every((r) => usable(r, exportNumber, ts))) return false;
       if (!patchHistogram(frame, index * s.width, s, h)) return false;
       for (const r of entry.records) markSeen(r, exportNumber, ts);
@@ -644,7 +654,7 @@ export function histogramFrames(streams: MetricStreams, family: string, v2: Fram
         if (starts !== undefined)
           starts.fill((startOf as (p: PointLike) => number)(point), i * s.width, (i + 1) * s.width);
         const entry = streams.entryAt(i);
-        if (!fitsShape(h, s) || entry === undefined || entry instanceof SeriesRecord) return undefined;
+        if (!fitsShape(h, s) || entry === undefined || isRecord(entry)) return undefined;
         if (entry.records.length !== s.width || entry.hasSum !== s.hasSum) return undefined;
         if (!sameBoundaries(entry.boundaries, s.boundaries)) return undefined;
         for (let j = 0; j < s.width; j++) {
@@ -686,10 +696,10 @@ function atEnd(point: DataPoint<unknown>, at: { end: HrTime; ts: number }): bool
 /** A record this export sent a float sample for at `ts` (not moved), that no frame keeps. */
 function sentNow(record: SeriesRecord, exportNumber: number, ts: number): boolean {
   return (
-    record.encoded &&
-    record.owner === undefined &&
-    record.seenInExport === exportNumber &&
-    record.lastTimestampMs === ts
+    isEncoded(record) &&
+    ownerOf(record) === undefined &&
+    seenInExport(record) === exportNumber &&
+    lastTimestampOf(record) === ts
   );
 }
 
@@ -716,13 +726,13 @@ function* frameFrom(
   const shards = partition !== undefined && partition.count > 1 ? new Int32Array(n / width) : undefined;
   for (let i = 0; i < n; i++) {
     const record = records.at(i);
-    if (record.owner !== undefined) {
+    if (ownerOf(record) !== undefined) {
       // As they were: seen in this export at this timestamp.
-      for (let j = 0; j < i; j++) records.at(j).release(exportNumber, timestampMs);
+      for (let j = 0; j < i; j++) release(records.at(j), exportNumber, timestampMs);
       return undefined;
     }
-    record.keptBy(owners);
-    labels.push(record.key);
+    keptBy(record, owners);
+    labels.push(keyOf(record));
     // The series of one point share a shard (their hash leaves out `__name__` and `le`).
     if (shards !== undefined && i % width === 0) shards[i / width] = (partition as Partition).of(record);
     if ((i & 1023) === 1023 && due()) {
@@ -745,7 +755,7 @@ function* frameFrom(
   // From now on the records' keys are read from the frame: their own strings can go.
   for (let i = 0; i < n; i++) {
     if ((i & 4095) === 4095 && due()) yield;
-    records.at(i).settle(frame, frame.slotOf(i));
+    settle(records.at(i), frame, frame.slotOf(i));
   }
   return { frame, owners };
 }

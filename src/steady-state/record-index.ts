@@ -26,9 +26,16 @@ const MAX_LOAD = 0.7;
 export interface Keyed {
   /** `keyHash(key)`, kept by the entry so that it is not read back to be removed. */
   readonly keyHash: number;
-  hasKey(key: string): boolean;
+}
+
+/**
+ * How to tell whether an entry has a key: functions, not methods of the entries, so that the
+ * entries can be plain objects (series-record.ts).
+ */
+export interface KeyTest<V> {
+  hasKey(entry: V, key: string): boolean;
   /** The same for a key held as `length` bytes from `from`. */
-  hasKeyBytes(bytes: Uint8Array, from: number, length: number): boolean;
+  hasKeyBytes(entry: V, bytes: Uint8Array, from: number, length: number): boolean;
 }
 
 /**
@@ -48,6 +55,8 @@ export class RecordIndex<V extends Keyed> {
   private parts: Array<Part<V>> = newParts();
   private count = 0;
 
+  constructor(private readonly keys: KeyTest<V>) {}
+
   get size(): number {
     return this.count;
   }
@@ -62,7 +71,7 @@ export class RecordIndex<V extends Keyed> {
       if (place === 0) return undefined;
       if (table[2 * i] === hash) {
         const v = part.entries[place - 1] as V;
-        if (v.hasKey(key)) return v;
+        if (this.keys.hasKey(v, key)) return v;
       }
     }
   }
@@ -80,7 +89,7 @@ export class RecordIndex<V extends Keyed> {
       if (place === 0) return undefined;
       if (table[2 * i] === hash) {
         const v = part.entries[place - 1] as V;
-        if (v.hasKeyBytes(bytes, from, length)) return v;
+        if (this.keys.hasKeyBytes(v, bytes, from, length)) return v;
       }
     }
   }

@@ -15,250 +15,31 @@
  * vanished entirely still carry their type (RW 2.0 sends metadata on every series).
  */
 import { diag, type Attributes } from '@opentelemetry/api';
-import type {
-  Label,
-  LabelIds,
-  MetricFamilyMetadata,
-  NativeHistogram,
-  Sample,
-  SeriesIdentity,
-  TimeSeries,
-} from '../model.js';
-import { decodeLabelFields, encodeLabelFields } from '../wire/label-fields.js';
+import type { Label, LabelIds, MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
+import { encodeLabelFields } from '../wire/label-fields.js';
 import type { SeriesFrame } from '../wire/series-frame.js';
 import { staleNativeHistogram } from '../translate/native-histogram.js';
 import { timeMillis } from '../translate/malformed.js';
-import { RecordIndex, type Keyed } from './record-index.js';
+import { RecordIndex, type KeyTest } from './record-index.js';
 import { keyHash } from '../wire/key-hash.js';
 import { NEVER, runSteps } from '../steps.js';
-import type { ReadList } from '../chunked-list.js';
-
-const ENCODED = 1;
-const HISTOGRAM = 2;
-const EVICTED = 4;
-/** SeriesRecord.slotFlags: the flags, then the slot. */
-const FLAGS = 7;
-const SLOT_SHIFT = 3;
-const SLOT = 1 << SLOT_SHIFT;
-
-export class SeriesRecord implements Keyed, SeriesIdentity {
-  // Seven fields: a record is 80 bytes on V8 without pointer compression (Node), a word a field
-  // and three for the object. Fields that are never needed together share one (see each).
-  /**
-   * The export that last admitted it, or, while a frame keeps it, that frame's FramedRecords,
-   * which holds its last export and timestamp for all of its records at once.
-   */
-  private seen: number | FramedRecords = 0;
-  /**
-   * Its last timestamp; undefined while a frame keeps it. A field that only ever holds numbers
-   * is a box of its own per object in V8 (16 bytes), kept for the object's life: this one holds
-   * none while a frame keeps the record (bench/memory.ts, per series at 1M).
-   */
-  private ownLast: number | undefined = -Infinity;
-  /** ENCODED, HISTOGRAM, EVICTED in the low three bits, the slot in `where` above them (placedAt). */
-  private slotFlags: number;
-  /** For the state's index (record-index.ts). */
-  readonly keyHash: number;
-  /**
-   * The key while no frame holds it. Once a frame is built with the series (`settle`), the frame
-   * itself: the key is read from there, at `placedAt`. The frame holds the same bytes, and a
-   * million keys kept twice were a quarter of a gigabyte.
-   */
-  private where: string | SeriesFrame;
-  /** What only some records need: decoded labels, the shard hash (RecordExtras). */
-  private extras: RecordExtras | undefined;
-
-  constructor(
-    /**
-     * The series' identity: the RW 1.0 encoding of its labels (wire/label-fields.ts) for series
-     * from translate (`encoded`), else the `key` of a series built elsewhere (tests, tools).
-     */
-    key: string,
-    readonly family: string,
-    encoded: boolean,
-    labels?: readonly Label[],
-    hash = keyHash(key),
-  ) {
-    this.slotFlags = encoded ? ENCODED : 0;
-    this.where = key;
-    this.keyHash = hash;
-    this.extras = labels === undefined ? undefined : { decoded: labels, shardHash: undefined };
-  }
-
-  /** Its key is the RW 1.0 encoding of its labels (from translate). */
-  get encoded(): boolean {
-    return (this.slotFlags & ENCODED) !== 0;
-  }
-
-  /** The last export carried native histograms for it: its stale marker is a histogram. */
-  get histogram(): boolean {
-    return (this.slotFlags & HISTOGRAM) !== 0;
-  }
-
-  set histogram(value: boolean) {
-    this.slotFlags = value ? this.slotFlags | HISTOGRAM : this.slotFlags & ~HISTOGRAM;
-  }
-
-  /** Forgotten by the state: a cache entry that still points here is out of date. */
-  get evicted(): boolean {
-    return (this.slotFlags & EVICTED) !== 0;
-  }
-
-  set evicted(value: boolean) {
-    this.slotFlags = value ? this.slotFlags | EVICTED : this.slotFlags & ~EVICTED;
-  }
-
-  get key(): string {
-    const where = this.where;
-    return typeof where === 'string' ? where : where.encodedLabelsOf(this.placedAt);
-  }
-
-  hasKey(key: string): boolean {
-    const where = this.where;
-    return typeof where === 'string' ? where === key : where.hasEncodedLabels(this.placedAt, key);
-  }
-
-  hasKeyBytes(bytes: Uint8Array, from: number, length: number): boolean {
-    const where = this.where;
-    if (typeof where !== 'string') return where.hasLabelBytes(this.placedAt, bytes, from, length);
-    if (where.length !== length) return false;
-    for (let i = 0; i < length; i++) if (where.charCodeAt(i) !== bytes[from + i]) return false;
-    return true;
-  }
-
-  /** Length of the encoded labels (batching's size estimate), for series from translate. */
-  get labelsSize(): number | undefined {
-    if (!this.encoded) return undefined;
-    const where = this.where;
-    return typeof where === 'string' ? where.length : where.labelsLength(this.placedAt);
-  }
-
-  /**
-   * Its encoded labels are at `slot` of `frame` (from now on, its key is read from there). A
-   * frame holds fewer than 2^28 series (each takes more than 16 of its at most 2^32 bytes), so
-   * the slot and the flags fit one small integer.
-   */
-  settle(frame: SeriesFrame, slot: number): void {
-    if (!this.encoded) return;
-    this.where = frame;
-    this.slotFlags = slot * SLOT + (this.slotFlags & FLAGS);
-  }
-
-  /** The frame that holds its encoded labels (settle), if any: SeriesIdentity. */
-  get placedIn(): SeriesFrame | undefined {
-    const where = this.where;
-    return typeof where === 'string' ? undefined : where;
-  }
-
-  get placedAt(): number {
-    return this.slotFlags >>> SLOT_SHIFT;
-  }
-
-  /** Decoded from the encoded bytes when first asked (RW 2.0, debug text, messages). */
-  get labels(): readonly Label[] {
-    const extras = (this.extras ??= { decoded: undefined, shardHash: undefined });
-    return (extras.decoded ??= decodeLabelFields(this.key));
-  }
-
-  /** For delivery's sharding (exporter.ts), computed once by `compute`. */
-  shardHash(compute: (record: SeriesRecord) => number): number {
-    const extras = (this.extras ??= { decoded: undefined, shardHash: undefined });
-    return (extras.shardHash ??= compute(this));
-  }
-
-  /** The FramedRecords that keeps its export and timestamp, if a frame keeps it. */
-  get owner(): FramedRecords | undefined {
-    const seen = this.seen;
-    return typeof seen === 'number' ? undefined : seen;
-  }
-
-  /** The export that last admitted it (ordering, staleness, two points for one series). */
-  get seenInExport(): number {
-    const seen = this.seen;
-    return typeof seen === 'number' ? seen : seen.seenInExport;
-  }
-
-  set seenInExport(exportNumber: number) {
-    this.owner?.dissolve();
-    this.seen = exportNumber;
-  }
-
-  /** The timestamp of the last sample or histogram sent for it. */
-  get lastTimestampMs(): number {
-    const seen = this.seen;
-    return typeof seen === 'number' ? (this.ownLast as number) : seen.lastTimestampMs;
-  }
-
-  set lastTimestampMs(timestampMs: number) {
-    this.owner?.dissolve();
-    this.ownLast = timestampMs;
-  }
-
-  /** Kept by a frame from now on (FramedRecords): its own last timestamp is the frame's. */
-  keptBy(owner: FramedRecords): void {
-    this.seen = owner;
-    this.ownLast = undefined;
-  }
-
-  /** No longer kept by a frame: its own values again. */
-  release(seenInExport: number, lastTimestampMs: number): void {
-    this.seen = seenInExport;
-    this.ownLast = lastTimestampMs;
-  }
-}
-
-/** What a record keeps only once asked for it. */
-interface RecordExtras {
-  decoded: readonly Label[] | undefined;
-  shardHash: number | undefined;
-}
-
-/**
- * The records of a metric's frame, while the frame is used whole. Their last export and last
- * timestamp are the same for all of them and are kept here once, so that a steady-state export
- * checks and updates them in one place and never reads the records themselves (each one is a
- * memory access of its own). Any write to one of the records from elsewhere (a second point for
- * the series, from another metric) dissolves it first: every record gets its values back.
- */
-export class FramedRecords {
-  private live = true;
-  private records: ReadList<SeriesRecord> = NO_RECORDS;
-
-  /** For records seen in `seenInExport`, at `lastTimestampMs` (their own values too). */
-  constructor(
-    public seenInExport: number,
-    public lastTimestampMs: number,
-  ) {}
-
-  /** Takes over these records, whose `owner` is already set to it. */
-  adopt(records: ReadList<SeriesRecord>): void {
-    this.records = records;
-  }
-
-  get isLive(): boolean {
-    return this.live;
-  }
-
-  /** Every record back to its own values: those kept here. */
-  dissolve(): void {
-    this.dissolveAt(0, 0, 0);
-  }
-
-  /**
-   * The same, the first `seen` records having been seen in `exportNumber` at `timestampMs`
-   * (an export that stopped using the frame there).
-   */
-  dissolveAt(seen: number, exportNumber: number, timestampMs: number): void {
-    if (!this.live) return;
-    this.live = false;
-    const records = this.records;
-    for (let i = 0; i < records.length; i++) {
-      const r = records.at(i) as SeriesRecord;
-      if (i < seen) r.release(exportNumber, timestampMs);
-      else r.release(this.seenInExport, this.lastTimestampMs);
-    }
-  }
-}
+import {
+  FramedRecords,
+  hasKey,
+  hasKeyBytes,
+  isEncoded,
+  isHistogram,
+  keyOf,
+  labelsOf,
+  lastTimestampOf,
+  newRecord,
+  seenInExport,
+  setEvicted,
+  setHistogram,
+  setLastTimestamp,
+  setSeenInExport,
+  type SeriesRecord,
+} from './series-record.js';
 
 /**
  * A series produced from a record: its labels, family and encoded labels are the record's.
@@ -282,16 +63,17 @@ export class CachedSeries implements TimeSeries {
     readonly labelIdsAt = -1,
   ) {
     // Read once: a framed record's key is a new string each time (read from its frame).
-    const key = record.key;
+    const key = keyOf(record);
+    const encoded = isEncoded(record);
     this.key = key;
     this.family = record.family;
-    this.encodedLabels = record.encoded ? key : undefined;
-    this.labelsSize = record.encoded ? key.length : undefined;
+    this.encodedLabels = encoded ? key : undefined;
+    this.labelsSize = encoded ? key.length : undefined;
     this.identity = record;
   }
 
   get labels(): readonly Label[] {
-    return this.record.labels;
+    return labelsOf(this.record);
   }
 }
 
@@ -613,11 +395,11 @@ export interface PointLike {
 }
 
 const EMPTY = {};
-const NO_RECORDS: readonly SeriesRecord[] = [];
 const NO_KEYS: readonly string[] = [];
+const RECORD_KEYS: KeyTest<SeriesRecord> = { hasKey, hasKeyBytes };
 
 export class SeriesState {
-  private readonly records = new RecordIndex<SeriesRecord>();
+  private readonly records = new RecordIndex<SeriesRecord>(RECORD_KEYS);
   private readonly families = new Map<string, MetricFamilyMetadata>();
   private readonly streams = new Map<string, MetricStreams>();
   private current = 0;
@@ -674,7 +456,7 @@ export class SeriesState {
   recordOfKey(key: string, family: string, hash = keyHash(key)): SeriesRecord {
     let record = this.records.get(key, hash);
     if (!record) {
-      record = new SeriesRecord(key, family, true, undefined, hash);
+      record = newRecord(key, family, true, undefined, hash);
       this.records.add(record);
     }
     return record;
@@ -691,21 +473,11 @@ export class SeriesState {
   }
 
   /**
-   * A record for a new series whose encoded labels are at `slot` of `frame` (appended there in
-   * this export, with this `keyHash`, and known to no record: recordOfBytes), kept by `owner`.
+   * Keeps the record of a new series whose encoded labels were appended to a frame in this
+   * export (series-record.ts framedRecord), known to no record yet (recordOfBytes).
    */
-  recordInFrame(
-    frame: SeriesFrame,
-    slot: number,
-    family: string,
-    hash: number,
-    owner: FramedRecords,
-  ): SeriesRecord {
-    const record = new SeriesRecord('', family, true, undefined, hash);
-    record.settle(frame, slot);
-    record.keptBy(owner);
+  addFramed(record: SeriesRecord): void {
     this.records.add(record);
-    return record;
   }
 
   /**
@@ -746,9 +518,9 @@ export class SeriesState {
     let looked = 0;
     for (const record of this.records.values()) {
       if ((++looked & 4095) === 0 && due()) yield;
-      if (record.seenInExport === exportNumber) continue;
+      if (seenInExport(record) === exportNumber) continue;
       stale.push(this.staleSeries(record, nowMs));
-      record.evicted = true;
+      setEvicted(record, true);
       this.records.delete(record);
     }
     // After many series ended, the index gives back the room they took.
@@ -759,13 +531,14 @@ export class SeriesState {
 
   /** Admits one series of the export under way: marks it seen and keeps its samples in order. */
   place(record: SeriesRecord, s: TimeSeries): void {
-    if (record.seenInExport !== this.current) {
-      record.seenInExport = this.current;
+    if (seenInExport(record) !== this.current) {
+      setSeenInExport(record, this.current);
       this.seenCount++;
     }
     const histograms = s.histograms;
-    record.histogram = histograms !== undefined && histograms.length > 0;
-    if (record.histogram) inOrder(record, histograms as NativeHistogram[], 'histogram', s);
+    const histogram = histograms !== undefined && histograms.length > 0;
+    setHistogram(record, histogram);
+    if (histogram) inOrder(record, histograms as NativeHistogram[], 'histogram', s);
     else inOrder(record, s.samples, 'sample', s);
   }
 
@@ -777,7 +550,7 @@ export class SeriesState {
     const stale: TimeSeries[] = [];
     for (const record of this.records.values()) {
       stale.push(this.staleSeries(record, nowMs));
-      record.evicted = true;
+      setEvicted(record, true);
     }
     this.records.clear();
     this.streams.clear();
@@ -793,7 +566,7 @@ export class SeriesState {
   private keyedRecord(s: TimeSeries): SeriesRecord {
     let record = this.records.get(s.key);
     if (!record) {
-      record = new SeriesRecord(s.key, s.family, false, s.labels);
+      record = newRecord(s.key, s.family, false, s.labels);
       this.records.add(record);
     }
     return record;
@@ -807,8 +580,8 @@ export class SeriesState {
   }
 
   private staleSeries(record: SeriesRecord, nowMs: number): TimeSeries {
-    const timestampMs = Math.max(nowMs, record.lastTimestampMs + 1);
-    if (record.histogram) {
+    const timestampMs = Math.max(nowMs, lastTimestampOf(record) + 1);
+    if (isHistogram(record)) {
       return new CachedSeries(record, [], [staleNativeHistogram(timestampMs)], undefined);
     }
     return new CachedSeries(record, [{ value: NaN, timestampMs, stale: true }], undefined, undefined);
@@ -827,14 +600,15 @@ function inOrder<T extends { readonly timestampMs: number }>(
 ): void {
   for (let i = 0; i < items.length; i++) {
     const item = items[i] as T;
-    if (item.timestampMs <= record.lastTimestampMs) {
-      const moved = record.lastTimestampMs + 1;
+    const last = lastTimestampOf(record);
+    if (item.timestampMs <= last) {
+      const moved = last + 1;
       diag.debug(
         `prometheus remote write: ${what} of ${describe(s.labels)} moved from ${item.timestampMs} to ${moved} ms to keep its series in order`,
       );
       items[i] = { ...item, timestampMs: moved };
     }
-    record.lastTimestampMs = (items[i] as T).timestampMs;
+    setLastTimestamp(record, (items[i] as T).timestampMs);
   }
 }
 

@@ -57,9 +57,15 @@ import {
   describe,
   type HistogramRecords,
   type MetricStreams,
-  type SeriesRecord,
   type SeriesState,
 } from '../steady-state/series-state.js';
+import {
+  isEvicted,
+  keyOf,
+  labelsOf,
+  seenInExport,
+  type SeriesRecord,
+} from '../steady-state/series-record.js';
 import type { SeriesFrame } from '../wire/series-frame.js';
 import {
   addFramed,
@@ -252,14 +258,14 @@ class BatchBuilder {
   /** False (with a warning) if the export has that series already. */
   private claim(record: SeriesRecord): boolean {
     // Admitted already in this export (SeriesState.place): a second point for the series.
-    if (record.seenInExport === this.exportNumber) {
+    if (seenInExport(record) === this.exportNumber) {
       // Two points for one series at one time are rejected by Prometheus with the whole request.
-      const labels = record.labels;
+      const labels = labelsOf(record);
       this.dropped.duplicate_series++;
       this.firstDuplicate ??= describe(labels);
       warnOnce(
         this.warned,
-        `dup:${record.key}`,
+        `dup:${keyOf(record)}`,
         `prometheus remote write: series ${describe(labels)} was produced twice in one export ` +
           '(two metrics or attribute sets map to the same labels); only the first is sent',
       );
@@ -628,7 +634,7 @@ function* addMetric(
   const recordOf = (index: number, attributes: Attributes): SeriesRecord => {
     idsAt = -1;
     const cached = streams.get(index, attributes) as SeriesRecord | undefined;
-    if (cached !== undefined && !cached.evicted) return cached;
+    if (cached !== undefined && !isEvicted(cached)) return cached;
     built++;
     const encoded = plans.encode(family, attributes, Object.keys(attributes));
     if (encoded !== undefined && symbolIds !== undefined) idsAt = symbolIds.lastAt;
@@ -851,7 +857,7 @@ function histogramRecords(
     cached !== undefined &&
     cached.hasSum === hasSum &&
     sameBoundaries(cached.boundaries, boundaries) &&
-    cached.records.every((r) => !r.evicted)
+    cached.records.every((r) => !isEvicted(r))
   )
     return cached;
   onBuilt();

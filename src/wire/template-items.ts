@@ -7,7 +7,7 @@
  * numbers; and a request whose runs are the very runs of before fits without a look at each
  * series.
  */
-import type { EncodedRun, SeriesIdentity, TimeSeries } from '../model.js';
+import { IDENTITY_SLOT_SHIFT, type EncodedRun, type SeriesIdentity, type TimeSeries } from '../model.js';
 import type { SeriesFrame } from './series-frame.js';
 
 /** `from` of an entry that is one series given as such. */
@@ -76,7 +76,10 @@ export class TemplateItems {
             if (!frame.hasEncodedLabels(slot, was)) return false;
           } else {
             const id = was as SeriesIdentity;
-            if ((id.placedIn !== frame || id.placedAt !== slot) && !frame.hasEncodedLabels(slot, id.key))
+            if (
+              (id.where !== frame || id.slotFlags >>> IDENTITY_SLOT_SHIFT !== slot) &&
+              !frame.hasEncodedLabels(slot, keyOf(id))
+            )
               return false;
           }
         }
@@ -91,7 +94,7 @@ export class TemplateItems {
       } else {
         fits =
           was === s.key ||
-          (typeof was !== 'string' && (was === s.identity || (was as SeriesIdentity).key === s.key));
+          (typeof was !== 'string' && (was === s.identity || keyOf(was as SeriesIdentity) === s.key));
         at = from[++k] as number;
       }
       if (!fits) return false;
@@ -126,4 +129,12 @@ export class TemplateItems {
     this.count = series.length;
     for (const run of runs) this.count += run.to - run.from;
   }
+}
+
+/** The key of a series named by its identity: as such, or read from the frame that holds it. */
+function keyOf(id: SeriesIdentity): string {
+  const where = id.where;
+  return typeof where === 'string'
+    ? where
+    : (where as SeriesFrame).encodedLabelsOf(id.slotFlags >>> IDENTITY_SLOT_SHIFT);
 }
