@@ -283,7 +283,7 @@ describe('the cache never serves stale labels', () => {
 describe('a record keeps its fields packed (steady-state/series-record.ts)', () => {
   const key = encodeLabelFields([{ name: '__name__', value: 'up' }]);
   const frame = SeriesFrame.open('up', 1, T0_MS, false, false);
-  const { isEncoded, isEvicted, isHistogram, placedAt, placedIn, setEvicted, setHistogram } = record;
+  const { isEncoded, isEvicted, isHistogram, placedAt, setEvicted, setHistogram } = record;
 
   for (const slot of [0, 1, 2 ** 20 + 3, 2 ** 28 - 1, 2 ** 28 + 5]) {
     it(`slot ${slot}: the slot and each flag are read back as set, in any order`, () => {
@@ -291,7 +291,7 @@ describe('a record keeps its fields packed (steady-state/series-record.ts)', () 
       setHistogram(r, true);
       record.settle(r, frame, slot);
       assert.equal(placedAt(r), slot);
-      assert.equal(placedIn(r), frame);
+      assert.equal(r.where, frame);
       assert.equal(isHistogram(r), true);
       assert.equal(isEncoded(r), true);
       setEvicted(r, true);
@@ -302,15 +302,14 @@ describe('a record keeps its fields packed (steady-state/series-record.ts)', () 
 
   it('a key string until settled; a record not encoded never takes a frame', () => {
     const r = newRecord(key, 'up', true);
-    assert.equal(placedIn(r), undefined);
+    assert.equal(r.where, key);
     assert.equal(record.keyOf(r), key);
-    assert.equal(record.labelsSizeOf(r), key.length);
     const plain = newRecord('k', 'up', false, [{ name: '__name__', value: 'up' }]);
     record.settle(plain, frame, 1);
-    assert.equal(placedIn(plain), undefined);
+    assert.equal(plain.where, 'k');
+    assert.equal(isEncoded(plain), false);
     assert.equal(record.keyOf(plain), 'k');
     assert.deepEqual(record.labelsOf(plain), [{ name: '__name__', value: 'up' }]);
-    assert.equal(record.labelsSizeOf(plain), undefined);
   });
 
   it("kept by a frame, its export and timestamp are the frame's; released or written, its own", () => {
@@ -349,6 +348,7 @@ describe('a record keeps its fields packed (steady-state/series-record.ts)', () 
     assert.deepEqual(Object.keys(a), Object.keys(b));
     assert.equal(Object.keys(a).length, 7);
     assert.ok(record.isRecord(a) && !record.isRecord({ records: [], boundaries: [], hasSum: false }));
+    assert.equal(record.isRecord(undefined), false);
   });
 
   it('the shard hash is computed once', () => {

@@ -111,6 +111,19 @@ describe('TemplateItems', () => {
       fits: false,
     },
     {
+      name: 'series by an identity that holds its key as such, then a frame of those labels',
+      made: [keys.map((k, i) => seriesOf(`x${i}`, { where: k, slotFlags: 0 })), []],
+      asked: [[], [run(A, 0, 6)]],
+      fits: true,
+      sameSlots: false,
+    },
+    {
+      name: 'series by an identity that holds another key, then the frame',
+      made: [keys.map((_, i) => seriesOf(`x${i}`, { where: keys[5 - i]!, slotFlags: 0 })), []],
+      asked: [[], [run(A, 0, 6)]],
+      fits: false,
+    },
+    {
       name: 'series and runs mixed, in the same order',
       made: [
         [seriesOf(keys[0]!), seriesOf(keys[4]!)],

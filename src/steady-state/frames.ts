@@ -568,7 +568,7 @@ export function counterFrames(streams: MetricStreams, family: string, v2: FrameF
       if (typeof value !== 'number' || !frame.fits(index, value)) return false;
       if (startOf !== undefined && !frame.startIs(index, startOf(point))) return false;
       const record = streams.get(index, point.attributes);
-      if (record === undefined || !isRecord(record) || !usable(record, exportNumber, ts)) return false;
+      if (!isRecord(record) || !usable(record, exportNumber, ts)) return false;
       markSeen(record, exportNumber, ts);
       frame.stage(index, value);
       return true;
@@ -586,7 +586,7 @@ export function counterFrames(streams: MetricStreams, family: string, v2: FrameF
         const point = points[i] as DataPoint<unknown>;
         const value = point.value;
         const record = streams.entryAt(i);
-        if (typeof value !== 'number' || record === undefined || !isRecord(record)) return undefined;
+        if (typeof value !== 'number' || !isRecord(record)) return undefined;
         if (!atEnd(point, found) || !sentNow(record, exportNumber, found.ts)) return undefined;
         records.push(record);
         values[i] = value;

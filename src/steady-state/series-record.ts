@@ -12,7 +12,7 @@
 import type { Label, SeriesIdentity } from '../model.js';
 import { IDENTITY_SLOT_SHIFT } from '../model.js';
 import { decodeLabelFields } from '../wire/label-fields.js';
-import type { SeriesFrame } from '../wire/series-frame.js';
+import { identityKey, identitySlot, type SeriesFrame } from '../wire/series-frame.js';
 import { keyHash } from '../wire/key-hash.js';
 import type { ReadList } from '../chunked-list.js';
 
@@ -99,9 +99,9 @@ function makeRecord(
   return { where, slotFlags, seen, ownLast, keyHash: hash, extras, family };
 }
 
-/** A record, not another entry of the streams' cache (a classic-histogram point's records). */
-export function isRecord(entry: object): entry is SeriesRecord {
-  return (entry as Partial<SeriesRecord>).slotFlags !== undefined;
+/** A record, not another entry of the streams' cache (a classic-histogram point's records) nor none. */
+export function isRecord(entry: object | undefined): entry is SeriesRecord {
+  return entry !== undefined && (entry as Partial<SeriesRecord>).slotFlags !== undefined;
 }
 
 /** Its key is the RW 1.0 encoding of its labels (from translate). */
@@ -129,8 +129,7 @@ export function setEvicted(r: SeriesRecord, value: boolean): void {
 
 /** Its key: a new string each time once a frame holds it (read from the frame). */
 export function keyOf(r: SeriesRecord): string {
-  const where = r.where;
-  return typeof where === 'string' ? where : where.encodedLabelsOf(placedAt(r));
+  return identityKey(r);
 }
 
 export function hasKey(r: SeriesRecord, key: string): boolean {
@@ -147,13 +146,6 @@ export function hasKeyBytes(r: SeriesRecord, bytes: Uint8Array, from: number, le
   return true;
 }
 
-/** Length of the encoded labels (batching's size estimate), for series from translate. */
-export function labelsSizeOf(r: SeriesRecord): number | undefined {
-  if (!isEncoded(r)) return undefined;
-  const where = r.where;
-  return typeof where === 'string' ? where.length : where.labelsLength(placedAt(r));
-}
-
 /**
  * Its encoded labels are at `slot` of `frame` (from now on, its key is read from there). A
  * frame holds fewer than 2^28 series (each takes more than 16 of its at most 2^32 bytes), so
@@ -165,14 +157,9 @@ export function settle(r: SeriesRecord, frame: SeriesFrame, slot: number): void 
   r.slotFlags = slot * SLOT + (r.slotFlags & FLAGS);
 }
 
-/** The frame that holds its encoded labels (settle), if any. */
-export function placedIn(r: SeriesRecord): SeriesFrame | undefined {
-  const where = r.where;
-  return typeof where === 'string' ? undefined : where;
-}
-
+/** Its slot in the frame that holds its encoded labels (settle), if one does. */
 export function placedAt(r: SeriesRecord): number {
-  return r.slotFlags >>> IDENTITY_SLOT_SHIFT;
+  return identitySlot(r);
 }
 
 /** Decoded from the encoded bytes when first asked (RW 2.0, debug text, messages). */

@@ -13,7 +13,13 @@
  * to build the frame again. A cumulative counter or histogram bucket at 0 stays there until its
  * first count, so this is rare.
  */
-import type { EncodedSeriesBlock, Label, LabelIds } from '../model.js';
+import {
+  IDENTITY_SLOT_SHIFT,
+  type EncodedSeriesBlock,
+  type Label,
+  type LabelIds,
+  type SeriesIdentity,
+} from '../model.js';
 import { decodeLabelFields } from './label-fields.js';
 import { varintLength, writesDouble, writeVarint } from './protobuf-writer.js';
 import { NEVER, runSteps } from '../steps.js';
@@ -609,3 +615,14 @@ const DOUBLE = new Float64Array(1);
 const DOUBLE_BYTES = new Uint8Array(DOUBLE.buffer);
 /** Typed arrays use the machine's byte order. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The slot of a series' identity in the frame that holds its encoded labels (model.ts SeriesIdentity). */
+export function identitySlot(id: SeriesIdentity): number {
+  return id.slotFlags >>> IDENTITY_SLOT_SHIFT;
+}
+
+/** The key of a series' identity: as such, or read from the frame that holds it (a new string). */
+export function identityKey(id: SeriesIdentity): string {
+  const where = id.where;
+  return typeof where === 'string' ? where : (where as SeriesFrame).encodedLabelsOf(identitySlot(id));
+}

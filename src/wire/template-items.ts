@@ -7,8 +7,8 @@
  * numbers; and a request whose runs are the very runs of before fits without a look at each
  * series.
  */
-import { IDENTITY_SLOT_SHIFT, type EncodedRun, type SeriesIdentity, type TimeSeries } from '../model.js';
-import type { SeriesFrame } from './series-frame.js';
+import type { EncodedRun, SeriesIdentity, TimeSeries } from '../model.js';
+import { identityKey, identitySlot, type SeriesFrame } from './series-frame.js';
 
 /** `from` of an entry that is one series given as such. */
 const SERIES = -1;
@@ -77,8 +77,8 @@ export class TemplateItems {
           } else {
             const id = was as SeriesIdentity;
             if (
-              (id.where !== frame || id.slotFlags >>> IDENTITY_SLOT_SHIFT !== slot) &&
-              !frame.hasEncodedLabels(slot, keyOf(id))
+              (id.where !== frame || identitySlot(id) !== slot) &&
+              !frame.hasEncodedLabels(slot, identityKey(id))
             )
               return false;
           }
@@ -94,7 +94,7 @@ export class TemplateItems {
       } else {
         fits =
           was === s.key ||
-          (typeof was !== 'string' && (was === s.identity || keyOf(was as SeriesIdentity) === s.key));
+          (typeof was !== 'string' && (was === s.identity || identityKey(was as SeriesIdentity) === s.key));
         at = from[++k] as number;
       }
       if (!fits) return false;
@@ -129,12 +129,4 @@ export class TemplateItems {
     this.count = series.length;
     for (const run of runs) this.count += run.to - run.from;
   }
-}
-
-/** The key of a series named by its identity: as such, or read from the frame that holds it. */
-function keyOf(id: SeriesIdentity): string {
-  const where = id.where;
-  return typeof where === 'string'
-    ? where
-    : (where as SeriesFrame).encodedLabelsOf(id.slotFlags >>> IDENTITY_SLOT_SHIFT);
 }
