@@ -48,7 +48,7 @@ import { formatDebugText } from './wire/debug-text.js';
 import { ProtobufWriter } from './wire/protobuf-writer.js';
 import { encodeWriteRequestSteps } from './wire/rw1.js';
 import { RequestV2Encoder } from './wire/rw2.js';
-import { SymbolIds } from './wire/symbol-ids.js';
+import { LabelStrings } from './wire/label-strings.js';
 import {
   nativeSnappyProblem,
   snappy,
@@ -582,8 +582,8 @@ export class PrometheusRemoteWriteExporter implements PushMetricExporter, ExitPa
       },
       partition: shards === 1 ? undefined : { count: shards, of: (record) => shardOfRecord(record, shards) },
       // An export that is written as RW 2.0 (`auto` until it has fallen back to 1.0): its new
-      // series' label ids, for the symbol tables.
-      symbolIds: this.queue.protocol === 'v2' ? new SymbolIds() : undefined,
+      // series' label strings, for the symbol tables.
+      labelStrings: this.queue.protocol === 'v2' ? new LabelStrings() : undefined,
       // Frames (addRun, below) of a fixed 'v2' are never written as 1.0: no fallback to it.
       runsAsV2: this.options.protocol === 'v2',
     };

@@ -86,20 +86,20 @@ export interface TimeSeries {
   /** `encodedLabels.length`, when known. */
   readonly labelsSize?: number;
   /**
-   * The ids of its labels' names and values, when translate has them (a new series of an export
-   * in RW 2.0, wire/symbol-ids.ts): at `labelIdsAt` of `labelIds.stream`, in `labels`' order.
+   * The strings of its labels, when translate has them (a new series of an export in RW 2.0,
+   * wire/label-strings.ts): at `labelStringsAt` of `labelStrings`.
    */
-  readonly labelIds?: LabelIds;
-  readonly labelIdsAt?: number;
+  readonly labelStrings?: LabelStringsOf;
+  readonly labelStringsAt?: number;
 }
 
-/** Ids of label strings (wire/symbol-ids.ts SymbolIds): per series, a count then name and value ids. */
-export interface LabelIds {
-  /** The ids in chunks of wire/symbol-ids.ts's CHUNK ints; a series at `at` is in chunk `at / CHUNK`. */
-  readonly chunks: readonly Int32Array[];
-  /** The UTF-8 bytes of string `id` as a latin1 string. */
-  bytesOf(id: number): string;
-  readonly size: number;
+/**
+ * The label strings of an export's new series (wire/label-strings.ts LabelStrings): per series,
+ * its label plan's strings, then its values by slot, in chunks.
+ */
+export interface LabelStringsOf {
+  /** A series at `at` is in chunk `at / CHUNK` (wire/label-strings.ts), at `at % CHUNK`. */
+  readonly chunks: ReadonlyArray<readonly unknown[]>;
 }
 
 /**

@@ -14,7 +14,7 @@ import {
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { PrometheusRemoteWriteExporter, type PrometheusRemoteWriteExporterOptions } from '../src/index.js';
 import { requestV2ToModel } from '../src/wire/decode.js';
-import { SymbolIds } from '../src/wire/symbol-ids.js';
+import { LabelStrings } from '../src/wire/label-strings.js';
 import { startMockReceiver, type MockReceiver, type ReceivedRequest } from './helpers/mock-receiver.js';
 import { exportOnce, histogram, histogramValue, point, resourceMetrics, sum } from './helpers/otel.js';
 import { receiverOrSkip, startPrometheus } from './helpers/receivers.js';
@@ -217,13 +217,13 @@ describe("protocol 'auto'", () => {
       receiver = await startMockReceiver();
       receiver.answers.push(answer);
       const e = exporter({ protocol: 'auto' });
-      // Label ids for 2.0's symbol tables (SymbolIds) are written while 2.0 is spoken only.
-      const idsWritten = t.mock.method(SymbolIds.prototype, 'begin');
+      // Label strings for 2.0's symbol tables (LabelStrings) are kept while 2.0 is spoken only.
+      const stringsKept = t.mock.method(LabelStrings.prototype, 'add');
       assert.equal((await exportOnce(e, counters(5, NOW))).code, ExportResultCode.SUCCESS);
-      assert.equal(idsWritten.mock.callCount(), 5);
+      assert.equal(stringsKept.mock.callCount(), 5);
       // New attributes objects: new series for the exporter's cache, labelled again.
       assert.equal((await exportOnce(e, counters(5, NOW + 1000))).code, ExportResultCode.SUCCESS);
-      assert.equal(idsWritten.mock.callCount(), 5, 'no label ids once 1.0 is spoken');
+      assert.equal(stringsKept.mock.callCount(), 5, 'no label strings once 1.0 is spoken');
       assert.deepEqual(receiver.requests.map(protocolOf), ['v2', 'v1', 'v1']);
       // The re-sent 1.0 request holds exactly what the 2.0 one held.
       assert.deepEqual(samplesOf(receiver.requests[1]!).sort(), samplesOf(receiver.requests[0]!).sort());

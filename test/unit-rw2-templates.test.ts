@@ -20,7 +20,7 @@ import { encodeLabelFields } from '../src/wire/label-fields.js';
 import { ProtobufWriter } from '../src/wire/protobuf-writer.js';
 import { encodeRequestV2, RequestV2Encoder } from '../src/wire/rw2.js';
 import { SeriesFrame } from '../src/wire/series-frame.js';
-import { SymbolIds } from '../src/wire/symbol-ids.js';
+import { LabelStrings, PlanSymbols } from '../src/wire/label-strings.js';
 import { seeded as random } from './helpers/random.js';
 
 const T0 = 1_700_000_000_000;
@@ -207,41 +207,124 @@ describe('RW 2.0 request templates', () => {
     assert.equal(Buffer.compare(got, want), 0);
   });
 
-  it('labels given as ids (SymbolIds), of one export or two, mixed with encoded ones: the bytes of encodeRequestV2', () => {
-    const first = new SymbolIds();
-    const second = new SymbolIds();
-    const withIds = (labels: Label[], ids: SymbolIds | undefined, i: number): TimeSeries => {
+  it('labels given as strings (LabelStrings), of one export or two, mixed with encoded ones: the bytes of encodeRequestV2', () => {
+    // A plan per family: `__name__` fixed, the others varying, `zone` and `zz_note` empty
+    // (no label) on most series, `region` the same for runs of series (its ref kept).
+    const plans = new Map<string, PlanSymbols>();
+    const planOf = (family: string) => {
+      let plan = plans.get(family);
+      if (plan === undefined) {
+        plan = new PlanSymbols([
+          { name: '__name__', value: family },
+          { name: 'host', slot: 0 },
+          { name: 'id', slot: 1 },
+          { name: 'region', slot: 4 },
+          { name: 'zone', slot: 2 },
+          { name: 'zz_note', slot: 3 },
+        ]);
+        plans.set(family, plan);
+      }
+      return plan;
+    };
+    const labelsAt = (i: number): Label[] =>
+      [...labelsOf(i), { name: 'region', value: `r${Math.floor(i / 9)}` }].sort((a, b) =>
+        a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+      );
+    const first = new LabelStrings();
+    const second = new LabelStrings();
+    const withStrings = (i: number, strings: LabelStrings | undefined, value: number): TimeSeries => {
+      const labels = labelsAt(i);
       const encoded = encodeLabelFields(labels);
       let at = -1;
-      if (ids !== undefined) {
-        ids.begin(labels.length);
-        for (const l of labels) ids.push(ids.idOf(l.name), ids.idOf(l.value));
-        ids.end();
-        at = ids.lastAt;
+      if (strings !== undefined) {
+        const of = (name: string) => labels.find((l) => l.name === name)?.value ?? '';
+        const values = [of('host'), of('id'), of('zone'), of('zz_note'), of('region')];
+        strings.add(
+          planOf(of('__name__')),
+          values,
+          values.every((v) => Buffer.byteLength(v) === v.length),
+        );
+        at = strings.lastAt;
       }
       return {
         key: encoded,
         encodedLabels: encoded,
         labels,
         family: 'jobs',
-        samples: [{ value: i, timestampMs: T0 }],
-        ...(ids !== undefined ? { labelIds: ids, labelIdsAt: at } : {}),
+        samples: [{ value, timestampMs: T0 }],
+        ...(strings !== undefined ? { labelStrings: strings, labelStringsAt: at } : {}),
       };
     };
     const metadata = new Map<string, MetricFamilyMetadata>([
       ['jobs', { type: MetricType.COUNTER, familyName: 'jobs', help: 'Jobs ✓', unit: '' }],
     ]);
-    const encoder = new RequestV2Encoder(new ProtobufWriter(1024));
+    // Two encoders (two shards) taking turns with the same plans.
+    const encoders = [
+      new RequestV2Encoder(new ProtobufWriter(1024)),
+      new RequestV2Encoder(new ProtobufWriter(1024)),
+    ];
     const reference = new ProtobufWriter(1024);
-    for (let k = 0; k < 3; k++) {
-      const series = Array.from({ length: 30 }, (_, i) =>
-        withIds(labelsOf(i + 30 * k), i % 7 === 3 ? undefined : i % 5 === 4 ? second : first, i),
-      );
+    for (let k = 0; k < 6; k++) {
+      const series = Array.from({ length: 40 }, (_, i) => {
+        const n = i + 40 * (k >> 1);
+        return withStrings(n, n % 7 === 3 ? undefined : n % 5 === 4 ? second : first, i);
+      });
       const want = Buffer.from(encodeRequestV2(series, metadata, reference));
+      const encoder = encoders[k % 2] as RequestV2Encoder;
       const got = Buffer.from(encoder.encode(series, metadata));
       assert.equal(Buffer.compare(got, want), 0, `request ${k}`);
       encoder.endExport();
     }
+  });
+
+  it('an encoder paused inside a request, another using the same plans meanwhile: both bodies are encodeRequestV2’s', () => {
+    const plan = new PlanSymbols([
+      { name: '__name__', value: 'jobs_total' },
+      { name: 'pod', slot: 0 },
+      { name: 'zone', slot: 1 },
+    ]);
+    const strings = new LabelStrings();
+    const series = Array.from({ length: 1_200 }, (_, i): TimeSeries => {
+      const labels = [
+        { name: '__name__', value: 'jobs_total' },
+        { name: 'pod', value: `p${i}` },
+        ...(i % 3 === 0 ? [] : [{ name: 'zone', value: `z${i % 3}` }]),
+      ];
+      strings.add(plan, [`p${i}`, i % 3 === 0 ? '' : `z${i % 3}`], true);
+      const encoded = encodeLabelFields(labels);
+      return {
+        key: encoded,
+        encodedLabels: encoded,
+        labels,
+        family: 'jobs',
+        samples: [{ value: i, timestampMs: T0 }],
+        labelStrings: strings,
+        labelStringsAt: strings.lastAt,
+      };
+    });
+    const metadata = new Map<string, MetricFamilyMetadata>();
+    const a = series.slice(0, 700);
+    const b = series.slice(500).reverse();
+    const paused = new RequestV2Encoder(new ProtobufWriter(1024));
+    const other = new RequestV2Encoder(new ProtobufWriter(1024));
+    let pauses = 0;
+    const steps = paused.encodeSteps(a, metadata, [], () => true);
+    let step = steps.next();
+    while (!step.done) {
+      pauses++;
+      if (pauses === 1) {
+        const got = Buffer.from(other.encode(b, metadata));
+        assert.equal(
+          Buffer.compare(got, Buffer.from(encodeRequestV2(b, metadata, new ProtobufWriter()))),
+          0,
+          'other',
+        );
+      }
+      step = steps.next();
+    }
+    assert.ok(pauses >= 2, 'the request paused');
+    const want = Buffer.from(encodeRequestV2(a, metadata, new ProtobufWriter()));
+    assert.equal(Buffer.compare(Buffer.from(step.value), want), 0, 'paused');
   });
 
   it('a template is reused while its series come back, and forgotten after 4 exports without them', () => {
@@ -459,7 +542,7 @@ describe('RW 2.0 request templates', () => {
   });
 });
 
-describe('RW 2.0 body of series of one sample each (writeBody): each series written with its timestamps and metadata copied as encoded once', () => {
+describe('RW 2.0 body of series of one sample each (BodyWriter): each series written with its timestamps and metadata copied as encoded once', () => {
   const metadata = new Map<string, MetricFamilyMetadata>([
     ['jobs', { type: MetricType.COUNTER, familyName: 'jobs', help: 'Jobs done', unit: '' }],
     ['depth', { type: MetricType.GAUGE, familyName: 'depth', help: '', unit: 'bytes' }],
@@ -565,8 +648,9 @@ describe('RW 2.0 requests encoded in steps', () => {
           step = steps.next();
         }
         assert.equal(Buffer.compare(step.value, expected), 0, `${what}, round ${round}: the bytes`);
-        // Round 0: a pass for the refs, one for the body (written from them, every series one sample).
-        if (round === 0) assert.ok(pauses >= 2 * Math.floor(n / 256), `${what}: ${pauses} pauses`);
+        // Round 0: one pass, each series' refs read and its part of the body written (every series
+        // has one sample), a look every 256 series.
+        if (round === 0) assert.ok(pauses >= Math.floor(n / 256), `${what}: ${pauses} pauses`);
         else if (what === 'a frame') assert.equal(pauses, 0, 'a patched body takes no steps');
         encoder.endExport();
       }

@@ -311,17 +311,17 @@ describe('SeriesFrame.open: a frame written series by series (a first export, fr
     assert.equal(Buffer.compare(open.bytes.subarray(0, open.ends[1]), built.bytes), 0);
   });
 
-  it('lets go of its label ids (RW 2.0) when retimed', () => {
+  it('lets go of its label strings (RW 2.0) when retimed', () => {
     const open = SeriesFrame.open('jobs', 1, T0_MS, false, true);
     const l = padded(1, 4);
     const at = open.room(l.length);
     open.bytes.write(l, at, 'latin1');
     open.append(l.length, 1, 0);
-    open.labelIds = { size: 0, chunks: [], bytesOf: () => '' };
-    open.labelIdsAt = new Int32Array(1);
+    open.labelStrings = { chunks: [] };
+    open.labelStringsAt = new Int32Array(1);
     open.retime(T0_MS + 1000);
-    assert.equal(open.labelIds, undefined);
-    assert.equal(open.labelIdsAt, undefined);
+    assert.equal(open.labelStrings, undefined);
+    assert.equal(open.labelStringsAt, undefined);
   });
 });
 

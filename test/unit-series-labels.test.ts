@@ -2,8 +2,8 @@
  * LabelPlans (translate/series-labels.ts): a metric's new series labelled from a plan made once
  * for its attribute keys. Whenever a plan answers, its bytes are exactly those of the full way
  * (attributesToLabels, buildLabels, encodeLabelFields), and the full way had nothing to repair or
- * drop; whenever it does not, the point goes the full way. The label ids a plan writes for RW 2.0
- * (wire/symbol-ids.ts) are those labels' names and values.
+ * drop; whenever it does not, the point goes the full way. The label strings a plan keeps for
+ * RW 2.0 (wire/label-strings.ts) are those labels' names and values.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -18,9 +18,10 @@ import {
 import type { TranslationStrategy } from '../src/translate/names.js';
 import { buildLabels, labelOrder, LabelPlans } from '../src/translate/series-labels.js';
 import { decodeLabelFields, encodeLabelFields } from '../src/wire/label-fields.js';
-import { ALL_CHANGED, LabelFieldsPlan } from '../src/wire/label-fields-plan.js';
-import { SymbolIds } from '../src/wire/symbol-ids.js';
+import { LabelFieldsPlan } from '../src/wire/label-fields-plan.js';
+import { LabelStrings } from '../src/wire/label-strings.js';
 import { keyHash } from '../src/wire/key-hash.js';
+import { stringsAt } from './helpers/label-strings.js';
 
 interface Case {
   name: string;
@@ -52,21 +53,20 @@ function fullWay(c: Case, family: string): { encoded: string; issues: number } {
 
 function planned(c: Case, family: string): string | undefined {
   const strategy = c.strategy ?? 'UnderscoreEscapingWithSuffixes';
-  const ids = new SymbolIds();
+  const strings = new LabelStrings();
   const plans = new LabelPlans(
     labelNamer(strategy),
     new Map(Object.entries(c.low ?? {})) as LabelMap,
     new Map(Object.entries(c.high ?? {})) as LabelMap,
     labelOrder(strategy),
-    ids,
+    strings,
   );
   const encoded = plans.encode(family, c.attributes, Object.keys(c.attributes), c.le);
   if (encoded !== undefined) {
-    // The label ids written beside (RW 2.0's symbols): the names and values of the encoded
+    // The label strings kept beside (RW 2.0's symbols): the names and values of the encoded
     // labels, in their order, as UTF-8 bytes.
-    const got = Array.from(ids.idsAt(ids.lastAt), (id) => ids.bytesOf(id));
     const want = decodeLabelFields(encoded).flatMap((l) => [utf8(l.name), utf8(l.value)]);
-    assert.deepEqual(got, want, 'label ids');
+    assert.deepEqual(stringsAt(strings, strings.lastAt), want, 'label strings');
     // The hash read from the bytes as they were written is the key's own (the state's index).
     assert.equal(plans.lastHash, keyHash(encoded), 'hash of the encoded labels');
   }
@@ -196,17 +196,16 @@ describe('LabelPlans: the labels of a new series from a plan', () => {
 
   it('the series of one point read its attributes once a plan; each new point reads them again', () => {
     const strategy = 'UnderscoreEscapingWithSuffixes';
-    const ids = new SymbolIds();
-    const plans = new LabelPlans(labelNamer(strategy), new Map(), new Map(), labelOrder(strategy), ids);
-    // Each series' label ids (RW 2.0's symbols) are those of its own labels: a point's series
-    // keep the ids of its attributes and look up their `le`.
+    const strings = new LabelStrings();
+    const plans = new LabelPlans(labelNamer(strategy), new Map(), new Map(), labelOrder(strategy), strings);
+    // Each series' label strings (RW 2.0's symbols) are those of its own labels: a point's
+    // series keep the values read from its attributes, each with its own `le`.
     const checked = (encoded: string | undefined) => {
       const labels = decodeLabelFields(encoded as string);
-      const got = Array.from(ids.idsAt(ids.lastAt), (id) => ids.bytesOf(id));
       assert.deepEqual(
-        got,
+        stringsAt(strings, strings.lastAt),
         labels.flatMap((l) => [utf8(l.name), utf8(l.value)]),
-        'label ids',
+        'label strings',
       );
       return labels;
     };
@@ -289,27 +288,47 @@ describe('LabelPlans: the labels of a new series from a plan', () => {
   });
 });
 
-describe('LabelFieldsPlan.writeIds', () => {
+describe('LabelFieldsPlan.addStrings', () => {
   const plan = new LabelFieldsPlan([
     { name: '__name__', value: 'h_bucket' },
     { name: 'path', slot: 0 },
     { name: 'le', slot: 1 },
   ]);
-  const written = (ids: SymbolIds) => Array.from(ids.idsAt(ids.lastAt), (id) => ids.bytesOf(id));
 
-  it('keeps the ids of the values that did not change, and looks up the one that did', () => {
-    const ids = new SymbolIds();
-    plan.writeIds(['/a', '1'], ids, ALL_CHANGED);
-    assert.deepEqual(written(ids), ['__name__', 'h_bucket', 'path', '/a', 'le', '1']);
-    plan.writeIds(['/a', '+Inf'], ids, 1);
-    assert.deepEqual(written(ids), ['__name__', 'h_bucket', 'path', '/a', 'le', '+Inf']);
+  it('keeps the strings of what it wrote last: the plan fixed labels, the values by slot, as UTF-8 bytes', () => {
+    const strings = new LabelStrings();
+    for (const values of [
+      ['/a', '1'],
+      ['/a', '+Inf'],
+      ['/zürich', '2'],
+      ['', '3'],
+    ]) {
+      const labels = decodeLabelFields(plan.encode(values));
+      plan.addStrings(values, strings);
+      assert.equal(labels.length, values[0] === '' ? 2 : 3);
+      assert.deepEqual(
+        stringsAt(strings, strings.lastAt),
+        labels.flatMap((l) => [utf8(l.name), utf8(l.value)]),
+        values.join(','),
+      );
+    }
   });
 
-  it('looks everything up again for ids of another instance, whatever `changed` says', () => {
-    plan.writeIds(['/a', '1'], new SymbolIds(), ALL_CHANGED);
-    const other = new SymbolIds();
-    for (const filler of ['x', 'y', 'z']) other.idOf(filler); // other ids for the same strings
-    plan.writeIds(['/a', '2'], other, 1);
-    assert.deepEqual(written(other), ['__name__', 'h_bucket', 'path', '/a', 'le', '2']);
+  it('a non-ASCII value between ASCII ones is kept as its UTF-8 bytes', () => {
+    const strings = new LabelStrings();
+    const at: number[] = [];
+    for (const values of [
+      ['/a', '1'],
+      ['/é', '1'],
+      ['/b', '1'],
+    ]) {
+      plan.write(values);
+      plan.addStrings(values, strings);
+      at.push(strings.lastAt);
+    }
+    assert.deepEqual(
+      at.map((a) => stringsAt(strings, a)[3]),
+      ['/a', Buffer.from('/é', 'utf8').toString('latin1'), '/b'],
+    );
   });
 });

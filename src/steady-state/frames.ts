@@ -39,7 +39,7 @@ import { hrTimeToMillis } from '../translate/time.js';
 import { timeMillis } from '../translate/malformed.js';
 import { ChunkedList, type ReadList } from '../chunked-list.js';
 import type { LabelsTarget } from '../wire/label-fields-plan.js';
-import type { SymbolIds } from '../wire/symbol-ids.js';
+import type { LabelStrings } from '../wire/label-strings.js';
 
 /**
  * How delivery splits series between its shards (exporter.ts): a frame keeps each shard's series
@@ -85,8 +85,8 @@ export interface NewSeriesLabels {
   writeInto(target: LabelsTarget, name: string, attributes: Attributes, keys: readonly string[]): number;
   /** `keyHash` of what `writeInto` wrote last. */
   readonly lastHash: number | undefined;
-  /** For RW 2.0: where `writeInto` put the label ids of each series (SymbolIds.lastAt). */
-  readonly symbolIds?: SymbolIds;
+  /** For RW 2.0: where `writeInto` put the label strings of each series (LabelStrings.lastAt). */
+  readonly labelStrings?: LabelStrings;
 }
 
 /** How the points of one kind of metric sit in a frame. */
@@ -320,11 +320,11 @@ function* addNew(
     yield* state.reserveSteps(n, () => budget.due());
     frame = SeriesFrame.open(kind.family, n, ts, startOf !== undefined, kind.for.valuesApart === true);
     owners = new FramedRecords(exportNumber, ts);
-    const ids = labels.symbolIds;
-    const idsAt = ids !== undefined ? new Int32Array(n) : undefined;
-    if (ids !== undefined) {
-      frame.labelIds = ids;
-      frame.labelIdsAt = idsAt;
+    const strings = labels.labelStrings;
+    const stringsAt = strings !== undefined ? new Int32Array(n) : undefined;
+    if (strings !== undefined) {
+      frame.labelStrings = strings;
+      frame.labelStringsAt = stringsAt;
     }
     try {
       for (; i < n; i++) {
@@ -348,7 +348,7 @@ function* addNew(
         // Known already (another metric's series, or two points of one series): the per-series way.
         if (state.recordOfBytes(frame.bytes, frame.labelsStartOfNext, length, hash) !== undefined) break;
         const slot = frame.append(length, value, startOf === undefined ? 0 : startOf(point));
-        if (idsAt !== undefined) idsAt[slot] = (ids as SymbolIds).lastAt;
+        if (stringsAt !== undefined) stringsAt[slot] = (strings as LabelStrings).lastAt;
         const record = framedRecord(frame, slot, kind.family, hash, owners);
         state.addFramed(record);
         records.push(record);
@@ -392,7 +392,7 @@ function* addNew(
  * After a first export that kept its frame (addNew): the room the frame did not use is given
  * back, and the points it was made from must patch it whole, as the next export's will. This
  * checks the frame against the cache, readies the steady state's code for that export (see
- * laterFrame), and lets go of its label ids (SeriesFrame.retime).
+ * laterFrame), and lets go of its label strings (SeriesFrame.retime).
  */
 function checkLater(
   state: SeriesState,

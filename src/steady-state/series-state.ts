@@ -15,7 +15,14 @@
  * vanished entirely still carry their type (RW 2.0 sends metadata on every series).
  */
 import { diag, type Attributes } from '@opentelemetry/api';
-import type { Label, LabelIds, MetricFamilyMetadata, NativeHistogram, Sample, TimeSeries } from '../model.js';
+import type {
+  Label,
+  LabelStringsOf,
+  MetricFamilyMetadata,
+  NativeHistogram,
+  Sample,
+  TimeSeries,
+} from '../model.js';
 import { encodeLabelFields } from '../wire/label-fields.js';
 import type { SeriesFrame } from '../wire/series-frame.js';
 import { staleNativeHistogram } from '../translate/native-histogram.js';
@@ -58,9 +65,9 @@ export class CachedSeries implements TimeSeries {
     readonly samples: Sample[],
     readonly histograms: NativeHistogram[] | undefined,
     readonly group: number | undefined,
-    /** For a series whose record was made now, in RW 2.0: TimeSeries.labelIds. */
-    readonly labelIds?: LabelIds,
-    readonly labelIdsAt = -1,
+    /** For a series whose record was made now, in RW 2.0: TimeSeries.labelStrings. */
+    readonly labelStrings?: LabelStringsOf,
+    readonly labelStringsAt = -1,
   ) {
     // Read once: a framed record's key is a new string each time (read from its frame).
     const key = keyOf(record);

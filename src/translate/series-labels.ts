@@ -5,13 +5,12 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { Label } from '../model.js';
 import {
-  ALL_CHANGED,
   encodedBytes,
   LabelFieldsPlan,
   type LabelsTarget,
   type PlannedLabel,
 } from '../wire/label-fields-plan.js';
-import type { SymbolIds } from '../wire/symbol-ids.js';
+import type { LabelStrings } from '../wire/label-strings.js';
 import { attributeValueString, isWellFormed, type LabelMap, type LabelNamer } from './attributes.js';
 import { escapesNames, type TranslationStrategy } from './names.js';
 
@@ -168,17 +167,15 @@ export class LabelPlan {
   write(
     attributes: Attributes,
     extraValue: string | undefined,
-    ids: SymbolIds | undefined,
+    strings: LabelStrings | undefined,
     point: number,
     /** Where to write them instead (their length is returned all the same). */
     target?: LabelsTarget,
   ): number {
     const values = this.values;
     // The series of one classic-histogram point share its attributes (LabelPlans.encode's
-    // `samePoint`, which numbers the points): read them once a plan, and their ids with them.
-    let changed = this.extraSlot;
+    // `samePoint`, which numbers the points): read them once a plan.
     if (point !== this.readInPoint || attributes !== this.readFrom) {
-      changed = ALL_CHANGED;
       this.readFrom = undefined;
       const keys = this.keys;
       for (let k = 0; k < keys.length; k++) {
@@ -195,10 +192,14 @@ export class LabelPlan {
       this.readInPoint = point;
     }
     if (this.extraSlot >= 0) values[this.extraSlot] = extraValue as string;
-    if (ids !== undefined) this.fields.writeIds(values, ids, changed);
-    if (target === undefined) return this.fields.write(values);
-    const at = target.room(this.fields.sizeAtMost(values));
-    return this.fields.writeAt(values, target.bytes, at, target.view);
+    let length: number;
+    if (target === undefined) length = this.fields.write(values);
+    else {
+      const at = target.room(this.fields.sizeAtMost(values));
+      length = this.fields.writeAt(values, target.bytes, at, target.view);
+    }
+    if (strings !== undefined) this.fields.addStrings(values, strings);
+    return length;
   }
 
   /** `keyHash` of what `encode` returned last (undefined: hash the string). */
@@ -224,8 +225,8 @@ export class LabelPlans {
     private readonly low: LabelMap,
     private readonly high: LabelMap,
     private readonly order: LabelOrder,
-    /** Where the label ids of each series encoded go, for RW 2.0 (wire/symbol-ids.ts). */
-    readonly symbolIds?: SymbolIds,
+    /** Where the label strings of each series encoded go, for RW 2.0 (wire/label-strings.ts). */
+    readonly labelStrings?: LabelStrings,
   ) {}
 
   /**
@@ -270,7 +271,7 @@ export class LabelPlans {
     }
     if (plan === null) return -1;
     this.last = plan;
-    return plan.write(attributes, le, this.symbolIds, this.point, target);
+    return plan.write(attributes, le, this.labelStrings, this.point, target);
   }
 
   /**

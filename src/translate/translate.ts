@@ -79,7 +79,7 @@ import {
 import { hrTimeToMillis } from './time.js';
 import { buildLabels, LabelPlans, labelOrder, type LabelOrder } from './series-labels.js';
 import { NEVER, runSteps } from '../steps.js';
-import type { SymbolIds } from '../wire/symbol-ids.js';
+import type { LabelStrings } from '../wire/label-strings.js';
 
 export { hrTimeToMillis };
 
@@ -138,10 +138,10 @@ export interface SeriesSink {
   /** How the sink splits series between shards, when it does: frames keep each shard's together. */
   readonly partition?: Partition;
   /**
-   * For a sink that may write RW 2.0: new series get the ids of their labels' strings here
-   * (TimeSeries.labelIds), which its symbol tables are made from.
+   * For a sink that may write RW 2.0: new series keep their labels' strings here
+   * (TimeSeries.labelStrings), which its symbol tables are made from.
    */
-  readonly symbolIds?: SymbolIds;
+  readonly labelStrings?: LabelStrings;
 }
 
 /** When translation in steps should pause (translateSteps): asked between pieces of work. */
@@ -227,20 +227,20 @@ class BatchBuilder {
   /** Numbers the series groups of classic-histogram points (TimeSeries.group). */
   nextGroup = 0;
 
-  get symbolIds(): SymbolIds | undefined {
-    return this.sink?.symbolIds;
+  get labelStrings(): LabelStrings | undefined {
+    return this.sink?.labelStrings;
   }
 
-  /** `idsAt`: where the record's label ids are in `symbolIds`, when it was made now (−1: none). */
-  add(record: SeriesRecord, sample: Sample, group?: number, idsAt = -1): void {
+  /** `stringsAt`: where the record's label strings are in `labelStrings`, when it was made now (−1: none). */
+  add(record: SeriesRecord, sample: Sample, group?: number, stringsAt = -1): void {
     if (!this.claim(record)) return;
     const series = new CachedSeries(
       record,
       [sample],
       undefined,
       group,
-      idsAt < 0 ? undefined : this.symbolIds,
-      idsAt,
+      stringsAt < 0 ? undefined : this.labelStrings,
+      stringsAt,
     );
     this.state.place(record, series);
     this.push(series);
@@ -627,17 +627,17 @@ function* addMetric(
   /** The one record of a counter, gauge or native-histogram point: from the cache, else built. */
   let built = 0;
   // A new series' labels, planned once for the metric's attribute keys (series-labels.ts).
-  const symbolIds = builder.symbolIds;
-  const plans = new LabelPlans(names, low, high, order, symbolIds);
-  /** Where the label ids of the record recordOf returned last are (SymbolIds), −1 for none. */
-  let idsAt = -1;
+  const labelStrings = builder.labelStrings;
+  const plans = new LabelPlans(names, low, high, order, labelStrings);
+  /** Where the label strings of the record recordOf returned last are (LabelStrings), −1 for none. */
+  let stringsAt = -1;
   const recordOf = (index: number, attributes: Attributes): SeriesRecord => {
-    idsAt = -1;
+    stringsAt = -1;
     const cached = streams.get(index, attributes) as SeriesRecord | undefined;
     if (cached !== undefined && !isEvicted(cached)) return cached;
     built++;
     const encoded = plans.encode(family, attributes, Object.keys(attributes));
-    if (encoded !== undefined && symbolIds !== undefined) idsAt = symbolIds.lastAt;
+    if (encoded !== undefined && labelStrings !== undefined) stringsAt = labelStrings.lastAt;
     const record =
       encoded !== undefined
         ? series.recordOfKey(encoded, family, plans.lastHash)
@@ -649,8 +649,8 @@ function* addMetric(
     return record;
   };
   const seriesNames = { bucket: `${name}_bucket`, sum: `${name}_sum`, count: `${name}_count` };
-  /** Per record of the last classic-histogram point, where its label ids are (−1: none; see idsAt). */
-  const histogramIds: number[] = [];
+  /** Per record of the last classic-histogram point, where its label strings are (−1: none; see stringsAt). */
+  const histogramStrings: number[] = [];
   /** The `_bucket`…, `_sum`, `_count` series of one classic-histogram point. */
   const classicPoint = (index: number, attributes: Attributes, h: Histogram, ts: number, start: number) => {
     const { records } = histogramRecords(
@@ -668,7 +668,7 @@ function* addMetric(
       issues,
       plans,
       seriesNames,
-      histogramIds,
+      histogramStrings,
     );
     const group = builder.nextGroup++;
     let cumulative = 0;
@@ -681,13 +681,23 @@ function* addMetric(
         records[r] as SeriesRecord,
         makeSample(cumulative, ts, start),
         group,
-        histogramIds[r++] ?? -1,
+        histogramStrings[r++] ?? -1,
       );
     }
-    builder.add(records[r] as SeriesRecord, makeSample(h.count, ts, start), group, histogramIds[r++] ?? -1);
+    builder.add(
+      records[r] as SeriesRecord,
+      makeSample(h.count, ts, start),
+      group,
+      histogramStrings[r++] ?? -1,
+    );
     if (h.sum !== undefined)
-      builder.add(records[r] as SeriesRecord, makeSample(h.sum, ts, start), group, histogramIds[r++] ?? -1);
-    builder.add(records[r] as SeriesRecord, makeSample(h.count, ts, start), group, histogramIds[r] ?? -1);
+      builder.add(
+        records[r] as SeriesRecord,
+        makeSample(h.sum, ts, start),
+        group,
+        histogramStrings[r++] ?? -1,
+      );
+    builder.add(records[r] as SeriesRecord, makeSample(h.count, ts, start), group, histogramStrings[r] ?? -1);
   };
   // Counters and histograms count from the point's start time; a gauge has none.
   const withStart = (kind === 'histogram' || kind === 'counter') && !options.withoutStartTimestamps;
@@ -711,7 +721,7 @@ function* addMetric(
         if (kind === 'histogram') classicPoint(index, point.attributes, point.value as Histogram, ts, start);
         else {
           const record = recordOf(index, point.attributes);
-          builder.add(record, makeSample(point.value as number, ts, start), undefined, idsAt);
+          builder.add(record, makeSample(point.value as number, ts, start), undefined, stringsAt);
         }
         return built === before;
       },
@@ -743,7 +753,7 @@ function* addMetric(
     const start = withStart ? startMillis(point) : 0;
     if (kind !== 'histogram') {
       const record = recordOf(index, point.attributes);
-      builder.add(record, makeSample(point.value as number, ts, start), undefined, idsAt);
+      builder.add(record, makeSample(point.value as number, ts, start), undefined, stringsAt);
       continue;
     }
     if (exponential) {
@@ -846,10 +856,10 @@ function histogramRecords(
   issues: LabelIssues,
   plans: LabelPlans,
   seriesNames: { readonly bucket: string; readonly sum: string; readonly count: string },
-  /** Filled, per record made now, with where its label ids are (SymbolIds), −1 for none; emptied otherwise. */
-  idsOut: number[],
+  /** Filled, per record made now, with where its label strings are (LabelStrings), −1 for none; emptied otherwise. */
+  stringsOut: number[],
 ): HistogramRecords {
-  idsOut.length = 0;
+  stringsOut.length = 0;
   const boundaries = h.buckets.boundaries;
   const hasSum = h.sum !== undefined;
   const cached = streams.get(index, attributes) as HistogramRecords | undefined;
@@ -867,7 +877,7 @@ function histogramRecords(
   const recordOf = (seriesName: string, le?: string): SeriesRecord => {
     const encoded = plans.encode(seriesName, attributes, keys, le, samePoint);
     samePoint = true;
-    idsOut.push(encoded !== undefined ? (plans.symbolIds?.lastAt ?? -1) : -1);
+    stringsOut.push(encoded !== undefined ? (plans.labelStrings?.lastAt ?? -1) : -1);
     if (encoded !== undefined) return series.recordOfKey(encoded, name, plans.lastHash);
     labels ??= attributesToLabels(attributes, names, undefined, issues);
     const extra = le === undefined ? undefined : { name: 'le', value: le };

@@ -6,11 +6,8 @@
  */
 import { encodeLabelFields } from './label-fields.js';
 import { varintLength, writeVarint } from './protobuf-writer.js';
-import type { SymbolIds } from './symbol-ids.js';
+import { PlanSymbols, type LabelStrings } from './label-strings.js';
 import { keyHashOfView } from './key-hash.js';
-
-/** writeIds: any value may have changed since the last call. */
-export const ALL_CHANGED = -2;
 
 /** A label of the plan, in the series' order: a fixed one, or one whose value is given per series. */
 export type PlannedLabel =
@@ -26,14 +23,10 @@ export class LabelFieldsPlan {
   private readonly nameFields: Array<Uint8Array | undefined> = [];
   /** Bytes of the fixed segments and name fields, and the most a varying value's header adds. */
   private readonly baseSize: number;
-  /** Per segment: the fixed labels, or the varying label's name. */
-  private readonly labelsOf: Array<readonly PlannedLabel[] | string> = [];
-  private labelCount = 0;
-  /** The ids (SymbolIds) of the fixed labels' names and values and of the varying labels' names, per segment. */
-  private idsOf: readonly Int32Array[] = [];
-  private idsFrom: SymbolIds | undefined = undefined;
-  /** By slot: the id of the value `writeIds` was given last, valid while the values are kept (writeIds). */
-  private readonly valueIds: Int32Array;
+  /** Its labels' strings, for RW 2.0's symbol tables (addStrings). */
+  private readonly symbols: PlanSymbols;
+  /** Whether every value `writeAt` wrote last was ASCII. */
+  private ascii = true;
   /** `keyHash` of what `write` wrote last, read from the bytes it wrote. */
   hash = 0;
 
@@ -44,7 +37,6 @@ export class LabelFieldsPlan {
       if (run.length === 0) return;
       const bytes = Buffer.from(encodeLabelFields(run as Array<{ name: string; value: string }>), 'latin1');
       this.fixed.push(bytes);
-      this.labelsOf.push(run);
       this.slots.push(-1);
       this.nameFields.push(undefined);
       base += bytes.length;
@@ -57,7 +49,6 @@ export class LabelFieldsPlan {
       }
       endRun();
       this.fixed.push(undefined);
-      this.labelsOf.push(label.name);
       this.slots.push(label.slot);
       const name = Buffer.from(label.name, 'utf8');
       const field = Buffer.concat([Buffer.from([LABEL_NAME_FIELD]), varintBytes(name.length), name]);
@@ -65,47 +56,16 @@ export class LabelFieldsPlan {
       base += field.length + MAX_HEADER;
     }
     endRun();
-    this.valueIds = new Int32Array(Math.max(0, ...this.slots) + 1);
     this.baseSize = base;
-    this.labelCount = labels.length;
+    this.symbols = new PlanSymbols(labels);
   }
 
   /**
-   * The ids of the labels that `encode` writes for these values, in the same order, written into
-   * `ids` as one series (SymbolIds.begin): its `lastAt` says where. `changed`: the only slot
-   * whose value may differ from the last call's, the others being the same strings with the same
-   * `ids` (the dozen series of a classic-histogram point differ only in `le`); ALL_CHANGED when
-   * that is not known.
+   * The strings of the labels that `writeAt` (or `write`) wrote last, with these values by slot,
+   * added to `strings` as one series (LabelStrings.add): its `lastAt` says where.
    */
-  writeIds(values: readonly string[], ids: SymbolIds, changed: number): void {
-    if (this.idsFrom !== ids) {
-      this.idsOf = this.labelsOf.map((part) =>
-        typeof part === 'string'
-          ? Int32Array.of(ids.idOf(part))
-          : Int32Array.from(
-              part.flatMap((l) => [ids.idOf(l.name), ids.idOf((l as { value: string }).value)]),
-            ),
-      );
-      this.idsFrom = ids;
-      changed = ALL_CHANGED; // ids kept are of the other instance
-    }
-    const slots = this.slots;
-    const idsOf = this.idsOf;
-    const valueIds = this.valueIds;
-    ids.begin(this.labelCount);
-    for (let i = 0; i < slots.length; i++) {
-      const part = idsOf[i] as Int32Array;
-      const slot = slots[i] as number;
-      if (slot < 0) {
-        for (let j = 0; j < part.length; j += 2) ids.push(part[j] as number, part[j + 1] as number);
-        continue;
-      }
-      const value = values[slot] as string;
-      if (value === '') continue;
-      if (changed === ALL_CHANGED || slot === changed) valueIds[slot] = ids.idOf(value);
-      ids.push(part[0] as number, valueIds[slot] as number);
-    }
-    ids.end();
+  addStrings(values: readonly string[], strings: LabelStrings): void {
+    strings.add(this.symbols, values, this.ascii);
   }
 
   /**
@@ -148,6 +108,7 @@ export class LabelFieldsPlan {
     const fixed = this.fixed;
     const slots = this.slots;
     let pos = from;
+    let ascii = true;
     for (let i = 0; i < fixed.length; i++) {
       const f = fixed[i];
       if (f !== undefined) {
@@ -169,10 +130,12 @@ export class LabelFieldsPlan {
         buf[pos++] = c;
       }
       if (j === length) continue;
+      ascii = false;
       length = Buffer.byteLength(value, 'utf8');
       pos = header(buf, at, name, length);
       pos += buf.write(value, pos, 'utf8');
     }
+    this.ascii = ascii;
     this.hash = keyHashOfView(view, from, pos - from);
     return pos - from;
   }

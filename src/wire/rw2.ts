@@ -8,7 +8,7 @@
  */
 import type {
   EncodedRun,
-  LabelIds,
+  LabelStringsOf,
   MetricFamilyMetadata,
   NativeHistogram,
   Sample,
@@ -25,7 +25,7 @@ import {
 } from './protobuf-writer.js';
 import { STALE_NAN_BYTES, writeHistogramFields } from './rw1.js';
 import { NEVER, runSteps } from '../steps.js';
-import { CHUNK, utf8Bytes } from './symbol-ids.js';
+import { CHUNK, type PlanSymbols, utf8Bytes } from './label-strings.js';
 import { TemplateItems } from './template-items.js';
 
 // Field numbers, as upstream io.prometheus.write.v2 (rc.4).
@@ -80,7 +80,7 @@ interface RequestTemplate {
   /** The last export that used it. */
   usedIn: number;
   /**
-   * A request made of frames only, or a new one of series of one sample each (writeBody): its
+   * A request made of frames only, or a new one of series of one sample each (BodyWriter): its
    * last body, patched in place by the next request of frames while the layout holds
    * (patchBody). It holds the symbols, refs and metadata too, so the fields are let go while it
    * is kept and read back from it when a body must be written again (fieldsOf).
@@ -109,11 +109,11 @@ export class RequestV2Encoder {
   private readonly templates = new Map<string, RequestTemplate>();
   private exportNumber = 0;
   private readonly parts = new ProtobufWriter(16 * 1024);
-  /** Refs of the label ids of an export's new series (TimeSeries.labelIds), per request made. */
-  private readonly idRefs = new IdRefs();
+  /** Refs of the label strings of an export's new series (TimeSeries.labelStrings), per request made. */
+  private readonly stringRefs = new StringRefs();
   /** The label refs of the template being made, all its series' back to back. */
   private readonly labelRefs = new RefList();
-  /** What writeBody copies into each series of one sample (encoded once, not per series). */
+  /** What BodyWriter copies into each series of one sample (encoded once, not per series). */
   private readonly sampleTimes = new Int64FieldPair(SAMPLE_TIMESTAMP, SAMPLE_START_TIMESTAMP);
   private readonly metadataFields = new MetadataFields();
 
@@ -169,7 +169,7 @@ export class RequestV2Encoder {
 
   /** Called after each export: a template unused in more than TEMPLATE_EXPORTS exports in a row is forgotten. */
   endExport(): void {
-    this.idRefs.release();
+    this.stringRefs.release();
     for (const [key, t] of this.templates)
       if (this.exportNumber - t.usedIn >= TEMPLATE_EXPORTS + 1) this.templates.delete(key);
     this.exportNumber++;
@@ -270,62 +270,117 @@ export class RequestV2Encoder {
     // Symbols are kept as their UTF-8 bytes (a latin1 string, one character a byte): read from
     // the series' encoded labels as they are, none of them decoded (wire/label-fields.ts).
     const { symbols, ref } = symbolList();
-    const labels = new LabelRefReader(ref);
-    const idRefs = this.idRefs;
-    idRefs.start(ref);
-    const itemMetadata: MetadataRefs[] = [];
+    // Made when a series has no label strings to read (most of a first export's have).
+    let labels: LabelRefReader | undefined;
+    const stringRefs = this.stringRefs;
+    stringRefs.start(ref);
     const labelRefs = this.labelRefs;
     labelRefs.length = 0;
-    const refsEnds: number[] = [];
     const familyRefs = new Map<string, MetadataRefs>();
     // The series of one family are adjacent: each family is looked up once in a row.
     let lastFamily: string | undefined;
     let lastRefs = UNSPECIFIED;
-    const add = (encoded: string | undefined, s: TimeSeries | undefined, family: string): void => {
-      const ids = s?.labelIds;
-      if (ids !== undefined && idRefs.read(ids, (s as TimeSeries).labelIdsAt as number, labelRefs)) {
-        // Refs read from the ids, as the labels' bytes would give them.
-      } else if (encoded !== undefined) labels.read(encoded, labelRefs);
-      else
-        for (const l of (s as TimeSeries).labels)
-          labelRefs.push2(ref(utf8Bytes(l.name)), ref(utf8Bytes(l.value)));
-      ended(family);
+    /** Appends the refs of a series' labels to `labelRefs`: from its label strings, else its bytes, else its labels. */
+    const readSeries = (s: TimeSeries): void => {
+      const strings = s.labelStrings;
+      if (strings !== undefined && stringRefs.read(strings, s.labelStringsAt as number, labelRefs)) return;
+      const encoded = s.encodedLabels;
+      if (encoded !== undefined) (labels ??= new LabelRefReader(ref)).read(encoded, labelRefs);
+      else for (const l of s.labels) labelRefs.push2(ref(utf8Bytes(l.name)), ref(utf8Bytes(l.value)));
     };
-    /** A frame's slot: from the label ids its export wrote (SeriesFrame.labelIds), else from its bytes. */
-    const addSlot = (frame: SeriesFrame, slot: number): void => {
-      const ids = frame.labelIds;
-      if (ids === undefined || !idRefs.read(ids, (frame.labelIdsAt as Int32Array)[slot] as number, labelRefs))
-        labels.read(frame.encodedLabelsOf(slot), labelRefs);
-      ended(frame.family);
+    /** The same for a frame's slot: from the label strings its export kept (SeriesFrame.labelStrings), else its bytes. */
+    const readSlot = (frame: SeriesFrame, slot: number): void => {
+      const strings = frame.labelStrings;
+      if (
+        strings === undefined ||
+        !stringRefs.read(strings, (frame.labelStringsAt as Int32Array)[slot] as number, labelRefs)
+      )
+        (labels ??= new LabelRefReader(ref)).read(frame.encodedLabelsOf(slot), labelRefs);
     };
-    const ended = (family: string): void => {
-      refsEnds.push(labelRefs.length);
-      if (family !== lastFamily) {
-        lastFamily = family;
-        let refs = familyRefs.get(family);
-        if (refs === undefined) {
-          // As symbolTable: a family's help and unit right after the labels of its first series.
-          const meta = metadata.get(family);
-          refs = meta
-            ? { type: meta.type, helpRef: ref(utf8Bytes(meta.help)), unitRef: ref(utf8Bytes(meta.unit)) }
-            : UNSPECIFIED;
-          familyRefs.set(family, refs);
-        }
-        lastRefs = refs;
+    /** The metadata refs of a series of `family`, after its labels' refs. */
+    const familyOf = (family: string): MetadataRefs => {
+      if (family === lastFamily) return lastRefs;
+      lastFamily = family;
+      let refs = familyRefs.get(family);
+      if (refs === undefined) {
+        // As symbolTable: a family's help and unit right after the labels of its first series.
+        const meta = metadata.get(family);
+        refs = meta
+          ? { type: meta.type, helpRef: ref(utf8Bytes(meta.help)), unitRef: ref(utf8Bytes(meta.unit)) }
+          : UNSPECIFIED;
+        familyRefs.set(family, refs);
       }
-      itemMetadata.push(lastRefs);
+      lastRefs = refs;
+      return refs;
     };
-    const count = yield* eachItem(series, runs, due, addSlot, (s) => add(s.encodedLabels, s, s.family));
-    const families = [...familyRefs.keys()].map((family) => {
-      const m = metadata.get(family);
-      return [family, m?.type ?? 0, m?.help ?? '', m?.unit ?? ''] as const;
-    });
     const items = new TemplateItems(series, runs);
+    const families = (): Array<readonly [string, number, string, string]> =>
+      [...familyRefs.keys()].map((family) => {
+        const m = metadata.get(family);
+        return [family, m?.type ?? 0, m?.help ?? '', m?.unit ?? ''] as const;
+      });
     if (series.every(oneSample)) {
-      // Its body is what the next export patches (patchBody): written here, not from fields.
-      const body = yield* this.writeBody(symbols, refsEnds, itemMetadata, series, runs, due);
-      return { items, families, fields: undefined, usedIn: this.exportNumber, body };
+      // Its body is what the next export patches (patchBody), written as the refs are read.
+      const body = new BodyWriter(this.parts, this.sampleTimes, this.metadataFields, items.count);
+      yield* eachItem(
+        series,
+        runs,
+        due,
+        (frame, slot, item) => {
+          labelRefs.length = 0;
+          readSlot(frame, slot);
+          // Its value read back from the frame (SeriesFrame.valueAt).
+          body.sample(
+            item,
+            labelRefs,
+            familyOf(frame.family),
+            frame.valueAt(slot),
+            frame.timestampMs,
+            startOf(frame, slot),
+          );
+        },
+        (s, item) => {
+          labelRefs.length = 0;
+          readSeries(s);
+          const meta = familyOf(s.family);
+          const sample = s.samples[0] as Sample;
+          if (sample.stale) body.stale(item, labelRefs, meta, sample);
+          else
+            body.sample(
+              item,
+              labelRefs,
+              meta,
+              sample.value,
+              sample.timestampMs,
+              startTimestampToWrite(sample.startTimestampMs, sample.timestampMs),
+            );
+        },
+      );
+      return {
+        items,
+        families: families(),
+        fields: undefined,
+        usedIn: this.exportNumber,
+        body: body.done(this.writer, symbols),
+      };
     }
+    const itemMetadata: MetadataRefs[] = [];
+    const refsEnds: number[] = [];
+    const count = yield* eachItem(
+      series,
+      runs,
+      due,
+      (frame, slot) => {
+        readSlot(frame, slot);
+        refsEnds.push(labelRefs.length);
+        itemMetadata.push(familyOf(frame.family));
+      },
+      (s) => {
+        readSeries(s);
+        refsEnds.push(labelRefs.length);
+        itemMetadata.push(familyOf(s.family));
+      },
+    );
     const w = this.parts;
     w.reset();
     writeSymbols(w, symbols);
@@ -344,84 +399,80 @@ export class RequestV2Encoder {
     }
     return {
       items,
-      families,
+      families: families(),
       fields: { symbols: symbolBytes, parts: Buffer.from(w.view()), cuts },
       usedIn: this.exportNumber,
     };
   }
+}
+
+/**
+ * The body of a request whose series have one sample each, written series by series as their
+ * label refs are read (RequestV2Encoder.makeTemplate), and kept with where each Sample is
+ * (RequestBody): byte for byte what fromTemplate would write from the template's fields. The
+ * series go into `parts` first; the symbols, known once the last series is read, go before them
+ * in `done`.
+ */
+class BodyWriter {
+  private readonly sampleAt: Int32Array;
+
+  constructor(
+    private readonly parts: ProtobufWriter,
+    /** What each series of one sample copies (encoded once, not per series). */
+    private readonly times: Int64FieldPair,
+    private readonly fields: MetadataFields,
+    count: number,
+  ) {
+    parts.reset();
+    this.sampleAt = new Int32Array(count);
+  }
 
   /**
-   * A request's body written from the label refs makeTemplate read (`this.labelRefs`, series i's
-   * ending at `refsEnds[i]`) and its series' samples, each series of one sample; kept with where
-   * each Sample is (RequestBody). Byte for byte what fromTemplate would write from the fields,
-   * without writing the fields first and copying them.
+   * A series of one float sample in one call: its timestamps (as writeSampleFields writes them)
+   * and metadata copied as encoded once.
    */
-  private *writeBody(
-    symbols: readonly string[],
-    refsEnds: readonly number[],
-    itemMetadata: readonly MetadataRefs[],
-    series: readonly TimeSeries[],
-    runs: readonly EncodedRun[],
-    due: () => boolean,
-  ): Generator<void, RequestBody, void> {
-    const w = this.writer;
+  sample(
+    item: number,
+    refs: RefList,
+    meta: MetadataRefs,
+    value: number,
+    timestampMs: number,
+    startMs: number,
+  ): void {
+    const values = refs.values;
+    const to = refs.length;
+    this.sampleAt[item] = this.parts.packedAndDoubleMessage(
+      REQUEST_TIMESERIES,
+      TIMESERIES_LABELS_REFS,
+      values,
+      0,
+      to,
+      packedLength(values, 0, to),
+      TIMESERIES_SAMPLES,
+      value,
+      this.times.of(timestampMs, startMs),
+      this.fields.of(meta),
+    );
+  }
+
+  /** A stale marker's series, the general way. */
+  stale(item: number, refs: RefList, meta: MetadataRefs, sample: Sample): void {
+    const w = this.parts;
+    writeHead(w, refs.values, 0, refs.length, meta, sampleSize(sample));
+    this.sampleAt[item] = w.length;
+    writeSampleFields(w, sample);
+    writeMetadata(w, meta);
+  }
+
+  /** The body: the symbols, then the series, in a buffer of its own. */
+  done(w: ProtobufWriter, symbols: readonly string[]): RequestBody {
     w.reset();
     writeSymbols(w, symbols);
-    const refs = this.labelRefs.values;
-    const sampleAt = new Int32Array(refsEnds.length);
-    const times = this.sampleTimes;
-    const fields = this.metadataFields;
-    let refsAt = 0;
-    /** Up to the item's Sample, whose content is at `sampleAt[item]`. */
-    const head = (item: number, meta: MetadataRefs, sampleLength: number): void => {
-      const refsEnd = refsEnds[item] as number;
-      writeHead(w, refs, refsAt, refsEnd, meta, sampleLength);
-      refsAt = refsEnd;
-      sampleAt[item] = w.length;
-    };
-    /**
-     * A series of one float sample, as the lines above write it, in one call: its timestamps
-     * (as writeSampleFields writes them) and metadata copied as encoded once.
-     */
-    const oneSample = (item: number, value: number, timestampMs: number, startMs: number): void => {
-      const refsEnd = refsEnds[item] as number;
-      sampleAt[item] = w.packedAndDoubleMessage(
-        REQUEST_TIMESERIES,
-        TIMESERIES_LABELS_REFS,
-        refs,
-        refsAt,
-        refsEnd,
-        packedLength(refs, refsAt, refsEnd),
-        TIMESERIES_SAMPLES,
-        value,
-        times.of(timestampMs, startMs),
-        fields.of(itemMetadata[item] as MetadataRefs),
-      );
-      refsAt = refsEnd;
-    };
-    yield* eachItem(
-      series,
-      runs,
-      due,
-      // Its value read back from the frame (SeriesFrame.valueAt).
-      (frame, slot, item) => oneSample(item, frame.valueAt(slot), frame.timestampMs, startOf(frame, slot)),
-      (s, item) => {
-        const sample = s.samples[0] as Sample;
-        const meta = itemMetadata[item] as MetadataRefs;
-        if (sample.stale) {
-          head(item, meta, sampleSize(sample));
-          writeSampleFields(w, sample);
-          writeMetadata(w, meta);
-          return;
-        }
-        oneSample(
-          item,
-          sample.value,
-          sample.timestampMs,
-          startTimestampToWrite(sample.startTimestampMs, sample.timestampMs),
-        );
-      },
-    );
+    const offset = w.length;
+    const parts = this.parts.view();
+    w.raw(parts, 0, parts.length);
+    const sampleAt = this.sampleAt;
+    for (let i = 0; i < sampleAt.length; i++) sampleAt[i] = (sampleAt[i] as number) + offset;
     return { bytes: Buffer.from(w.view()), sampleAt };
   }
 }
@@ -609,69 +660,102 @@ class RefList {
 }
 
 /**
- * The refs in one request of label ids (SymbolIds): an id's string is looked up (`ref`) the
- * first time the request meets it, in the order of the labels, so the symbols come out as
- * encodeRequestV2 orders them; then its ref is read by the id.
+ * The refs in one request of the label strings of an export's new series (LabelStrings): each
+ * series' labels in its plan's order, a name and then its value looked up (`ref`) as
+ * encodeRequestV2 would, so that the symbols come out in its order. A plan's fixed labels and
+ * label names are looked up at its first series in the request and kept (PlanSymbols), and a
+ * value the same as the plan's last one at its slot (the series of one classic-histogram point)
+ * keeps its ref: a varying value is looked up once.
  */
-class IdRefs {
+class StringRefs {
   private ref: (bytes: string) => number = () => 0;
-  private ids: LabelIds | undefined = undefined;
-  /** The request being made: an id's ref is valid where its `stamp` is this. */
+  private strings: LabelStringsOf | undefined = undefined;
+  /** The request being made, numbered across encoders: PlanSymbols' refs are valid for it. */
   private request = 0;
-  /** By id: its ref, and the request it was looked up in. */
-  private refOf = new Int32Array(0);
-  private stamp = new Int32Array(0);
 
   /** A new request, whose symbols `ref` adds. */
   start(ref: (bytes: string) => number): void {
     this.ref = ref;
-    this.ids = undefined;
-    this.request++;
+    this.strings = undefined;
+    this.request = ++requests;
   }
 
-  /** After an export: its ids are let go of, and with them the need for as many places. */
+  /** After an export: its strings are let go of. */
   release(): void {
-    this.ids = undefined;
-    this.refOf = new Int32Array(0);
-    this.stamp = new Int32Array(0);
+    this.strings = undefined;
   }
 
-  /** Appends the refs of the series at `at` to `out`; false for ids of another export than the request's first. */
-  read(ids: LabelIds, at: number, out: RefList): boolean {
-    if (this.ids !== ids) {
-      if (this.ids !== undefined) return false;
-      this.ids = ids;
+  /** Appends the refs of the series at `at` to `out`; false for strings of another export than the request's first. */
+  read(strings: LabelStringsOf, at: number, out: RefList): boolean {
+    if (this.strings !== strings) {
+      if (this.strings !== undefined) return false;
+      this.strings = strings;
     }
-    if (this.refOf.length < ids.size) {
-      const size = Math.max(ids.size, 2 * this.refOf.length);
-      const refOf = new Int32Array(size);
-      refOf.set(this.refOf);
-      const stamp = new Int32Array(size);
-      stamp.set(this.stamp);
-      this.refOf = refOf;
-      this.stamp = stamp;
-    }
-    const chunk = ids.chunks[Math.floor(at / CHUNK)] as Int32Array;
+    const chunk = strings.chunks[Math.floor(at / CHUNK)] as readonly unknown[];
     const from = at % CHUNK;
-    const refOf = this.refOf;
-    const stamp = this.stamp;
-    const request = this.request;
-    const end = from + 1 + 2 * (chunk[from] as number);
-    out.reserve(end - from - 1);
+    const plan = chunk[from] as PlanSymbols;
+    const names = plan.names;
+    const slots = plan.slots;
+    const nameRefs = plan.nameRefs;
+    const lastValues = plan.lastValues;
+    const lastRefs = plan.lastRefs;
+    const ref = this.ref;
+    out.reserve(2 * names.length);
     const refs = out.values;
     let n = out.length;
-    for (let i = from + 1; i < end; i++) {
-      const id = chunk[i] as number;
-      if (stamp[id] !== request) {
-        stamp[id] = request;
-        refOf[id] = this.ref(ids.bytesOf(id));
+    if (plan.request !== this.request) {
+      // Its first series in the request: every label looked up, in order.
+      plan.request = this.request;
+      for (let l = 0; l < names.length; l++) {
+        const slot = slots[l] as number;
+        const value = slot < 0 ? (plan.values[l] as string) : (chunk[from + 1 + slot] as string);
+        // An empty varying value is no label (LabelFieldsPlan.writeAt).
+        if (slot >= 0 && value === '') {
+          nameRefs[l] = -1;
+          lastValues[slot] = undefined;
+          continue;
+        }
+        const name = (nameRefs[l] = ref(names[l] as string));
+        const valueRef = ref(value);
+        if (slot < 0) plan.valueRefs[l] = valueRef;
+        else {
+          lastValues[slot] = value;
+          lastRefs[slot] = valueRef;
+        }
+        refs[n++] = name;
+        refs[n++] = valueRef;
       }
-      refs[n++] = refOf[id] as number;
+      out.length = n;
+      return true;
+    }
+    const valueRefs = plan.valueRefs;
+    for (let l = 0; l < names.length; l++) {
+      const slot = slots[l] as number;
+      if (slot < 0) {
+        refs[n++] = nameRefs[l] as number;
+        refs[n++] = valueRefs[l] as number;
+        continue;
+      }
+      const value = chunk[from + 1 + slot] as string;
+      if (value === '') continue;
+      let name = nameRefs[l] as number;
+      if (name < 0) name = nameRefs[l] = ref(names[l] as string);
+      refs[n++] = name;
+      if (value === lastValues[slot]) refs[n++] = lastRefs[slot] as number;
+      else {
+        const valueRef = ref(value);
+        lastValues[slot] = value;
+        lastRefs[slot] = valueRef;
+        refs[n++] = valueRef;
+      }
     }
     out.length = n;
     return true;
   }
 }
+
+/** Requests made by every encoder so far (StringRefs.start). */
+let requests = 0;
 
 /**
  * The varint at `pos` of bytes held as a latin1 string. Our encoder writes them minimal, so it

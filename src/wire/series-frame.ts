@@ -17,7 +17,7 @@ import {
   IDENTITY_SLOT_SHIFT,
   type EncodedSeriesBlock,
   type Label,
-  type LabelIds,
+  type LabelStringsOf,
   type SeriesIdentity,
 } from '../model.js';
 import { decodeLabelFields } from './label-fields.js';
@@ -95,11 +95,11 @@ export class SeriesFrame implements EncodedSeriesBlock {
   /** Series written so far by `append`; all of them (`count`) for a frame built whole. */
   private filled: number;
   /**
-   * For the series `append` wrote in its export, where their label ids are in `labelIds`
+   * For the series `append` wrote in its export, where their label strings are in `labelStrings`
    * (RW 2.0: wire/rw2.ts reads them rather than the bytes); let go of at the next `retime`.
    */
-  labelIds: LabelIds | undefined = undefined;
-  labelIdsAt: Int32Array | undefined = undefined;
+  labelStrings: LabelStringsOf | undefined = undefined;
+  labelStringsAt: Int32Array | undefined = undefined;
   // An open frame being filled (room, append): where the next labels go, the length of the last
   // series' field header, and the next of LOOKS.
   private dataView: DataView;
@@ -413,8 +413,8 @@ export class SeriesFrame implements EncodedSeriesBlock {
    * than the frame's (about once in 70 years for millisecond times): the frame cannot take it.
    */
   retime(timestampMs: number): boolean {
-    this.labelIds = undefined;
-    this.labelIdsAt = undefined;
+    this.labelStrings = undefined;
+    this.labelStringsAt = undefined;
     if (timestampMs === this.timestampMs) {
       this.changedFrom = this.timestampLength;
       return true;
