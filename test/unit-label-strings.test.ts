@@ -72,6 +72,22 @@ describe('LabelStrings', () => {
     assert.deepEqual(stringsAt(strings, starts[2] as number).slice(2, 4), ['pod', 'd']);
   });
 
+  it('a plan of fixed labels only: each series is its plan alone', () => {
+    const fixed = new PlanSymbols([
+      { name: '__name__', value: 'up' },
+      { name: 'job', value: 'jobs' },
+    ]);
+    assert.equal(fixed.slotCount, 0);
+    const strings = new LabelStrings();
+    strings.add(fixed, [], true);
+    const first = strings.lastAt;
+    strings.add(plan, ['z', 'p'], true);
+    strings.add(fixed, [], true);
+    assert.equal(strings.lastAt - first, 1 + 1 + plan.slotCount);
+    assert.deepEqual(stringsAt(strings, strings.lastAt), ['__name__', 'up', 'job', 'jobs']);
+    assert.deepEqual(stringsAt(strings, first + 1).slice(0, 4), ['__name__', 'jobs_total', 'pod', 'p']);
+  });
+
   it('utf8Bytes: a string as its UTF-8 bytes, itself when ASCII', () => {
     for (const text of ['', 'plain', 'zürich', '日本', '😀 ok'])
       assert.equal(utf8Bytes(text), latin1(text), text);

@@ -39,7 +39,7 @@ export class PlanSymbols {
     this.names = labels.map((l) => utf8Bytes(l.name));
     this.values = labels.map((l) => (l.slot === undefined ? utf8Bytes(l.value as string) : ''));
     this.slots = Int32Array.from(labels, (l) => l.slot ?? -1);
-    this.slotCount = Math.max(0, ...this.slots) + 1;
+    this.slotCount = Math.max(-1, ...this.slots) + 1;
     this.nameRefs = new Int32Array(labels.length);
     this.valueRefs = new Int32Array(labels.length);
     this.lastValues = new Array<unknown>(this.slotCount).fill(undefined);
