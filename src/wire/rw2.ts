@@ -364,22 +364,19 @@ export class RequestV2Encoder {
         body: body.done(this.writer, symbols),
       };
     }
+    // Every series' refs back to back (series i's end at refsEnds[i]), for the fields below.
     const itemMetadata: MetadataRefs[] = [];
     const refsEnds: number[] = [];
+    const ended = (family: string): void => {
+      refsEnds.push(labelRefs.length);
+      itemMetadata.push(familyOf(family));
+    };
     const count = yield* eachItem(
       series,
       runs,
       due,
-      (frame, slot) => {
-        readSlot(frame, slot);
-        refsEnds.push(labelRefs.length);
-        itemMetadata.push(familyOf(frame.family));
-      },
-      (s) => {
-        readSeries(s);
-        refsEnds.push(labelRefs.length);
-        itemMetadata.push(familyOf(s.family));
-      },
+      (frame, slot) => (readSlot(frame, slot), ended(frame.family)),
+      (s) => (readSeries(s), ended(s.family)),
     );
     const w = this.parts;
     w.reset();
@@ -468,12 +465,14 @@ class BodyWriter {
   done(w: ProtobufWriter, symbols: readonly string[]): RequestBody {
     w.reset();
     writeSymbols(w, symbols);
-    const offset = w.length;
+    const head = w.view();
     const parts = this.parts.view();
-    w.raw(parts, 0, parts.length);
+    const bytes = Buffer.allocUnsafe(head.length + parts.length);
+    head.copy(bytes, 0);
+    parts.copy(bytes, head.length);
     const sampleAt = this.sampleAt;
-    for (let i = 0; i < sampleAt.length; i++) sampleAt[i] = (sampleAt[i] as number) + offset;
-    return { bytes: Buffer.from(w.view()), sampleAt };
+    for (let i = 0; i < sampleAt.length; i++) sampleAt[i] = (sampleAt[i] as number) + head.length;
+    return { bytes, sampleAt };
   }
 }
 
@@ -697,49 +696,38 @@ class StringRefs {
     const names = plan.names;
     const slots = plan.slots;
     const nameRefs = plan.nameRefs;
+    const valueRefs = plan.valueRefs;
     const lastValues = plan.lastValues;
     const lastRefs = plan.lastRefs;
     const ref = this.ref;
+    // The plan's first series in this request: its fixed labels and names are looked up, in order.
+    const first = plan.request !== this.request;
+    if (first) {
+      plan.request = this.request;
+      lastValues.fill(undefined);
+    }
     out.reserve(2 * names.length);
     const refs = out.values;
     let n = out.length;
-    if (plan.request !== this.request) {
-      // Its first series in the request: every label looked up, in order.
-      plan.request = this.request;
-      for (let l = 0; l < names.length; l++) {
-        const slot = slots[l] as number;
-        const value = slot < 0 ? (plan.values[l] as string) : (chunk[from + 1 + slot] as string);
-        // An empty varying value is no label (LabelFieldsPlan.writeAt).
-        if (slot >= 0 && value === '') {
-          nameRefs[l] = -1;
-          lastValues[slot] = undefined;
-          continue;
-        }
-        const name = (nameRefs[l] = ref(names[l] as string));
-        const valueRef = ref(value);
-        if (slot < 0) plan.valueRefs[l] = valueRef;
-        else {
-          lastValues[slot] = value;
-          lastRefs[slot] = valueRef;
-        }
-        refs[n++] = name;
-        refs[n++] = valueRef;
-      }
-      out.length = n;
-      return true;
-    }
-    const valueRefs = plan.valueRefs;
     for (let l = 0; l < names.length; l++) {
       const slot = slots[l] as number;
       if (slot < 0) {
+        if (first) {
+          nameRefs[l] = ref(names[l] as string);
+          valueRefs[l] = ref(plan.values[l] as string);
+        }
         refs[n++] = nameRefs[l] as number;
         refs[n++] = valueRefs[l] as number;
         continue;
       }
       const value = chunk[from + 1 + slot] as string;
-      if (value === '') continue;
+      // An empty varying value is no label (LabelFieldsPlan.writeAt): its name is looked up later.
+      if (value === '') {
+        if (first) nameRefs[l] = -1;
+        continue;
+      }
       let name = nameRefs[l] as number;
-      if (name < 0) name = nameRefs[l] = ref(names[l] as string);
+      if (first || name < 0) name = nameRefs[l] = ref(names[l] as string);
       refs[n++] = name;
       if (value === lastValues[slot]) refs[n++] = lastRefs[slot] as number;
       else {
